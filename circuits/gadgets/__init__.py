@@ -1,0 +1,1 @@
+"""Reusable circuit pieces. Each gadget constrains everything it computes through hints."""

@@ -1,0 +1,61 @@
+"""Backend selection: ``auto`` (default), ``gpu``, ``cpu`` or ``python``.
+
+The name comes from the caller (CLI flag, config) or the ``ZKPROVER_BACKEND`` environment
+variable. ``auto`` takes the GPU when CuPy finds a device and the kernels compile, else the
+native CPU backend, else the pure-Python one, and logs one line saying which and why. Asking
+for ``gpu`` where there is none is an error, not a silent fallback: an operator who pays for a
+GPU instance wants to know.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from prover.backend.interface import Backend, BackendError
+from prover.backend.python_backend import PythonBackend
+
+log = logging.getLogger("zkprover.backend")
+
+CHOICES = ("auto", "gpu", "cpu", "python")
+
+
+def _probe(module: str, cls: str) -> tuple[type[Backend] | None, str]:
+    """Import a backend class and ask it whether it can run here: (class or None, reason)."""
+    try:
+        klass = getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        return None, f"{module} cannot be imported ({exc})"
+    ok, reason = klass.available()
+    return (klass if ok else None), reason
+
+
+def select_backend(name: str | None = None) -> Backend:
+    choice = (name or os.environ.get("ZKPROVER_BACKEND") or "auto").strip().lower()
+    if choice not in CHOICES:
+        raise BackendError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
+    if choice == "python":
+        return PythonBackend()
+
+    if choice in ("auto", "gpu"):
+        gpu, why = _probe("prover.backend.gpu", "GpuBackend")
+        if gpu is not None:
+            backend = gpu()
+            log.info("backend: %s (%s)", backend.describe(), why)
+            return backend
+        if choice == "gpu":
+            raise BackendError(f"GPU backend requested but unavailable: {why}")
+        gpu_reason = why
+    else:
+        gpu_reason = "not requested"
+
+    cpu, why = _probe("prover.backend.cpu", "CpuBackend")
+    if cpu is not None:
+        backend = cpu()
+        log.info("backend: %s (GPU: %s)", backend.describe(), gpu_reason)
+        return backend
+    log.warning(
+        "backend: pure-Python fallback, proofs will be slow (native CPU backend: %s; GPU: %s)", why, gpu_reason
+    )
+    return PythonBackend()
