@@ -7,8 +7,13 @@ import random
 import pytest
 
 from circuits.builder import CompiledCircuit, ConstraintSystem, UnsatisfiedConstraint
+from circuits.gadgets import babyjub as gbj
+from circuits.gadgets import eddsa as geddsa
 from circuits.gadgets import merkle as gm
+from circuits.gadgets.bits import assert_bool, to_bits
 from circuits.gadgets.poseidon import poseidon, poseidon_permutation
+from circuits.native import babyjub as nbj
+from circuits.native import eddsa as neddsa
 from circuits.native import merkle as nm
 from circuits.native.poseidon import poseidon as native_poseidon
 from circuits.native.poseidon import poseidon_permutation as native_permutation
@@ -142,3 +147,172 @@ def test_merkle_verify_depth_24(arity: int, depth: int, constraints: int) -> Non
     assert_tampering_fails(c, w, rng, extra=3)
     with pytest.raises(UnsatisfiedConstraint):
         c.witness(_inputs(tree, index, 98))
+
+
+# ---------------------------------------------------------------- Baby Jubjub
+
+
+def test_babyjub_gadgets_match_native() -> None:
+    rng = random.Random(11)
+    cs = ConstraintSystem("babyjub")
+    k = cs.private_input("k")
+    p = cs.private_input("p", 2)
+    q = cs.private_input("q", 2)
+    bits = to_bits(cs, k, 253)
+    gbj.on_curve(cs, p)
+    outs = {
+        "add": gbj.add(cs, p, q),
+        "add_const": gbj.add(cs, p, nbj.B8),
+        "double": gbj.double(cs, p),
+        "fixed": gbj.mul_fixed(cs, bits),
+        "var": gbj.mul_var(cs, bits, p),
+    }
+    for name, (x, y) in outs.items():
+        cs.public_output(f"{name}_x", x)
+        cs.public_output(f"{name}_y", y)
+    c = cs.compile()
+    for _ in range(3):
+        kk = rng.randrange(1 << 253)
+        pp = nbj.mul(nbj.GENERATOR, rng.randrange(nbj.ORDER))  # not only the subgroup
+        qq = nbj.mul(nbj.B8, rng.randrange(nbj.SUBORDER))
+        w = c.witness({"k": kk, "p": list(pp), "q": list(qq)})
+        expected = [
+            nbj.add(pp, qq),
+            nbj.add(pp, nbj.B8),
+            nbj.double(pp),
+            nbj.mul(nbj.B8, kk),
+            nbj.mul(pp, kk),
+        ]
+        assert c.public_signals(w) == [v for pt in expected for v in pt]
+    # Edge scalars: 0 and all ones; the identity as the variable point.
+    for kk, pp in ((0, nbj.B8), ((1 << 253) - 1, nbj.B8), (12345, nbj.IDENTITY)):
+        w = c.witness({"k": kk, "p": list(pp), "q": list(nbj.B8)})
+        assert c.public_signals(w)[6:10] == [*nbj.mul(nbj.B8, kk), *nbj.mul(pp, kk)]
+    assert_tampering_fails(c, w, rng)
+    with pytest.raises(UnsatisfiedConstraint):  # p off the curve
+        c.witness({"k": 5, "p": [1, 2], "q": list(nbj.B8)})
+
+
+# ---------------------------------------------------------------- EdDSA
+
+
+def _eddsa_circuit(gated: bool) -> CompiledCircuit:
+    cs = ConstraintSystem(f"eddsa_gated_{gated}")
+    a = cs.private_input("A", 2)
+    r8 = cs.private_input("R8", 2)
+    s = cs.private_input("S")
+    m = cs.private_input("M")
+    enabled = cs.private_input("enabled") if gated else None
+    if enabled is not None:
+        assert_bool(cs, enabled)
+    geddsa.verify(cs, a, r8, s, m, enabled)
+    return cs.compile()
+
+
+@pytest.fixture(scope="module")
+def eddsa_circuit() -> CompiledCircuit:
+    return _eddsa_circuit(gated=False)
+
+
+def _sig_inputs(a: tuple[int, int], r8: tuple[int, int], s: int, m: int) -> dict:
+    return {"A": list(a), "R8": list(r8), "S": s, "M": m}
+
+
+def test_eddsa_gadget(eddsa_circuit: CompiledCircuit) -> None:
+    c = eddsa_circuit
+    assert c.n_constraints == 5531
+    rng = random.Random(5)
+    # The circomlibjs fixed vector, then random keys and messages signed natively.
+    cases = [
+        (bytes.fromhex("0001020304050607080900010203040506070809000102030405060708090001"), 42649378395939397566720)
+    ]
+    cases += [(rng.randbytes(32), rng.randrange(R)) for _ in range(2)]
+    for prv, msg in cases:
+        a = neddsa.prv2pub(prv)
+        sig = neddsa.sign_poseidon(prv, msg)
+        good = _sig_inputs(a, sig.r8, sig.s, msg)
+        w = c.witness(good)
+    assert_tampering_fails(c, w, rng)
+    other = neddsa.prv2pub(b"\x07" * 32)
+    bad_inputs = [
+        {**good, "M": (msg + 1) % R},
+        {**good, "A": list(other)},
+        {**good, "R8": list(nbj.negate(sig.r8))},
+        {**good, "S": sig.s + 1},
+        {**good, "S": sig.s + nbj.SUBORDER},  # same group equation, but S >= l
+        {**good, "A": [a[0], a[1] + 1]},  # off the curve
+        {**good, "A": [0, 1], "R8": list(nbj.mul(nbj.B8, sig.s))},  # identity key (low order)
+    ]
+    for bad in bad_inputs:
+        with pytest.raises(UnsatisfiedConstraint):
+            c.witness(bad)
+    # The native verifier agrees on all of them.
+    for bad in bad_inputs:
+        assert not neddsa.verify_poseidon(bad["M"], neddsa.Signature(tuple(bad["R8"]), bad["S"]), tuple(bad["A"]))
+
+
+def test_eddsa_gadget_enabled_flag() -> None:
+    c = _eddsa_circuit(gated=True)
+    assert c.n_constraints == 5534 + 1  # + booleanity of enabled
+    prv = b"\x01" * 32
+    a = neddsa.prv2pub(prv)
+    sig = neddsa.sign_poseidon(prv, 9)
+    good = {**_sig_inputs(a, sig.r8, sig.s, 9), "enabled": 1}
+    c.witness(good)
+    with pytest.raises(UnsatisfiedConstraint):
+        c.witness({**good, "M": 10})
+    # Disabled: a wrong signature, a low-order key, or S >= l all pass (padding transactions).
+    c.witness({**good, "M": 10, "enabled": 0})
+    c.witness({**good, "S": sig.s + nbj.SUBORDER, "enabled": 0})
+    c.witness({**good, "A": list(nbj.B8), "R8": list(nbj.B8), "S": 0, "enabled": 0})
+
+
+def test_to_bits_strict_rejects_the_alias() -> None:
+    cs = ConstraintSystem("strict")
+    x = cs.private_input("x")
+    bits = geddsa.to_bits_strict(cs, x)
+    c = cs.compile()
+    assert c.n_constraints == 510
+    for v in (0, 1, R - 1, (1 << 253) - 1, 1 << 253, R - (1 << 253) - 1):
+        w = c.witness({"x": v})
+        assert sum(w[c.wire(b)] << i for i, b in enumerate(bits)) == v
+    # Forge the other decomposition x + r (possible while x + r < 2^254) and patch the slack.
+    v = 5
+    w = c.witness({"x": v})
+    alias = v + R
+    for i, b in enumerate(bits):
+        w[c.wire(b)] = (alias >> i) & 1
+    slack = (R - (1 << 253) - 1 - (alias & ((1 << 253) - 1))) % R
+    assert slack >= 1 << 253  # so no 253-bit decomposition of it exists
+    with pytest.raises(UnsatisfiedConstraint):
+        c.check(w)
+
+
+@pytest.mark.interop
+def test_eddsa_gadget_verifies_circomlibjs_signatures(eddsa_circuit: CompiledCircuit) -> None:
+    from tests.interop.circomlibjs_vectors import circomlibjs_vectors
+
+    vectors = circomlibjs_vectors()["eddsa"]
+    assert len(vectors) >= 10
+    for i, (_, msg, a, r8, s, _, _) in enumerate(vectors):
+        eddsa_circuit.witness(_sig_inputs(a, r8, s, msg))
+        if i < 2:  # a few tampered ones (each witness is ~0.25 s)
+            with pytest.raises(UnsatisfiedConstraint):
+                eddsa_circuit.witness(_sig_inputs(a, r8, s, (msg + 1) % R))
+
+
+@pytest.mark.interop
+def test_poseidon_gadget_matches_circomlibjs() -> None:
+    from tests.interop.circomlibjs_vectors import circomlibjs_vectors
+
+    vectors = circomlibjs_vectors()["poseidon"]
+    circuits: dict[int, CompiledCircuit] = {}
+    for inputs, expected in vectors:
+        n = len(inputs)
+        if n not in (1, 2, 3, 4, 5, 16):  # the native twin covers every width; building is slow-ish
+            continue
+        if n not in circuits:
+            cs = ConstraintSystem(f"poseidon{n}")
+            cs.public_output("h", poseidon(cs, cs.private_input("x", n)))
+            circuits[n] = cs.compile()
+        assert circuits[n].public_signals(circuits[n].witness({"x": inputs})) == [expected]

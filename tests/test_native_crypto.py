@@ -122,6 +122,8 @@ def test_eddsa_rejects_tampering() -> None:
     other = prv2pub(bytes(32))
     assert not verify_poseidon(EDDSA_MSG, sig, other)
     assert not verify_poseidon(EDDSA_MSG, Signature((1, 1), EDDSA_S), EDDSA_A)
+    # The identity key "signs" anything with R8 = S·B8; rejected as in the circomlib circuit.
+    assert not verify_poseidon(EDDSA_MSG, Signature(babyjub.mul(babyjub.B8, 5), 5), babyjub.IDENTITY)
 
 
 def test_key_serialization_round_trip() -> None:

@@ -4,7 +4,9 @@
 - ``sign_poseidon``: r = LE(BLAKE-512(h[32:64] ‖ M as 32 bytes LE)) mod ℓ; R8 = r·B8;
   h = Poseidon(R8x, R8y, Ax, Ay, M); S = (r + h·s) mod ℓ (ℓ the subgroup order; note s, not
   s >> 3: pruning cleared its low 3 bits, so s·B8 = 8·A and the verifier's 8·h·A matches).
-- ``verify_poseidon``: points on the curve, S < ℓ, and S·B8 == R8 + (8·h)·A.
+- ``verify_poseidon``: points on the curve, S < ℓ, A not of low order (8·A ≠ identity, the
+  circomlib circuit's check, which circomlibjs's ``verifyPoseidon`` lacks), and
+  S·B8 == R8 + (8·h)·A.
 
 Keys are 32-byte strings; their serialization is hex for the private key and the packed point
 (``pack_point``, 32 bytes) for the public key; a signature packs to 64 bytes (R8 packed ‖ S LE),
@@ -89,6 +91,10 @@ def verify_poseidon(msg: int, sig: Signature, a: Point) -> bool:
     if not (babyjub.on_curve(sig.r8) and babyjub.on_curve(a)):
         return False
     if not 0 <= sig.s < SUBORDER or not 0 <= msg < P:
+        return False
+    # Reject low-order keys (8·A = identity): as the circomlib circuit does, but circomlibjs's
+    # verifyPoseidon does not — it accepts R8 = S·B8 as a "signature" by the identity key.
+    if babyjub.mul(a, 8)[0] == 0:
         return False
     h = hash_message(sig.r8, a, msg)
     left = babyjub.mul(B8, sig.s)
