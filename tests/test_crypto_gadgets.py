@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import pytest
@@ -10,11 +11,13 @@ from circuits.builder import CompiledCircuit, ConstraintSystem, UnsatisfiedConst
 from circuits.gadgets import babyjub as gbj
 from circuits.gadgets import eddsa as geddsa
 from circuits.gadgets import merkle as gm
-from circuits.gadgets.bits import assert_bool, to_bits
+from circuits.gadgets import sha256 as gsha
+from circuits.gadgets.bits import assert_bool, from_bits, to_bits
 from circuits.gadgets.poseidon import poseidon, poseidon_permutation
 from circuits.native import babyjub as nbj
 from circuits.native import eddsa as neddsa
 from circuits.native import merkle as nm
+from circuits.native import sha256 as nsha
 from circuits.native.poseidon import poseidon as native_poseidon
 from circuits.native.poseidon import poseidon_permutation as native_permutation
 from circuits.native.poseidon_constants import P
@@ -316,3 +319,53 @@ def test_poseidon_gadget_matches_circomlibjs() -> None:
             cs.public_output("h", poseidon(cs, cs.private_input("x", n)))
             circuits[n] = cs.compile()
         assert circuits[n].public_signals(circuits[n].witness({"x": inputs})) == [expected]
+
+
+# ---------------------------------------------------------------- SHA-256
+
+
+def _sha_circuit(n_bytes: int) -> CompiledCircuit:
+    cs = ConstraintSystem(f"sha256_{n_bytes}")
+    bits = cs.private_input("m", 8 * n_bytes)
+    for b in bits:
+        assert_bool(cs, b)
+    digest = gsha.sha256(cs, bits)
+    for i, b in enumerate(digest):
+        cs.public_output(f"d{i}", b)
+    cs.public_output("field", gsha.digest_to_field(digest))
+    return cs.compile()
+
+
+@pytest.mark.parametrize("n_bytes", [0, 3, 56])
+def test_sha256_gadget_matches_hashlib(n_bytes: int) -> None:
+    rng = random.Random(n_bytes)
+    c = _sha_circuit(n_bytes)
+    for _ in range(2):
+        data = rng.randbytes(n_bytes)
+        w = c.witness({"m": nsha.bytes_to_bits(data)})
+        out = c.public_signals(w)
+        assert nsha.bits_to_bytes(out[:256]) == hashlib.sha256(data).digest()
+        assert out[256] == nsha.sha256_to_field(data)
+    if n_bytes:
+        assert_tampering_fails(c, w, rng)
+        # A non-boolean message "bit" is rejected.
+        bad = nsha.bytes_to_bits(data)
+        bad[0] = 2
+        with pytest.raises(UnsatisfiedConstraint):
+            c.witness({"m": bad})
+
+
+def test_sha256_compress_block_cost() -> None:
+    rng = random.Random(9)
+    cs = ConstraintSystem("sha256_block")
+    state = cs.private_input("state", 256)
+    block = cs.private_input("block", 512)
+    words = [[state[32 * j + i] for i in range(32)] for j in range(8)]  # LSB-first words
+    for j, word in enumerate(gsha.compress(cs, words, block)):
+        cs.public_output(f"h{j}", from_bits(word))
+    c = cs.compile()
+    assert c.n_constraints == 26416 + 8
+    st = [rng.getrandbits(32) for _ in range(8)]
+    blk = rng.randbytes(64)
+    w = c.witness({"state": [(v >> i) & 1 for v in st for i in range(32)], "block": nsha.bytes_to_bits(blk)})
+    assert c.public_signals(w) == nsha.compress(st, blk)
