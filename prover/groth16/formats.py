@@ -14,7 +14,7 @@ from typing import Any
 from py_ecc import optimized_bn128 as _o
 
 from prover.binfile import atomic_output
-from prover.field.bn254 import FQ_MODULUS
+from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
 from prover.field.curve import G1, G2, g1_to_pyecc, g2_to_pyecc
 from prover.groth16.keys import Proof, VerifyingKey
 
@@ -70,8 +70,15 @@ def _fq12_tower(x: _o.FQ12) -> list:
     return out
 
 
+# ffjavascript's final exponentiation computes the hard part with the multiple
+# 2x(6x^2 + 3x + 1) of (q^4 - q^2 + 1)/r (BN parameter x), so its pairing is py_ecc's raised to
+# that power. vk_alphabeta_12 must match snarkjs's byte for byte, so we apply it here.
+_BN_X = 4965661367192848881
+_FFJS_PAIRING_POWER = 2 * _BN_X * (6 * _BN_X * _BN_X + 3 * _BN_X + 1) % FR_MODULUS
+
+
 def vk_to_json(vk: VerifyingKey) -> dict:
-    alphabeta = _o.pairing(g2_to_pyecc(vk.beta2), g1_to_pyecc(vk.alpha1))
+    alphabeta = _o.pairing(g2_to_pyecc(vk.beta2), g1_to_pyecc(vk.alpha1)) ** _FFJS_PAIRING_POWER
     return {
         "protocol": "groth16",
         "curve": "bn128",

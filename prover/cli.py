@@ -1,0 +1,202 @@
+"""The ``zkprover`` command line.
+
+Verbs that mirror snarkjs's Groth16 commands (same argument order), so its users need nothing
+new, plus the project's own:
+
+    zkprover demo                                   build, set up, prove and verify a sample circuit
+    zkprover setup CIRCUIT.r1cs CIRCUIT.zkey        development setup (NOT for production)
+    zkprover prove CIRCUIT.zkey WITNESS.wtns PROOF.json PUBLIC.json
+    zkprover verify VERIFICATION_KEY.json PUBLIC.json PROOF.json
+    zkprover export verificationkey CIRCUIT.zkey VERIFICATION_KEY.json
+
+Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from prover.backend.interface import BackendError
+from prover.binfile import FormatError
+
+EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
+
+log = logging.getLogger("zkprover")
+
+
+def _backend(name: str | None):
+    from prover.backend.select import select_backend
+
+    return select_backend(name)
+
+
+def _fmt_timings(timings: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in timings.items())
+
+
+# --- verbs --------------------------------------------------------------------------------
+def cmd_setup(args: argparse.Namespace) -> int:
+    from circuits.r1cs import read_r1cs
+    from prover.groth16.keys import DEV_SETUP_WARNING
+    from prover.groth16.setup import setup
+    from prover.groth16.zkey import write_zkey
+
+    r1cs = read_r1cs(args.r1cs)
+    print(f"WARNING: {DEV_SETUP_WARNING}", file=sys.stderr)
+    t = time.perf_counter()
+    pk = setup(r1cs, name=args.r1cs)
+    write_zkey(pk, args.zkey)
+    print(
+        f"setup: {r1cs.n_constraints} constraints, {r1cs.n_wires} wires, domain {pk.domain_size}, "
+        f"{time.perf_counter() - t:.2f} s -> {args.zkey}"
+    )
+    return EXIT_OK
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from circuits.r1cs import read_r1cs
+    from circuits.wtns import read_wtns
+    from prover.groth16.formats import proof_to_json, public_to_json, write_json
+    from prover.groth16.prover import prove
+    from prover.groth16.zkey import read_zkey
+
+    t = time.perf_counter()
+    pk = read_zkey(args.zkey)
+    witness = read_wtns(args.wtns)
+    r1cs = read_r1cs(args.r1cs) if args.r1cs else None
+    loaded = time.perf_counter() - t
+    backend = _backend(args.backend)
+    result = prove(pk, witness, backend, r1cs=r1cs)
+    write_json(proof_to_json(result.proof), args.proof)
+    write_json(public_to_json(result.public_signals), args.public)
+    if args.verbose:
+        print(f"prove [{backend.name}]: read {loaded * 1000:.1f} ms, {_fmt_timings(result.timings)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from prover.groth16.formats import load_json, proof_from_json, public_from_json, vk_from_json
+    from prover.groth16.verifier import verify
+
+    vk = vk_from_json(load_json(args.vk), args.vk)
+    public = public_from_json(load_json(args.public), args.public)
+    proof = proof_from_json(load_json(args.proof), args.proof)
+    if len(public) != vk.n_public:
+        raise ValueError(f"{args.public}: {len(public)} public signals, the key expects {vk.n_public}")
+    if verify(vk, public, proof):
+        print("OK: proof is valid")
+        return EXIT_OK
+    print("INVALID: proof does not verify", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def cmd_export_vk(args: argparse.Namespace) -> int:
+    from prover.groth16.formats import vk_to_json, write_json
+    from prover.groth16.zkey import read_zkey
+
+    pk = read_zkey(args.zkey)
+    write_json(vk_to_json(pk.vk), args.vk)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from circuits.examples import cube_chain, cube_chain_output
+    from prover.groth16.keys import DEV_SETUP_WARNING
+    from prover.groth16.prover import prove
+    from prover.groth16.setup import setup
+    from prover.groth16.verifier import verify
+
+    def stage(name: str, started: float, detail: str = "") -> None:
+        print(f"  {name:<10} {(time.perf_counter() - started) * 1000:9.1f} ms  {detail}")
+
+    print(f"zkprover demo: a {args.rounds}-round cube chain (x -> (x + key + c_i)^3), Groth16 on BN254")
+    t = time.perf_counter()
+    circuit = cube_chain(args.rounds)
+    stage("build", t, f"{circuit.n_constraints} constraints, {circuit.r1cs.n_wires} wires")
+
+    t = time.perf_counter()
+    pk = setup(circuit.r1cs, name=circuit.name)
+    stage("setup", t, f"domain {pk.domain_size} ({DEV_SETUP_WARNING.split(':')[0]}, not for production)")
+
+    x, key = 5, 0xC0FFEE
+    t = time.perf_counter()
+    witness = circuit.witness({"x": x, "key": key})
+    stage("witness", t, f"{len(witness)} values")
+
+    backend = _backend(args.backend)
+    print(f"  backend    {backend.describe()}")
+    t = time.perf_counter()
+    result = prove(pk, witness, backend)
+    stage("prove", t, _fmt_timings({k: v for k, v in result.timings.items() if k != "total"}))
+
+    t = time.perf_counter()
+    ok = verify(pk.vk, result.public_signals, result.proof)
+    stage("verify", t, "valid" if ok else "INVALID")
+
+    expected = cube_chain_output(x, key, args.rounds)
+    if result.public_signals != [expected, x]:
+        print("  public signals do not match the native computation", file=sys.stderr)
+        return EXIT_INVALID
+    tampered = verify(pk.vk, [(expected + 1), x], result.proof)
+    print(f"  check      public output matches the native twin; a wrong output is {'ACCEPTED' if tampered else 'rejected'}")
+    return EXIT_OK if ok and not tampered else EXIT_INVALID
+
+
+# --- parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zkprover", description="Groth16 (BN254) prover for ZK-rollups")
+    p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    d = sub.add_parser("demo", help="build, set up, prove and verify a sample circuit")
+    d.add_argument("--rounds", type=int, default=2000, help="cube-chain rounds (2 constraints each)")
+    d.add_argument("--backend", default=None, help="auto | gpu | cpu | python (default: $ZKPROVER_BACKEND or auto)")
+    d.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("setup", help="development Groth16 setup for an .r1cs (NOT for production)")
+    s.add_argument("r1cs")
+    s.add_argument("zkey")
+    s.set_defaults(fn=cmd_setup)
+
+    pr = sub.add_parser("prove", help="prove from a .zkey and a .wtns (as snarkjs groth16 prove)")
+    pr.add_argument("zkey")
+    pr.add_argument("wtns")
+    pr.add_argument("proof")
+    pr.add_argument("public")
+    pr.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
+    pr.add_argument("--r1cs", default=None, help="check the witness against this .r1cs first")
+    pr.add_argument("-v", "--verbose", action="store_true", help="print where the time went")
+    pr.set_defaults(fn=cmd_prove)
+
+    v = sub.add_parser("verify", help="verify a proof (as snarkjs groth16 verify); exit 0 valid, 1 invalid")
+    v.add_argument("vk")
+    v.add_argument("public")
+    v.add_argument("proof")
+    v.set_defaults(fn=cmd_verify)
+
+    e = sub.add_parser("export", help="export artefacts from a .zkey")
+    esub = e.add_subparsers(dest="what", required=True)
+    ev = esub.add_parser("verificationkey", help="write the verification key JSON")
+    ev.add_argument("zkey")
+    ev.add_argument("vk")
+    ev.set_defaults(fn=cmd_export_vk)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except (FormatError, ValueError, BackendError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
