@@ -1,0 +1,203 @@
+"""The native CPU backend: NTT, MSM on G1/G2 and the H step in C, on every core.
+
+Mechanism: a CPython C extension, ``prover.backend._native``, built by setuptools from
+``prover/backend/native/*.c`` (see ``setup.py``). Chosen for speed first: arrays cross the
+boundary through the buffer protocol as raw pointers (no copies, no per-element objects), the GIL
+is released around each kernel, and there is no runtime compiler, loader or extra dependency
+(ctypes + a separately built .so, cffi, or Cython would each add one). Simplicity second: one
+``pip install`` builds it with the C compiler setuptools already uses; it is declared optional,
+so without a compiler the install succeeds and ``available()`` says why the native code is
+missing (the backend selection then falls back to the pure-Python backend with a log line).
+
+Arithmetic (``native/field.h``, ``native/curve_impl.h``): 4x64-bit limbs, CIOS Montgomery with
+``unsigned __int128`` products and the no-carry optimisation; G1/G2 in XYZZ coordinates with
+mixed addition. MSM (``native/msm.c``): Pippenger with signed Booth digits, the window chosen by
+the points per thread, threads over contiguous chunks of points (not windows, so the small
+scalars of real witnesses do not pile onto one thread). NTT (``native/ntt.c``): radix-2 with
+per-size precomputed twiddles, cache-blocked first stages, OpenMP over butterflies.
+
+Threads: ``os.cpu_count()``, or ``ZKPROVER_THREADS`` when set, or the ``threads`` argument.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from prover.backend.interface import (
+    COEFF_DTYPE,
+    Backend,
+    BackendError,
+    KeyArrays,
+    ResidentKey,
+    check_msm_sizes,
+    check_ntt_size,
+)
+from prover.field.arrays import FrVector, G1Array, G2Array
+from prover.field.bn254 import FR_MODULUS, root_of_unity
+from prover.field.curve import G1Affine, G2Affine
+
+try:
+    from prover.backend import _native  # type: ignore[attr-defined]
+
+    _IMPORT_ERROR: str | None = None
+except ImportError as exc:  # not built (no compiler at install time) or not loadable
+    _native = None
+    _IMPORT_ERROR = str(exc)
+
+
+def default_threads() -> int:
+    """``ZKPROVER_THREADS`` if set to a positive integer, else the number of CPUs."""
+    env = os.environ.get("ZKPROVER_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError as exc:
+            raise BackendError(f"ZKPROVER_THREADS must be a positive integer, got {env!r}") from exc
+        if n < 1:
+            raise BackendError(f"ZKPROVER_THREADS must be a positive integer, got {env!r}")
+        return n
+    return os.cpu_count() or 1
+
+
+def _u64_rows(arr: np.ndarray, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
+    """The array as C-contiguous uint64 with the given trailing shape (no copy when it already is)."""
+    if not isinstance(arr, np.ndarray) or arr.shape[1:] != shape_tail:
+        raise BackendError(f"{what}: expected shape (n, {', '.join(map(str, shape_tail))}), "
+                           f"got {getattr(arr, 'shape', type(arr))}")
+    return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+class CpuBackend(Backend):
+    """Native multi-threaded backend. Raises BackendError at construction if the extension is
+    missing; ask ``available()`` first."""
+
+    name = "cpu"
+
+    def __init__(self, threads: int | None = None) -> None:
+        ok, reason = self.available()
+        if not ok:
+            raise BackendError(reason)
+        self.threads = threads if threads is not None else default_threads()
+        if self.threads < 1:
+            raise BackendError(f"threads must be >= 1, got {self.threads}")
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        if _native is None:
+            return False, f"native extension prover.backend._native not built or not loadable ({_IMPORT_ERROR})"
+        how = "OpenMP" if _native.openmp else "single-threaded build (no OpenMP)"
+        return True, f"native extension loaded ({how})"
+
+    def describe(self) -> str:
+        omp = "" if _native.openmp else ", no OpenMP"
+        return f"cpu (native C, {self.threads} threads{omp})"
+
+    # --- NTT ------------------------------------------------------------------------------
+    def ntt(self, values: FrVector, *, inverse: bool = False, coset: int | None = None) -> FrVector:
+        check_ntt_size(values)
+        out = np.array(values, dtype=np.uint64, order="C", copy=True)  # fresh; input untouched
+        coset_bytes = None if coset is None else (coset % FR_MODULUS).to_bytes(32, "little")
+        _native.ntt(out, bool(inverse), coset_bytes, self.threads)
+        return out
+
+    # --- MSM ------------------------------------------------------------------------------
+    def msm_g1(self, bases: G1Array, scalars: FrVector) -> G1Affine:
+        b = _u64_rows(bases, (2, 4), "msm_g1 bases")
+        check_msm_sizes(len(b), scalars, "msm_g1")
+        s = np.ascontiguousarray(scalars, dtype=np.uint64)
+        raw = _native.msm_g1(b, s, self.threads)
+        if raw is None:
+            return None
+        return (int.from_bytes(raw[:32], "little"), int.from_bytes(raw[32:], "little"))
+
+    def msm_g2(self, bases: G2Array, scalars: FrVector) -> G2Affine:
+        b = _u64_rows(bases, (2, 2, 4), "msm_g2 bases")
+        check_msm_sizes(len(b), scalars, "msm_g2")
+        s = np.ascontiguousarray(scalars, dtype=np.uint64)
+        raw = _native.msm_g2(b, s, self.threads)
+        if raw is None:
+            return None
+        c = [int.from_bytes(raw[i : i + 32], "little") for i in range(0, 128, 32)]
+        return ((c[0], c[1]), (c[2], c[3]))
+
+    # --- resident key ---------------------------------------------------------------------
+    def load_key(self, key: KeyArrays) -> ResidentKey:
+        """Keep the point arrays (contiguous uint64: they are the MSM bases as they are) and turn
+        the coefficient records into two CSR matrices with Montgomery-form values."""
+        n = key.domain_size
+        if n < 1 or n & (n - 1):
+            raise BackendError(f"load_key: domain size {n} is not a power of two")
+        coeffs = np.asarray(key.coeffs)
+        if coeffs.dtype != COEFF_DTYPE:
+            coeffs = coeffs.astype(COEFF_DTYPE)
+        private: dict = {"log_n": n.bit_length() - 1}
+        for tag, m in (("a", 0), ("b", 1)):
+            recs = coeffs[coeffs["matrix"] == m]
+            rows = recs["constraint"].astype(np.int64)
+            cols = recs["signal"]
+            if len(recs) and (int(rows.max()) >= n or int(cols.max()) >= key.n_vars):
+                raise BackendError(f"load_key: matrix {tag.upper()} refers past the domain or the signals")
+            order = np.argsort(rows, kind="stable")
+            vals = np.ascontiguousarray(recs["value"][order], dtype=np.uint64)
+            # zkey stores coef * R^2 mod r; one Montgomery reduction makes it coef * R, the
+            # Montgomery form that multiplies a standard-form witness into a standard result.
+            _native.fr_mont_reduce(vals, self.threads)
+            ptr = np.zeros(n + 1, dtype=np.uint64)
+            np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
+            private[f"{tag}_ptr"] = ptr
+            private[f"{tag}_cols"] = np.ascontiguousarray(cols[order], dtype=np.uint32)
+            private[f"{tag}_vals"] = vals
+        return ResidentKey(
+            digest=key.digest(),
+            n_vars=key.n_vars,
+            n_public=key.n_public,
+            domain_size=n,
+            a_query=_u64_rows(key.a_query, (2, 4), "a_query"),
+            b1_query=_u64_rows(key.b1_query, (2, 4), "b1_query"),
+            b2_query=_u64_rows(key.b2_query, (2, 2, 4), "b2_query"),
+            c_query=_u64_rows(key.c_query, (2, 4), "c_query"),
+            h_query=_u64_rows(key.h_query, (2, 4), "h_query"),
+            private=private,
+        )
+
+    def quotient_evaluations(self, resident: ResidentKey, witness: FrVector) -> FrVector:
+        p = resident.private
+        if witness.ndim != 2 or witness.shape[1] != 4 or len(witness) != resident.n_vars:
+            raise BackendError(f"quotient_evaluations: witness shape {witness.shape}, "
+                               f"key has {resident.n_vars} signals")
+        w = np.ascontiguousarray(witness, dtype=np.uint64)
+        out = np.empty((resident.domain_size, 4), dtype=np.uint64)
+        _native.quotient(
+            p["a_ptr"], p["a_cols"], p["a_vals"], p["b_ptr"], p["b_cols"], p["b_vals"],
+            resident.domain_size, w, p["log_n"], out, self.threads,
+        )
+        return out
+
+
+def _self_test() -> None:
+    """Tiny known-answer checks, run by the tests (not at import: keep import cheap)."""
+    be = CpuBackend(threads=1)
+    v = np.zeros((4, 4), dtype=np.uint64)
+    v[1, 0] = 1
+    w = root_of_unity(2)
+    got = [int.from_bytes(r.tobytes(), "little") for r in be.ntt(v)]
+    assert got == [1, w, w * w % FR_MODULUS, pow(w, 3, FR_MODULUS)], got
+
+
+def point_series(group: str, start: G1Affine | G2Affine, step: G1Affine | G2Affine, n: int,
+                 threads: int | None = None) -> np.ndarray:
+    """``start + i * step`` for i < n as a G1Array / G2Array (``group`` "g1" or "g2"), computed
+    natively with batch normalisation: many distinct valid bases fast, for tests and
+    benchmarks. An MSM over them has the cheap closed form
+    ``(sum s_i) * start + (sum i * s_i) * step``, an independent reference at any size."""
+    from prover.field.arrays import g1_array, g2_array
+
+    if _native is None:
+        raise BackendError(f"native extension unavailable ({_IMPORT_ERROR})")
+    is_g2 = group == "g2"
+    enc = g2_array if is_g2 else g1_array
+    out = np.empty((n, 2, 2, 4) if is_g2 else (n, 2, 4), dtype=np.uint64)
+    _native.series(is_g2, enc([start]), enc([step]), out, threads or default_threads())
+    return out

@@ -1,0 +1,320 @@
+/* Curve arithmetic and Pippenger MSM for y^2 = x^3 + b (a = 0), written once and instantiated
+ * for G1 (over Fq) and G2 (over Fq2) by including this file twice with different macros
+ * (the C stand-in for sppark's templates):
+ *
+ *   CURVE  name prefix (g1, g2)          FT    coordinate type (fe, fe2)
+ *   FPFX   field function prefix (fq, fq2)  FONE  statement setting an FT to Montgomery one
+ *
+ * Points: affine {x, y} (the .zkey layout, Montgomery form; all-zero = infinity, which is not
+ * on the curve since b != 0) and XYZZ {X, Y, ZZ, ZZZ} with x = X/ZZ, y = Y/ZZZ, ZZ = 0 for
+ * infinity. XYZZ mixed addition costs 8M + 2S against 8M + 3S for Jacobian and needs no
+ * doubling-specific tricks in the bucket loop (formulas: hyperelliptic.org EFD, "xyzz",
+ * madd-2008-s, add-2008-s, dbl-2008-s-1, mdbl-2008-s-1).
+ */
+
+#define ZKP_CAT_(a, b) a##_##b
+#define ZKP_CAT(a, b) ZKP_CAT_(a, b)
+#define F(op) ZKP_CAT(FPFX, op)
+#define G(name) ZKP_CAT(CURVE, name)
+
+typedef struct {
+    FT x, y;
+} G(aff);
+
+typedef struct {
+    FT x, y, zz, zzz;
+} G(xyzz);
+
+ZKP_INLINE void G(set_inf)(G(xyzz) *p) { memset(p, 0, sizeof(*p)); }
+ZKP_INLINE int G(is_inf)(const G(xyzz) *p) { return F(is_zero)(&p->zz); }
+ZKP_INLINE int G(aff_is_inf)(const G(aff) *p) { return F(is_zero)(&p->x) && F(is_zero)(&p->y); }
+
+/* r = 2 * (x, y) for an affine point (mdbl-2008-s-1). */
+static void G(dbl_aff)(G(xyzz) *r, const FT *x, const FT *y) {
+    FT u, v, w, s, m, t;
+    F(dbl)(&u, y);
+    F(sqr)(&v, &u);
+    F(mul)(&w, &u, &v);
+    F(mul)(&s, x, &v);
+    F(sqr)(&t, x);
+    F(dbl)(&m, &t);
+    F(add)(&m, &m, &t); /* M = 3 x^2 */
+    F(sqr)(&t, &m);
+    F(sub)(&t, &t, &s);
+    F(sub)(&r->x, &t, &s); /* X3 = M^2 - 2S */
+    F(sub)(&t, &s, &r->x);
+    F(mul)(&t, &m, &t);
+    F(mul)(&u, &w, y);
+    F(sub)(&r->y, &t, &u); /* Y3 = M (S - X3) - W y */
+    r->zz = v;
+    r->zzz = w;
+}
+
+/* p = 2p (dbl-2008-s-1). */
+static inline void G(dbl)(G(xyzz) *p) {
+    if (G(is_inf)(p)) return;
+    FT u, v, w, s, m, t;
+    F(dbl)(&u, &p->y);
+    F(sqr)(&v, &u);
+    F(mul)(&w, &u, &v);
+    F(mul)(&s, &p->x, &v);
+    F(sqr)(&t, &p->x);
+    F(dbl)(&m, &t);
+    F(add)(&m, &m, &t);
+    F(sqr)(&t, &m);
+    F(sub)(&t, &t, &s);
+    F(sub)(&t, &t, &s); /* X3 */
+    F(sub)(&s, &s, &t);
+    F(mul)(&s, &m, &s);
+    F(mul)(&u, &w, &p->y);
+    F(sub)(&p->y, &s, &u);
+    p->x = t;
+    F(mul)(&p->zz, &p->zz, &v);
+    F(mul)(&p->zzz, &p->zzz, &w);
+}
+
+/* p += (q.x, neg ? -q.y : q.y), q affine and not infinity (madd-2008-s). */
+static inline void G(madd)(G(xyzz) *p, const G(aff) *q, int neg) {
+    FT y2;
+    if (neg)
+        F(neg)(&y2, &q->y);
+    else
+        y2 = q->y;
+    if (G(is_inf)(p)) {
+        p->x = q->x;
+        p->y = y2;
+        FONE(p->zz);
+        FONE(p->zzz);
+        return;
+    }
+    FT u2, s2, P, R, PP, PPP, Q, t;
+    F(mul)(&u2, &q->x, &p->zz);
+    F(mul)(&s2, &y2, &p->zzz);
+    F(sub)(&P, &u2, &p->x);
+    F(sub)(&R, &s2, &p->y);
+    if (__builtin_expect(F(is_zero)(&P), 0)) {
+        if (F(is_zero)(&R))
+            G(dbl_aff)(p, &q->x, &y2);
+        else
+            G(set_inf)(p);
+        return;
+    }
+    F(sqr)(&PP, &P);
+    F(mul)(&PPP, &P, &PP);
+    F(mul)(&Q, &p->x, &PP);
+    F(sqr)(&t, &R);
+    F(sub)(&t, &t, &PPP);
+    F(sub)(&t, &t, &Q);
+    F(sub)(&p->x, &t, &Q); /* X3 = R^2 - PPP - 2Q */
+    F(sub)(&t, &Q, &p->x);
+    F(mul)(&t, &R, &t);
+    F(mul)(&u2, &p->y, &PPP);
+    F(sub)(&p->y, &t, &u2); /* Y3 = R (Q - X3) - Y1 PPP */
+    F(mul)(&p->zz, &p->zz, &PP);
+    F(mul)(&p->zzz, &p->zzz, &PPP);
+}
+
+/* p += q, both XYZZ (add-2008-s). */
+static inline void G(add)(G(xyzz) *p, const G(xyzz) *q) {
+    if (G(is_inf)(q)) return;
+    if (G(is_inf)(p)) {
+        *p = *q;
+        return;
+    }
+    FT u1, u2, s1, s2, P, R, PP, PPP, Q, t;
+    F(mul)(&u1, &p->x, &q->zz);
+    F(mul)(&u2, &q->x, &p->zz);
+    F(mul)(&s1, &p->y, &q->zzz);
+    F(mul)(&s2, &q->y, &p->zzz);
+    F(sub)(&P, &u2, &u1);
+    F(sub)(&R, &s2, &s1);
+    if (__builtin_expect(F(is_zero)(&P), 0)) {
+        if (F(is_zero)(&R))
+            G(dbl)(p);
+        else
+            G(set_inf)(p);
+        return;
+    }
+    F(sqr)(&PP, &P);
+    F(mul)(&PPP, &P, &PP);
+    F(mul)(&Q, &u1, &PP);
+    F(sqr)(&t, &R);
+    F(sub)(&t, &t, &PPP);
+    F(sub)(&t, &t, &Q);
+    F(sub)(&p->x, &t, &Q);
+    F(sub)(&t, &Q, &p->x);
+    F(mul)(&t, &R, &t);
+    F(mul)(&u1, &s1, &PPP);
+    F(sub)(&p->y, &t, &u1);
+    F(mul)(&p->zz, &p->zz, &q->zz);
+    F(mul)(&p->zz, &p->zz, &PP);
+    F(mul)(&p->zzz, &p->zzz, &q->zzz);
+    F(mul)(&p->zzz, &p->zzz, &PPP);
+}
+
+/* XYZZ -> affine (Montgomery form); returns 0 for infinity. ZZ^3 = ZZZ^2 for every point the
+ * formulas produce, so one inversion serves both coordinates: 1/ZZ = ZZ^2 / ZZZ^2. */
+static inline int G(to_affine)(G(aff) *r, const G(xyzz) *p) {
+    if (G(is_inf)(p)) {
+        memset(r, 0, sizeof(*r));
+        return 0;
+    }
+    FT izzz, izz, t;
+    F(inv)(&izzz, &p->zzz);
+    F(sqr)(&t, &izzz);
+    F(sqr)(&izz, &p->zz);
+    F(mul)(&izz, &izz, &t);
+    F(mul)(&r->x, &p->x, &izz);
+    F(mul)(&r->y, &p->y, &izzz);
+    return 1;
+}
+
+/* r = k * p for a small public k (double-and-add; tests and benchmark point generation). */
+static void G(mul_u64)(G(xyzz) *r, const G(aff) *p, u64 k) {
+    G(set_inf)(r);
+    if (G(aff_is_inf)(p)) return;
+    for (int b = 63; b >= 0; b--) {
+        G(dbl)(r);
+        if ((k >> b) & 1) G(madd)(r, p, 0);
+    }
+}
+
+/* Batch normalisation (Montgomery's trick: one inversion for the whole array, 3 extra
+ * multiplications per point). Infinity becomes the all-zero affine encoding. scratch holds n
+ * FT values. */
+static void G(batch_to_affine)(G(aff) *out, const G(xyzz) *in, size_t n, FT *scratch) {
+    FT acc;
+    FONE(acc);
+    for (size_t i = 0; i < n; i++) {
+        scratch[i] = acc;
+        if (!G(is_inf)(&in[i])) F(mul)(&acc, &acc, &in[i].zzz);
+    }
+    F(inv)(&acc, &acc);
+    for (size_t i = n; i-- > 0;) {
+        if (G(is_inf)(&in[i])) {
+            memset(&out[i], 0, sizeof(out[i]));
+            continue;
+        }
+        FT izzz, izz, t;
+        F(mul)(&izzz, &acc, &scratch[i]); /* 1/ZZZ_i */
+        F(mul)(&acc, &acc, &in[i].zzz);
+        F(sqr)(&t, &izzz);
+        F(sqr)(&izz, &in[i].zz);
+        F(mul)(&izz, &izz, &t); /* 1/ZZ = ZZ^2 / ZZZ^2 */
+        F(mul)(&out[i].x, &in[i].x, &izz);
+        F(mul)(&out[i].y, &in[i].y, &izzz);
+    }
+}
+
+/* out[i] = start + i * step, i < n (distinct points for tests and benchmarks, fast). */
+static int G(series)(G(aff) *out, const G(aff) *start, const G(aff) *step, size_t n, int nthreads) {
+    int T = nthreads < 1 ? 1 : nthreads;
+    if ((size_t)T > n / 1024 + 1) T = (int)(n / 1024 + 1);
+    size_t per = (n + T - 1) / T;
+    int failed = 0;
+#pragma omp parallel num_threads(T)
+    {
+        int tid = zkp_thread_id();
+        size_t lo = (size_t)tid * per, hi = lo + per;
+        if (hi > n) hi = n;
+        if (lo > n) lo = n;
+        G(xyzz) *tmp = (G(xyzz) *)malloc((hi - lo + 1) * sizeof(G(xyzz)));
+        FT *scratch = (FT *)malloc((hi - lo + 1) * sizeof(FT));
+        if (tmp && scratch) {
+            G(xyzz) cur;
+            G(mul_u64)(&cur, step, (u64)lo);
+            if (!G(aff_is_inf)(start)) G(madd)(&cur, start, 0);
+            for (size_t i = lo; i < hi; i++) {
+                tmp[i - lo] = cur;
+                if (!G(aff_is_inf)(step)) G(madd)(&cur, step, 0);
+            }
+            G(batch_to_affine)(out + lo, tmp, hi - lo, scratch);
+        } else {
+#pragma omp atomic write
+            failed = 1;
+        }
+        free(tmp);
+        free(scratch);
+    }
+    return failed ? -1 : 0;
+}
+
+/* Pippenger over the points [lo, hi) for one window: bucket accumulation with signed (Booth)
+ * digits, then the running-sum reduction sum_b b * bucket[b]. */
+static void G(msm_window)(G(xyzz) *out, G(xyzz) *buckets, const G(aff) *bases, const fe *scalars,
+                          size_t lo, size_t hi, int w, int c) {
+    const size_t nb = (size_t)1 << (c - 1);
+    memset(buckets, 0, nb * sizeof(G(xyzz)));
+    int used = 0;
+    for (size_t i = lo; i < hi; i++) {
+        int d = booth_digit(&scalars[i], w, c);
+        if (d == 0) continue;
+        const G(aff) *q = &bases[i];
+        if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
+        if (d > 0)
+            G(madd)(&buckets[d - 1], q, 0);
+        else
+            G(madd)(&buckets[-d - 1], q, 1);
+        used = 1;
+    }
+    G(set_inf)(out);
+    if (!used) return;
+    G(xyzz) running;
+    G(set_inf)(&running);
+    for (size_t b = nb; b-- > 0;) {
+        G(add)(&running, &buckets[b]);
+        G(add)(out, &running);
+    }
+}
+
+/* sum_i scalars[i] * bases[i]; scalars standard form and < r. Threads split the points into
+ * contiguous chunks (not the windows): witness scalars are mostly small, so almost all their
+ * digits fall in the lowest window and a split by window would leave one thread with all the
+ * work. Each thread runs every window over its chunk with private buckets; the per-thread
+ * window sums are combined at the end (cost: T extra bucket reductions per window). */
+static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
+    G(set_inf)(result);
+    if (n == 0) return;
+    int T = nthreads < 1 ? 1 : nthreads;
+    /* a thread needs enough points to pay for its own bucket reductions */
+    size_t max_t = n / 512 ? n / 512 : 1;
+    if ((size_t)T > max_t) T = (int)max_t;
+    size_t per = (n + T - 1) / T;
+    int c = msm_window_bits(per);
+    int W = (SCALAR_BITS + c - 1) / c;
+    size_t nb = (size_t)1 << (c - 1);
+    G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)T * W, sizeof(G(xyzz)));
+    if (!wsum) {
+        zkp_alloc_failed = 1;
+        return;
+    }
+
+#pragma omp parallel num_threads(T)
+    {
+        int tid = zkp_thread_id();
+        size_t lo = (size_t)tid * per, hi = lo + per;
+        if (hi > n) hi = n;
+        if (lo > n) lo = n;
+        G(xyzz) *buckets = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
+        if (buckets) {
+            for (int w = 0; w < W; w++)
+                G(msm_window)(&wsum[(size_t)tid * W + w], buckets, bases, scalars, lo, hi, w, c);
+            free(buckets);
+        } else {
+            zkp_alloc_failed = 1;
+        }
+    }
+
+    /* Horner over windows: acc = sum_w 2^(w c) S_w */
+    G(xyzz) acc;
+    G(set_inf)(&acc);
+    for (int w = W - 1; w >= 0; w--) {
+        for (int k = 0; k < c && w != W - 1; k++) G(dbl)(&acc);
+        for (int t = 0; t < T; t++) G(add)(&acc, &wsum[(size_t)t * W + w]);
+    }
+    *result = acc;
+    free(wsum);
+}
+
+#undef F
+#undef G

@@ -1,0 +1,263 @@
+/* BN254 field arithmetic: Fq (base field), Fr (scalar field), Fq2 = Fq[u]/(u^2 + 1).
+ *
+ * Elements are four little-endian 64-bit limbs. Multiplication is CIOS Montgomery with
+ * R = 2^256 using unsigned __int128 for the 64x64 -> 128-bit products. Both BN254 moduli have
+ * their top limb below 2^62, so the "no-carry" CIOS variant applies (gnark's observation): the
+ * running carry of each outer round fits in the top limb and the extra carry word of textbook
+ * CIOS is never needed. Results are fully reduced (< p) after every operation, which keeps
+ * equality tests and the final conversions trivial; lazy reduction would save a little more but
+ * makes every formula harder to check.
+ *
+ * Representation is the caller's business: mont_mul(a, b) = a*b/R, so
+ *   Montgomery x Montgomery -> Montgomery (curve arithmetic, .zkey coordinates), and
+ *   standard   x Montgomery -> standard   (NTT data with Montgomery twiddles, witness * coeff).
+ */
+#ifndef ZKP_FIELD_H
+#define ZKP_FIELD_H
+
+#include <stdint.h>
+#include <string.h>
+
+typedef uint64_t u64;
+typedef unsigned __int128 u128;
+
+typedef struct {
+    u64 l[4];
+} fe;
+
+typedef struct {
+    fe c0, c1;
+} fe2;
+
+#define ZKP_INLINE static inline __attribute__((always_inline))
+
+/* ---- constants (generated from the moduli in prover/field/bn254.py) ---- */
+static const fe FQ_P = {{0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL}};
+static const u64 FQ_INV = 0x87d20782e4866389ULL; /* -q^-1 mod 2^64 */
+static const fe FQ_ONE = {{0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL, 0x666ea36f7879462cULL, 0x0e0a77c19a07df2fULL}}; /* R mod q */
+static const fe FQ_R2 = {{0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0a417ff6ULL, 0x06d89f71cab8351fULL}};
+
+static const fe FR_P = {{0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL}};
+static const u64 FR_INV = 0xc2e1f593efffffffULL;
+static const fe FR_ONE = {{0xac96341c4ffffffbULL, 0x36fc76959f60cd29ULL, 0x666ea36f7879462eULL, 0x0e0a77c19a07df2fULL}};
+static const fe FR_R2 = {{0x1bb8e645ae216da7ULL, 0x53fe3ab1e35c59e3ULL, 0x8c49833d53bb8085ULL, 0x0216d0b17f4e44a5ULL}};
+/* w_28 = 5^((r-1)/2^28) in Montgomery form: ffjavascript's 2^28-th root of unity. */
+static const fe FR_W28 = {{0x636e735580d13d9cULL, 0xa22bf3742445ffd6ULL, 0x56452ac01eb203d8ULL, 0x1860ef942963f9e7ULL}};
+
+/* ---- generic 256-bit helpers ---- */
+ZKP_INLINE int fe_is_zero(const fe *a) { return (a->l[0] | a->l[1] | a->l[2] | a->l[3]) == 0; }
+
+ZKP_INLINE int fe_eq(const fe *a, const fe *b) {
+    return ((a->l[0] ^ b->l[0]) | (a->l[1] ^ b->l[1]) | (a->l[2] ^ b->l[2]) | (a->l[3] ^ b->l[3])) == 0;
+}
+
+/* a >= p ? */
+ZKP_INLINE int fe_geq(const fe *a, const fe *p) {
+    for (int i = 3; i >= 0; i--) {
+        if (a->l[i] != p->l[i]) return a->l[i] > p->l[i];
+    }
+    return 1;
+}
+
+/* r = a - p if a >= p (a < 2p). Branch-free: these run on secret-independent public data only
+ * in this prover, but branch-free is also faster here because the branch is unpredictable. */
+ZKP_INLINE void fe_reduce_once(fe *r, const fe *a, const fe *p) {
+    u64 t[4];
+    u128 x;
+    u64 borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        x = (u128)a->l[i] - p->l[i] - borrow;
+        t[i] = (u64)x;
+        borrow = (u64)(x >> 64) & 1;
+    }
+    /* borrow = 1 means a < p: keep a */
+    u64 mask = (u64)0 - borrow;
+    for (int i = 0; i < 4; i++) r->l[i] = (a->l[i] & mask) | (t[i] & ~mask);
+}
+
+ZKP_INLINE void fe_add_p(fe *r, const fe *a, const fe *b, const fe *p) {
+    fe s;
+    u128 x;
+    u64 c = 0;
+    for (int i = 0; i < 4; i++) {
+        x = (u128)a->l[i] + b->l[i] + c;
+        s.l[i] = (u64)x;
+        c = (u64)(x >> 64);
+    }
+    /* p < 2^254 so a + b < 2^255: no carry out of the top limb */
+    fe_reduce_once(r, &s, p);
+}
+
+ZKP_INLINE void fe_sub_p(fe *r, const fe *a, const fe *b, const fe *p) {
+    fe s;
+    u128 x;
+    u64 borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        x = (u128)a->l[i] - b->l[i] - borrow;
+        s.l[i] = (u64)x;
+        borrow = (u64)(x >> 64) & 1;
+    }
+    u64 mask = (u64)0 - borrow; /* add p back if we borrowed */
+    u64 c = 0;
+    for (int i = 0; i < 4; i++) {
+        x = (u128)s.l[i] + (p->l[i] & mask) + c;
+        r->l[i] = (u64)x;
+        c = (u64)(x >> 64);
+    }
+}
+
+ZKP_INLINE void fe_neg_p(fe *r, const fe *a, const fe *p) {
+    if (fe_is_zero(a)) {
+        *r = *a;
+        return;
+    }
+    u128 x;
+    u64 borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        x = (u128)p->l[i] - a->l[i] - borrow;
+        r->l[i] = (u64)x;
+        borrow = (u64)(x >> 64) & 1;
+    }
+}
+
+/* CIOS Montgomery multiplication, no-carry variant (top limb of p < 2^63 - 1). */
+ZKP_INLINE void fe_mul_p(fe *r, const fe *a, const fe *b, const fe *p, u64 inv) {
+    u64 t0, t1, t2, t3, A, C, m;
+    u128 x;
+    const u64 a0 = a->l[0], a1 = a->l[1], a2 = a->l[2], a3 = a->l[3];
+    const u64 p0 = p->l[0], p1 = p->l[1], p2 = p->l[2], p3 = p->l[3];
+
+    /* round 0 */
+    u64 bi = b->l[0];
+    x = (u128)a0 * bi; t0 = (u64)x; A = (u64)(x >> 64);
+    x = (u128)a1 * bi + A; t1 = (u64)x; A = (u64)(x >> 64);
+    x = (u128)a2 * bi + A; t2 = (u64)x; A = (u64)(x >> 64);
+    x = (u128)a3 * bi + A; t3 = (u64)x; A = (u64)(x >> 64);
+    m = t0 * inv;
+    x = (u128)m * p0 + t0; C = (u64)(x >> 64);
+    x = (u128)m * p1 + t1 + C; t0 = (u64)x; C = (u64)(x >> 64);
+    x = (u128)m * p2 + t2 + C; t1 = (u64)x; C = (u64)(x >> 64);
+    x = (u128)m * p3 + t3 + C; t2 = (u64)x; C = (u64)(x >> 64);
+    t3 = C + A;
+
+#define ZKP_CIOS_ROUND(I)                                                  \
+    bi = b->l[I];                                                          \
+    x = (u128)a0 * bi + t0; t0 = (u64)x; A = (u64)(x >> 64);               \
+    m = t0 * inv;                                                          \
+    x = (u128)m * p0 + t0; C = (u64)(x >> 64);                             \
+    x = (u128)a1 * bi + t1 + A; t1 = (u64)x; A = (u64)(x >> 64);           \
+    x = (u128)m * p1 + t1 + C; t0 = (u64)x; C = (u64)(x >> 64);            \
+    x = (u128)a2 * bi + t2 + A; t2 = (u64)x; A = (u64)(x >> 64);           \
+    x = (u128)m * p2 + t2 + C; t1 = (u64)x; C = (u64)(x >> 64);            \
+    x = (u128)a3 * bi + t3 + A; t3 = (u64)x; A = (u64)(x >> 64);           \
+    x = (u128)m * p3 + t3 + C; t2 = (u64)x; C = (u64)(x >> 64);            \
+    t3 = C + A;
+
+    ZKP_CIOS_ROUND(1)
+    ZKP_CIOS_ROUND(2)
+    ZKP_CIOS_ROUND(3)
+#undef ZKP_CIOS_ROUND
+
+    fe t = {{t0, t1, t2, t3}};
+    fe_reduce_once(r, &t, p);
+}
+
+/* ---- Fq ---- */
+ZKP_INLINE void fq_add(fe *r, const fe *a, const fe *b) { fe_add_p(r, a, b, &FQ_P); }
+ZKP_INLINE void fq_sub(fe *r, const fe *a, const fe *b) { fe_sub_p(r, a, b, &FQ_P); }
+ZKP_INLINE void fq_neg(fe *r, const fe *a) { fe_neg_p(r, a, &FQ_P); }
+ZKP_INLINE void fq_mul(fe *r, const fe *a, const fe *b) { fe_mul_p(r, a, b, &FQ_P, FQ_INV); }
+ZKP_INLINE void fq_sqr(fe *r, const fe *a) { fe_mul_p(r, a, a, &FQ_P, FQ_INV); }
+ZKP_INLINE void fq_dbl(fe *r, const fe *a) { fe_add_p(r, a, a, &FQ_P); }
+ZKP_INLINE int fq_is_zero(const fe *a) { return fe_is_zero(a); }
+ZKP_INLINE int fq_eq(const fe *a, const fe *b) { return fe_eq(a, b); }
+
+/* ---- Fr ---- */
+ZKP_INLINE void fr_add(fe *r, const fe *a, const fe *b) { fe_add_p(r, a, b, &FR_P); }
+ZKP_INLINE void fr_sub(fe *r, const fe *a, const fe *b) { fe_sub_p(r, a, b, &FR_P); }
+ZKP_INLINE void fr_neg(fe *r, const fe *a) { fe_neg_p(r, a, &FR_P); }
+ZKP_INLINE void fr_mul(fe *r, const fe *a, const fe *b) { fe_mul_p(r, a, b, &FR_P, FR_INV); }
+
+/* x^e for a 256-bit exponent e (plain integer limbs), Montgomery in and out. Not constant
+ * time: only used on public values (inversions of curve coordinates, twiddle seeds). */
+static inline void fe_pow_p(fe *r, const fe *x, const u64 e[4], const fe *p, u64 inv, const fe *one) {
+    fe acc = *one, base = *x;
+    for (int i = 0; i < 4; i++) {
+        u64 w = e[i];
+        for (int j = 0; j < 64; j++) {
+            if (w & 1) fe_mul_p(&acc, &acc, &base, p, inv);
+            fe_mul_p(&base, &base, &base, p, inv);
+            w >>= 1;
+        }
+    }
+    *r = acc;
+}
+
+static inline void fq_inv(fe *r, const fe *a) {
+    u64 e[4] = {FQ_P.l[0] - 2, FQ_P.l[1], FQ_P.l[2], FQ_P.l[3]};
+    fe_pow_p(r, a, e, &FQ_P, FQ_INV, &FQ_ONE);
+}
+
+static inline void fr_inv(fe *r, const fe *a) {
+    u64 e[4] = {FR_P.l[0] - 2, FR_P.l[1], FR_P.l[2], FR_P.l[3]};
+    fe_pow_p(r, a, e, &FR_P, FR_INV, &FR_ONE);
+}
+
+static inline void fr_pow_u64(fe *r, const fe *x, u64 e) {
+    u64 ee[4] = {e, 0, 0, 0};
+    fe_pow_p(r, x, ee, &FR_P, FR_INV, &FR_ONE);
+}
+
+/* ---- Fq2 = Fq[u]/(u^2 + 1), elements c0 + c1*u ---- */
+static inline void fq2_add(fe2 *r, const fe2 *a, const fe2 *b) {
+    fq_add(&r->c0, &a->c0, &b->c0);
+    fq_add(&r->c1, &a->c1, &b->c1);
+}
+static inline void fq2_sub(fe2 *r, const fe2 *a, const fe2 *b) {
+    fq_sub(&r->c0, &a->c0, &b->c0);
+    fq_sub(&r->c1, &a->c1, &b->c1);
+}
+static inline void fq2_dbl(fe2 *r, const fe2 *a) {
+    fq_dbl(&r->c0, &a->c0);
+    fq_dbl(&r->c1, &a->c1);
+}
+static inline void fq2_neg(fe2 *r, const fe2 *a) {
+    fq_neg(&r->c0, &a->c0);
+    fq_neg(&r->c1, &a->c1);
+}
+/* Karatsuba: 3 base multiplications. */
+static inline void fq2_mul(fe2 *r, const fe2 *a, const fe2 *b) {
+    fe t0, t1, sa, sb, m;
+    fq_mul(&t0, &a->c0, &b->c0);
+    fq_mul(&t1, &a->c1, &b->c1);
+    fq_add(&sa, &a->c0, &a->c1);
+    fq_add(&sb, &b->c0, &b->c1);
+    fq_mul(&m, &sa, &sb);
+    fq_sub(&r->c0, &t0, &t1);
+    fq_sub(&m, &m, &t0);
+    fq_sub(&r->c1, &m, &t1);
+}
+/* (a0 + a1 u)^2 = (a0 + a1)(a0 - a1) + 2 a0 a1 u: 2 base multiplications. */
+static inline void fq2_sqr(fe2 *r, const fe2 *a) {
+    fe s, d, m;
+    fq_add(&s, &a->c0, &a->c1);
+    fq_sub(&d, &a->c0, &a->c1);
+    fq_mul(&m, &a->c0, &a->c1);
+    fq_mul(&r->c0, &s, &d);
+    fq_dbl(&r->c1, &m);
+}
+static inline int fq2_is_zero(const fe2 *a) { return fe_is_zero(&a->c0) && fe_is_zero(&a->c1); }
+static inline int fq2_eq(const fe2 *a, const fe2 *b) { return fe_eq(&a->c0, &b->c0) && fe_eq(&a->c1, &b->c1); }
+
+static inline void fq2_inv(fe2 *r, const fe2 *a) {
+    fe t0, t1, n;
+    fq_sqr(&t0, &a->c0);
+    fq_sqr(&t1, &a->c1);
+    fq_add(&n, &t0, &t1);
+    fq_inv(&n, &n);
+    fq_mul(&r->c0, &a->c0, &n);
+    fq_mul(&t1, &a->c1, &n);
+    fq_neg(&r->c1, &t1);
+}
+
+#endif

@@ -1,0 +1,223 @@
+/* CPython binding of the native kernels: prover.backend._native.
+ *
+ * Arguments are objects exporting the buffer protocol (NumPy arrays in the layouts of
+ * prover/field/arrays.py); the kernels read and write that memory directly. The GIL is
+ * released around every kernel so other Python threads (the gRPC server, a second worker) keep
+ * running during a proof. Shapes and dtypes are checked by prover/backend/cpu.py; here only byte
+ * lengths are checked, which is what memory safety needs.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "zkp.h"
+
+static int get_buf(PyObject *obj, Py_buffer *view, int writable, const char *what) {
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous%s buffer", what, writable ? " writable" : "");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *msm_common(PyObject *args, int g2) {
+    PyObject *bases_obj, *scalars_obj;
+    int nthreads;
+    if (!PyArg_ParseTuple(args, "OOi", &bases_obj, &scalars_obj, &nthreads)) return NULL;
+    Py_buffer bases, scalars;
+    if (get_buf(bases_obj, &bases, 0, "bases") < 0) return NULL;
+    if (get_buf(scalars_obj, &scalars, 0, "scalars") < 0) {
+        PyBuffer_Release(&bases);
+        return NULL;
+    }
+    size_t point_bytes = g2 ? 128 : 64;
+    size_t n = (size_t)scalars.len / 32;
+    if ((size_t)scalars.len % 32 || (size_t)bases.len != n * point_bytes) {
+        PyBuffer_Release(&bases);
+        PyBuffer_Release(&scalars);
+        PyErr_Format(PyExc_ValueError, "msm: %zd bytes of bases for %zu scalars", bases.len, n);
+        return NULL;
+    }
+    uint64_t out[16];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_msm_g2((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, out);
+    else
+        rc = zkp_msm_g1((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&bases);
+    PyBuffer_Release(&scalars);
+    if (rc < 0) return PyErr_NoMemory();
+    if (rc == 0) Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)point_bytes);
+}
+
+static PyObject *py_msm_g1(PyObject *self, PyObject *args) { return msm_common(args, 0); }
+static PyObject *py_msm_g2(PyObject *self, PyObject *args) { return msm_common(args, 1); }
+
+static PyObject *py_ntt(PyObject *self, PyObject *args) {
+    PyObject *values_obj, *coset_obj;
+    int inverse, nthreads;
+    if (!PyArg_ParseTuple(args, "OpOi", &values_obj, &inverse, &coset_obj, &nthreads)) return NULL;
+    Py_buffer values;
+    if (get_buf(values_obj, &values, 1, "values") < 0) return NULL;
+    size_t n = (size_t)values.len / 32;
+    int log_n = 0;
+    while (((size_t)1 << log_n) < n) log_n++;
+    if ((size_t)values.len % 32 || n == 0 || ((size_t)1 << log_n) != n) {
+        PyBuffer_Release(&values);
+        PyErr_SetString(PyExc_ValueError, "ntt: size is not a power of two");
+        return NULL;
+    }
+    uint64_t coset[4];
+    const uint64_t *cp = NULL;
+    if (coset_obj != Py_None) {
+        char *s;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(coset_obj, &s, &len) < 0 || len != 32) {
+            PyBuffer_Release(&values);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "ntt: coset must be 32 bytes");
+            return NULL;
+        }
+        memcpy(coset, s, 32);
+        cp = coset;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_ntt((uint64_t *)values.buf, log_n, inverse, cp, nthreads);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&values);
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc < 0) {
+        PyErr_SetString(PyExc_ValueError, "ntt: size beyond 2^28");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_quotient(PyObject *self, PyObject *args) {
+    PyObject *objs[8];
+    Py_ssize_t n_rows;
+    int log_n, nthreads;
+    if (!PyArg_ParseTuple(args, "OOOOOOnOii", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &n_rows, &objs[6], &log_n, &objs[7], &nthreads))
+        return NULL;
+    Py_buffer v[8];
+    static const char *names[8] = {"a_ptr", "a_cols", "a_vals", "b_ptr", "b_cols", "b_vals", "witness", "out"};
+    for (int i = 0; i < 8; i++) {
+        if (get_buf(objs[i], &v[i], i == 7, names[i]) < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    /* Lengths: the CSR arrays must agree with each other and with n_rows; column indices are
+     * range-checked against the witness by cpu.py when the key is loaded (once), and the
+     * witness length is checked per call there. */
+    const char *err = NULL;
+    size_t nr = (size_t)n_rows;
+    if (log_n < 0 || log_n >= 28 || nr > ((size_t)1 << log_n))
+        err = "quotient: bad domain size";
+    else if ((size_t)v[7].len != ((size_t)32 << log_n))
+        err = "quotient: out has the wrong size";
+    else if ((size_t)v[0].len != 8 * (nr + 1) || (size_t)v[3].len != 8 * (nr + 1))
+        err = "quotient: row pointers have the wrong size";
+    else {
+        const uint64_t *ap = (const uint64_t *)v[0].buf, *bp = (const uint64_t *)v[3].buf;
+        if (ap[nr] * 4 != (size_t)v[1].len || ap[nr] * 32 != (size_t)v[2].len || bp[nr] * 4 != (size_t)v[4].len ||
+            bp[nr] * 32 != (size_t)v[5].len)
+            err = "quotient: CSR arrays disagree";
+    }
+    if (err) {
+        for (int j = 0; j < 8; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_quotient((const uint64_t *)v[0].buf, (const uint32_t *)v[1].buf, (const uint64_t *)v[2].buf,
+                      (const uint64_t *)v[3].buf, (const uint32_t *)v[4].buf, (const uint64_t *)v[5].buf, nr,
+                      (const uint64_t *)v[6].buf, log_n, (uint64_t *)v[7].buf, nthreads);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 8; j++) PyBuffer_Release(&v[j]);
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc < 0) {
+        PyErr_SetString(PyExc_ValueError, "quotient: bad domain size");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_fr_mont_reduce(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    int nthreads;
+    if (!PyArg_ParseTuple(args, "Oi", &obj, &nthreads)) return NULL;
+    Py_buffer v;
+    if (get_buf(obj, &v, 1, "values") < 0) return NULL;
+    if (v.len % 32) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "fr_mont_reduce: length not a multiple of 32 bytes");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    zkp_fr_mont_reduce((uint64_t *)v.buf, (size_t)v.len / 32, nthreads);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_series(PyObject *self, PyObject *args) {
+    PyObject *start_obj, *step_obj, *out_obj;
+    int g2, nthreads;
+    if (!PyArg_ParseTuple(args, "pOOOi", &g2, &start_obj, &step_obj, &out_obj, &nthreads)) return NULL;
+    Py_buffer v[3];
+    PyObject *objs[3] = {start_obj, step_obj, out_obj};
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 2, "series") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    size_t pb = g2 ? 128 : 64;
+    if ((size_t)v[0].len != pb || (size_t)v[1].len != pb || (size_t)v[2].len % pb) {
+        for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "series: bad point buffer sizes");
+        return NULL;
+    }
+    size_t n = (size_t)v[2].len / pb;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_series_g2((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    else
+        rc = zkp_series_g1((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
+    {"msm_g1", py_msm_g1, METH_VARARGS, "msm_g1(bases, scalars, nthreads) -> 64 bytes (x, y standard LE) or None"},
+    {"msm_g2", py_msm_g2, METH_VARARGS, "msm_g2(bases, scalars, nthreads) -> 128 bytes or None"},
+    {"ntt", py_ntt, METH_VARARGS, "ntt(values, inverse, coset_bytes_or_None, nthreads): in place"},
+    {"quotient", py_quotient, METH_VARARGS,
+     "quotient(a_ptr, a_cols, a_vals, b_ptr, b_cols, b_vals, n_rows, witness, log_n, out, nthreads)"},
+    {"fr_mont_reduce", py_fr_mont_reduce, METH_VARARGS, "fr_mont_reduce(values, nthreads): v <- v / 2^256 mod r"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "_native", "Native BN254 NTT/MSM kernels for zkprover (see cpu.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

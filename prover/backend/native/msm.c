@@ -1,0 +1,156 @@
+/* Multi-scalar multiplication on BN254 G1 and G2: Pippenger with signed (Booth) digits.
+ *
+ * A c-bit window of a scalar s gives the digit d_w = v_w + b_{wc-1} - 2^c b_{wc+c-1}, where v_w
+ * is the unsigned window value and b_k bit k of s. Summed over windows the correction terms
+ * telescope, so s = sum_w d_w 2^(wc) as long as s < 2^(Wc-1), and |d_w| <= 2^(c-1): half the
+ * buckets of unsigned digits, the negative ones paid for by negating y (free). The digit is a
+ * pure function of c+1 bits of s, so no recoded copy of the scalars is stored and each window
+ * reads the scalars afresh (32 bytes per point per window: noise next to the curve additions).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+static inline int zkp_thread_id(void) { return omp_get_thread_num(); }
+#else
+static inline int zkp_thread_id(void) { return 0; }
+#endif
+
+#include "field.h"
+#include "zkp.h"
+
+volatile int zkp_alloc_failed = 0;
+
+/* r < 2^254, so W windows with W c >= 255 cover every reduced scalar (s < 2^(Wc-1)). */
+#define SCALAR_BITS 255
+
+int zkp_have_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Booth digit of window w (bits [wc - 1, wc + c) of s, bit -1 being 0). */
+ZKP_INLINE int booth_digit(const fe *s, int w, int c) {
+    int start = w * c - 1;
+    u64 v;
+    if (start < 0) {
+        v = s->l[0] << 1;
+    } else {
+        int limb = start >> 6, off = start & 63;
+        if (limb > 3) return 0;
+        v = s->l[limb] >> off;
+        if (off + c + 1 > 64 && limb < 3) v |= s->l[limb + 1] << (64 - off);
+    }
+    v &= ((u64)1 << (c + 1)) - 1;
+    return (int)(v >> 1) + (int)(v & 1) - (int)((v >> c) << c);
+}
+
+/* Window size by the number of points one thread handles: minimise
+ * windows * (points + reduction), a bucket reduction costing ~2 full additions per bucket,
+ * a full addition ~1.4 mixed ones. Capped at 16 bits: beyond that the buckets of one thread
+ * (2^15 * 128 B for G1) stop fitting in L2/L3 and random bucket access dominates. */
+static int msm_window_bits(size_t n) {
+    int best_c = 1;
+    double best = 1e300;
+    for (int c = 1; c <= 16; c++) {
+        int W = (SCALAR_BITS + c - 1) / c;
+        double cost = (double)W * ((double)n + 2.8 * (double)((size_t)1 << (c - 1)));
+        if (cost < best) {
+            best = cost;
+            best_c = c;
+        }
+    }
+    return best_c;
+}
+
+/* Copy of the scalars reduced below r, or NULL when they already are (the usual case). */
+static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
+    size_t i = 0;
+    while (i < n && !fe_geq(&s[i], &FR_P)) i++;
+    if (i == n) return NULL;
+    fe *copy = (fe *)malloc(n * sizeof(fe));
+    if (!copy) {
+        *failed = 1;
+        return NULL;
+    }
+    memcpy(copy, s, n * sizeof(fe));
+    for (; i < n; i++) {
+        while (fe_geq(&copy[i], &FR_P)) fe_sub_p(&copy[i], &copy[i], &FR_P, &FR_P);
+    }
+    return copy;
+}
+
+#define FONE_FQ(x) ((x) = FQ_ONE)
+#define FONE_FQ2(x) ((x).c0 = FQ_ONE, memset(&(x).c1, 0, sizeof(fe)))
+
+#define CURVE g1
+#define FT fe
+#define FPFX fq
+#define FONE FONE_FQ
+#include "curve_impl.h"
+#undef CURVE
+#undef FT
+#undef FPFX
+#undef FONE
+
+#define CURVE g2
+#define FT fe2
+#define FPFX fq2
+#define FONE FONE_FQ2
+#include "curve_impl.h"
+#undef CURVE
+#undef FT
+#undef FPFX
+#undef FONE
+
+static void fq_from_mont(fe *r, const fe *a) {
+    static const fe one = {{1, 0, 0, 0}};
+    fq_mul(r, a, &one);
+}
+
+int zkp_msm_g1(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
+    int failed = 0;
+    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
+    if (failed) return -1;
+    zkp_alloc_failed = 0;
+    g1_xyzz acc;
+    g1_msm(&acc, (const g1_aff *)bases, red ? red : (const fe *)scalars, n, nthreads);
+    free(red);
+    if (zkp_alloc_failed) return -1;
+    g1_aff a;
+    int finite = g1_to_affine(&a, &acc);
+    fq_from_mont((fe *)out, &a.x);
+    fq_from_mont((fe *)out + 1, &a.y);
+    return finite;
+}
+
+int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
+    int failed = 0;
+    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
+    if (failed) return -1;
+    zkp_alloc_failed = 0;
+    g2_xyzz acc;
+    g2_msm(&acc, (const g2_aff *)bases, red ? red : (const fe *)scalars, n, nthreads);
+    free(red);
+    if (zkp_alloc_failed) return -1;
+    g2_aff a;
+    int finite = g2_to_affine(&a, &acc);
+    fe *o = (fe *)out;
+    fq_from_mont(&o[0], &a.x.c0);
+    fq_from_mont(&o[1], &a.x.c1);
+    fq_from_mont(&o[2], &a.y.c0);
+    fq_from_mont(&o[3], &a.y.c1);
+    return finite;
+}
+
+int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out) {
+    return g1_series((g1_aff *)out, (const g1_aff *)start, (const g1_aff *)step, n, nthreads);
+}
+
+int zkp_series_g2(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out) {
+    return g2_series((g2_aff *)out, (const g2_aff *)start, (const g2_aff *)step, n, nthreads);
+}

@@ -1,0 +1,345 @@
+/* NTT over BN254 Fr and the Groth16 H step.
+ *
+ * Data stays in standard form throughout: twiddles and every other constant are kept in
+ * Montgomery form, and mont_mul(standard x, Montgomery c) = x*c in standard form, so no
+ * conversion pass is ever needed on the vectors themselves.
+ *
+ * Two radix-2 kernels share one twiddle table per size (T[j] = w_n^j, j < n/2, built once):
+ *   dit: bit-reversed input -> natural output (Cooley-Tukey),
+ *   dif: natural input -> bit-reversed output (Gentleman-Sande).
+ * The stages whose butterflies stay inside an aligned block of NTT_BLOCK elements (512 KiB,
+ * half an L2) run block by block, so those log2(NTT_BLOCK) stages cost one pass over memory;
+ * the remaining stages are full passes split evenly across threads.
+ *
+ * The public NTT bit-reverses once and runs dit. The H step runs dif (inverse roots) -> coset
+ * multiply in bit-reversed order -> dit (forward roots) and never bit-reverses at all.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "field.h"
+#include "zkp.h"
+
+#define NTT_BLOCK ((size_t)1 << 14)
+#define MAX_LOG 28
+/* below this size a transform runs on one thread: fork/join costs more than it saves */
+#define PAR_MIN ((size_t)1 << 12)
+
+/* Tables are built under a lock and never freed (the module lives as long as the process),
+ * so a transform running without the GIL can never see a table disappear under it. */
+static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+static fe *fwd_tables[MAX_LOG + 1];
+static fe *inv_tables[MAX_LOG + 1];
+static fe *coset_tables[MAX_LOG + 1]; /* H step: n^-1 * w_2n^rev(i), bit-reversed order */
+
+static inline size_t bitrev(size_t i, int bits) {
+    size_t r = 0;
+    for (int b = 0; b < bits; b++) {
+        r = (r << 1) | (i & 1);
+        i >>= 1;
+    }
+    return r;
+}
+
+/* out[i] = s * g^i for i < m (all Montgomery). */
+static void powers(fe *out, size_t m, const fe *s, const fe *g, int nt) {
+    int T = m >= PAR_MIN ? nt : 1;
+#pragma omp parallel num_threads(T)
+    {
+        int tid = 0, tn = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        tn = omp_get_num_threads();
+#endif
+        size_t per = (m + tn - 1) / tn, lo = tid * per, hi = lo + per > m ? m : lo + per;
+        if (lo < hi) {
+            fe cur;
+            fr_pow_u64(&cur, g, lo);
+            fr_mul(&cur, &cur, s);
+            for (size_t i = lo; i < hi; i++) {
+                out[i] = cur;
+                fr_mul(&cur, &cur, g);
+            }
+        }
+    }
+}
+
+/* a[i] *= s * g^i (a standard, s and g Montgomery). */
+static void scale_powers(fe *a, size_t m, const fe *s, const fe *g, int nt) {
+    int T = m >= PAR_MIN ? nt : 1;
+#pragma omp parallel num_threads(T)
+    {
+        int tid = 0, tn = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        tn = omp_get_num_threads();
+#endif
+        size_t per = (m + tn - 1) / tn, lo = tid * per, hi = lo + per > m ? m : lo + per;
+        if (lo < hi) {
+            fe cur;
+            fr_pow_u64(&cur, g, lo);
+            fr_mul(&cur, &cur, s);
+            for (size_t i = lo; i < hi; i++) {
+                fr_mul(&a[i], &a[i], &cur);
+                fr_mul(&cur, &cur, g);
+            }
+        }
+    }
+}
+
+/* Primitive 2^k-th root of unity, Montgomery form (w_28 squared 28 - k times). */
+static void root_of_unity(fe *w, int k) {
+    *w = FR_W28;
+    for (int i = k; i < MAX_LOG; i++) fr_mul(w, w, w);
+}
+
+static fe from_int(u64 v) {
+    fe x = {{v, 0, 0, 0}}, r;
+    fr_mul(&r, &x, &FR_R2);
+    return r;
+}
+
+/* Returns the tables for size 2^k (building them on first use), or -1 on allocation failure. */
+static int get_tables(int k, const fe **fwd, const fe **inv, const fe **coset, int nt) {
+    int rc = 0;
+    size_t n = (size_t)1 << k, half = n / 2 ? n / 2 : 1;
+    pthread_mutex_lock(&tables_lock);
+    if (!fwd_tables[k]) {
+        fe *f = (fe *)malloc(half * sizeof(fe)), *iv = (fe *)malloc(half * sizeof(fe));
+        if (!f || !iv) {
+            free(f);
+            free(iv);
+            rc = -1;
+            goto out;
+        }
+        fe w, wi;
+        root_of_unity(&w, k);
+        fr_inv(&wi, &w);
+        powers(f, half, &FR_ONE, &w, nt);
+        powers(iv, half, &FR_ONE, &wi, nt);
+        fwd_tables[k] = f;
+        inv_tables[k] = iv;
+    }
+    if (coset && !coset_tables[k] && k < MAX_LOG) {
+        fe *tmp = (fe *)malloc(n * sizeof(fe)), *c = (fe *)malloc(n * sizeof(fe));
+        if (!tmp || !c) {
+            free(tmp);
+            free(c);
+            rc = -1;
+            goto out;
+        }
+        fe g, ninv = from_int(n);
+        root_of_unity(&g, k + 1);
+        fr_inv(&ninv, &ninv);
+        powers(tmp, n, &ninv, &g, nt);
+        for (size_t i = 0; i < n; i++) c[bitrev(i, k)] = tmp[i];
+        free(tmp);
+        coset_tables[k] = c;
+    }
+    *fwd = fwd_tables[k];
+    *inv = inv_tables[k];
+    if (coset) *coset = coset_tables[k];
+out:
+    pthread_mutex_unlock(&tables_lock);
+    return rc;
+}
+
+ZKP_INLINE void bfly_dit(fe *x, fe *y, const fe *w) {
+    fe t;
+    fr_mul(&t, y, w);
+    fr_sub(y, x, &t);
+    fr_add(x, x, &t);
+}
+
+ZKP_INLINE void bfly_dif(fe *x, fe *y, const fe *w) {
+    fe t;
+    fr_sub(&t, x, y);
+    fr_add(x, x, y);
+    fr_mul(y, &t, w);
+}
+
+ZKP_INLINE void bfly_plain(fe *x, fe *y) {
+    fe t;
+    fr_sub(&t, x, y);
+    fr_add(x, x, y);
+    *y = t;
+}
+
+/* One stage of half-length h on a block x of size m (a multiple of 2h), twiddle stride step. */
+static inline void stage_block(fe *x, size_t m, size_t h, size_t step, const fe *T, int dit) {
+    if (h == 1) {
+        for (size_t i = 0; i < m; i += 2) bfly_plain(&x[i], &x[i + 1]);
+        return;
+    }
+    for (size_t i = 0; i < m; i += 2 * h) {
+        bfly_plain(&x[i], &x[i + h]);
+        for (size_t j = 1; j < h; j++) {
+            if (dit)
+                bfly_dit(&x[i + j], &x[i + j + h], &T[j * step]);
+            else
+                bfly_dif(&x[i + j], &x[i + j + h], &T[j * step]);
+        }
+    }
+}
+
+/* A stage whose butterflies span more than one block: split the n/2 butterflies evenly. */
+static void stage_full(fe *a, size_t n, int logh, const fe *T, int dit, int nt) {
+    size_t h = (size_t)1 << logh, step = n / (2 * h), half = n / 2;
+    long long K = (long long)half;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long kk = 0; kk < K; kk++) {
+        size_t k = (size_t)kk, j = k & (h - 1), i = ((k >> logh) << (logh + 1)) + j;
+        if (dit)
+            bfly_dit(&a[i], &a[i + h], &T[j * step]);
+        else
+            bfly_dif(&a[i], &a[i + h], &T[j * step]);
+    }
+}
+
+static void dit(fe *a, int k, const fe *T, int nt) {
+    size_t n = (size_t)1 << k, B = n < NTT_BLOCK ? n : NTT_BLOCK;
+    long long nblk = (long long)(n / B);
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long b = 0; b < nblk; b++) {
+        for (size_t h = 1; h < B; h <<= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), T, 1);
+    }
+    int logh = 0;
+    while (((size_t)1 << logh) < B) logh++;
+    for (; ((size_t)1 << logh) < n; logh++) stage_full(a, n, logh, T, 1, nt);
+}
+
+static void dif(fe *a, int k, const fe *T, int nt) {
+    size_t n = (size_t)1 << k, B = n < NTT_BLOCK ? n : NTT_BLOCK;
+    for (int logh = k - 1; logh >= 0 && ((size_t)1 << logh) >= B; logh--) stage_full(a, n, logh, T, 0, nt);
+    long long nblk = (long long)(n / B);
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long b = 0; b < nblk; b++) {
+        for (size_t h = B / 2; h >= 1; h >>= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), T, 0);
+    }
+}
+
+static void bit_reverse(fe *a, int k, int nt) {
+    long long n = (long long)1 << k;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= (long long)PAR_MIN)
+    for (long long i = 0; i < n; i++) {
+        size_t j = bitrev((size_t)i, k);
+        if ((size_t)i < j) {
+            fe t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+}
+
+int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int nthreads) {
+    if (log_n < 0 || log_n > MAX_LOG) return -2;
+    fe *a = (fe *)values;
+    size_t n = (size_t)1 << log_n;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    const fe *fwd, *inv;
+    if (get_tables(log_n, &fwd, &inv, NULL, nt)) return -1;
+    fe g;
+    if (coset) {
+        fe gs;
+        memcpy(&gs, coset, sizeof(fe));
+        while (fe_geq(&gs, &FR_P)) fr_sub(&gs, &gs, &FR_P);
+        fr_mul(&g, &gs, &FR_R2);
+    }
+    if (!inverse) {
+        if (coset) scale_powers(a, n, &FR_ONE, &g, nt);
+        if (log_n == 0) return 0;
+        bit_reverse(a, log_n, nt);
+        dit(a, log_n, fwd, nt);
+    } else {
+        if (log_n > 0) {
+            bit_reverse(a, log_n, nt);
+            dit(a, log_n, inv, nt);
+        }
+        fe ninv = from_int(n);
+        fr_inv(&ninv, &ninv);
+        fe gi = FR_ONE;
+        if (coset) fr_inv(&gi, &g); /* g = 0 has no inverse: fr_inv gives 0, as the Python side */
+        scale_powers(a, n, &ninv, &gi, nt);
+    }
+    return 0;
+}
+
+int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *a_vals,
+                 const uint64_t *b_ptr, const uint32_t *b_cols, const uint64_t *b_vals, size_t n_rows,
+                 const uint64_t *witness, int log_n, uint64_t *out, int nthreads) {
+    if (log_n < 0 || log_n >= MAX_LOG) return -2;
+    size_t n = (size_t)1 << log_n;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    const fe *fwd, *inv, *cos;
+    if (get_tables(log_n, &fwd, &inv, &cos, nt)) return -1;
+    const fe *w = (const fe *)witness;
+    fe *a = (fe *)malloc(n * sizeof(fe)), *b = (fe *)malloc(n * sizeof(fe)), *c = (fe *)out;
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return -1;
+    }
+    const fe *av = (const fe *)a_vals, *bv = (const fe *)b_vals;
+    long long N = (long long)n;
+
+    /* a = A.w, b = B.w row by row (coefficients Montgomery x witness standard = standard) */
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long rr = 0; rr < N; rr++) {
+        size_t r = (size_t)rr;
+        fe sa = {{0, 0, 0, 0}}, sb = {{0, 0, 0, 0}}, t;
+        if (r < n_rows) {
+            for (uint64_t k = a_ptr[r]; k < a_ptr[r + 1]; k++) {
+                fr_mul(&t, &av[k], &w[a_cols[k]]);
+                fr_add(&sa, &sa, &t);
+            }
+            for (uint64_t k = b_ptr[r]; k < b_ptr[r + 1]; k++) {
+                fr_mul(&t, &bv[k], &w[b_cols[k]]);
+                fr_add(&sb, &sb, &t);
+            }
+        }
+        a[r] = sa;
+        b[r] = sb;
+        /* c = a * b: lift a to Montgomery first so the product comes out standard */
+        fr_mul(&t, &sa, &FR_R2);
+        fr_mul(&c[r], &t, &sb);
+    }
+
+    /* each of a, b, c: evaluations on <w_n> -> evaluations on w_2n <w_n> */
+    fe *vecs[3] = {a, b, c};
+    for (int v = 0; v < 3; v++) {
+        fe *x = vecs[v];
+        if (log_n > 0) dif(x, log_n, inv, nt);
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+        for (long long i = 0; i < N; i++) fr_mul(&x[i], &x[i], &cos[i]);
+        if (log_n > 0) dit(x, log_n, fwd, nt);
+    }
+
+    /* h = a * b - c, written over c (= out) */
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long i = 0; i < N; i++) {
+        fe t;
+        fr_mul(&t, &a[i], &FR_R2);
+        fr_mul(&t, &t, &b[i]);
+        fr_sub(&c[i], &t, &c[i]);
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads) {
+    static const fe one = {{1, 0, 0, 0}};
+    fe *v = (fe *)values;
+    long long N = (long long)n;
+    int nt = nthreads < 1 ? 1 : nthreads;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long i = 0; i < N; i++) {
+        while (fe_geq(&v[i], &FR_P)) fr_sub(&v[i], &v[i], &FR_P);
+        fr_mul(&v[i], &v[i], &one);
+    }
+}

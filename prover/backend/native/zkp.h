@@ -1,0 +1,41 @@
+/* Flat C interface between the native kernels (msm.c, ntt.c) and the Python module (module.c).
+ * All element buffers use the layouts of prover/field/arrays.py. */
+#ifndef ZKP_H
+#define ZKP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Set by a kernel when a malloc failed; module.c raises MemoryError. */
+extern volatile int zkp_alloc_failed;
+
+/* MSM: bases (n, 2, 4) [G1] or (n, 2, 2, 4) [G2] Montgomery; scalars (n, 4) standard.
+ * Writes the affine result in standard form to out (64 or 128 bytes) and returns 1, or
+ * returns 0 for the point at infinity (out zeroed), -1 on allocation failure. */
+int zkp_msm_g1(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+
+/* out[i] = start + i * step for i < n: affine Montgomery points in, (n, 2, 4) / (n, 2, 2, 4)
+ * out. Distinct valid points quickly, for tests and benchmarks. 0, or -1 on allocation failure. */
+int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out);
+int zkp_series_g2(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out);
+
+/* In-place NTT of 2^log_n standard-form Fr elements, natural order in and out. coset: NULL or
+ * a standard-form generator g (forward: coefficient i times g^i first; inverse: the exact
+ * inverse). Returns 0, or -1 on allocation failure. */
+int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int nthreads);
+
+/* The Groth16 H step (see prover/backend/interface.py): sparse A and B in CSR form over rows
+ * 0..n_rows-1 (vals are coefficients in Montgomery form), witness standard form; writes
+ * 2^log_n standard-form H evaluations to out. Returns 0 or -1 on allocation failure. */
+int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *a_vals,
+                 const uint64_t *b_ptr, const uint32_t *b_cols, const uint64_t *b_vals, size_t n_rows,
+                 const uint64_t *witness, int log_n, uint64_t *out, int nthreads);
+
+/* values[i] <- values[i] * R^-1 mod r in place (zkey coefficient v = c R^2 -> Montgomery c R). */
+void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads);
+
+/* 1 if built with OpenMP (multi-threaded), else 0. */
+int zkp_have_openmp(void);
+
+#endif
