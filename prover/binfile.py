@@ -113,9 +113,7 @@ class SectionReader:
 
     def expect_end(self) -> None:
         if self.pos != len(self.view):
-            raise self.owner.fail(
-                f"section {self.name} has {len(self.view) - self.pos} unexpected trailing bytes"
-            )
+            raise self.owner.fail(f"section {self.name} has {len(self.view) - self.pos} unexpected trailing bytes")
 
 
 class BinWriter:

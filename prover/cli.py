@@ -142,7 +142,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("  public signals do not match the native computation", file=sys.stderr)
         return EXIT_INVALID
     tampered = verify(pk.vk, [(expected + 1), x], result.proof)
-    print(f"  check      public output matches the native twin; a wrong output is {'ACCEPTED' if tampered else 'rejected'}")
+    verdict = "ACCEPTED" if tampered else "rejected"
+    print(f"  check      public output matches the native twin; a wrong output is {verdict}")
     return EXIT_OK if ok and not tampered else EXIT_INVALID
 
 

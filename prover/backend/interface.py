@@ -32,9 +32,7 @@ from prover.field.curve import G1Affine, G2Affine
 #: One record of a proving key's constraint coefficients, exactly as in the .zkey section 4:
 #: matrix (0 = A, 1 = B), constraint (row), signal (column), value = coef * 2^512 mod r in
 #: four little-endian 64-bit limbs (snarkjs stores coefficients pre-multiplied by R^2).
-COEFF_DTYPE = np.dtype(
-    [("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))]
-)
+COEFF_DTYPE = np.dtype([("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))])
 
 
 class BackendError(RuntimeError):

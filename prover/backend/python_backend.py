@@ -138,8 +138,12 @@ class PythonBackend(Backend):
 
     def load_key(self, key: KeyArrays) -> ResidentKey:
         coeffs = [
-            (int(r["matrix"]), int(r["constraint"]), int(r["signal"]),
-             int.from_bytes(r["value"].tobytes(), "little") * _RINV2 % P)
+            (
+                int(r["matrix"]),
+                int(r["constraint"]),
+                int(r["signal"]),
+                int.from_bytes(r["value"].tobytes(), "little") * _RINV2 % P,
+            )
             for r in key.coeffs
         ]
         return ResidentKey(

@@ -55,7 +55,5 @@ def select_backend(name: str | None = None) -> Backend:
         backend = cpu()
         log.info("backend: %s (GPU: %s)", backend.describe(), gpu_reason)
         return backend
-    log.warning(
-        "backend: pure-Python fallback, proofs will be slow (native CPU backend: %s; GPU: %s)", why, gpu_reason
-    )
+    log.warning("backend: pure-Python fallback, proofs will be slow (native CPU backend: %s; GPU: %s)", why, gpu_reason)
     return PythonBackend()

@@ -81,9 +81,7 @@ def g1_array(points: list) -> G1Array:
 def g2_array(points: list) -> G2Array:
     """Affine G2 tuples ((x0, x1), (y0, y1)) (None = infinity) -> (n, 2, 2, 4) Montgomery array."""
     zero = bytes(128)
-    raw = b"".join(
-        zero if p is None else b"".join(_to_mont(c) for c in (*p[0], *p[1])) for p in points
-    )
+    raw = b"".join(zero if p is None else b"".join(_to_mont(c) for c in (*p[0], *p[1])) for p in points)
     return np.frombuffer(raw, dtype="<u8").reshape(len(points), 2, 2, 4).copy()
 
 

@@ -141,6 +141,10 @@ def _setup_with(r1cs: R1CS, tau: int, alpha: int, beta: int, gamma: int, delta: 
         delta1=delta1,
         arrays=arrays,
         origin=f"development setup of {name}",
-        metadata={"setup": "development", "warning": DEV_SETUP_WARNING, "circuit": name,
-                  "constraints": r1cs.n_constraints},
+        metadata={
+            "setup": "development",
+            "warning": DEV_SETUP_WARNING,
+            "circuit": name,
+            "constraints": r1cs.n_constraints,
+        },
     )

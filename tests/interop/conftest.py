@@ -47,13 +47,22 @@ def circom_sample(tmp_path_factory, ptau10) -> dict[str, Path]:
     """circuits/sample.circom compiled by circom2, set up by snarkjs, with a witness and a vk."""
     out = tmp_path_factory.mktemp("circom_sample")
     proc = run_peer(
-        "circom2", str(HERE / "circuits" / "sample.circom"), "--r1cs", "--wasm", "-o", str(out),
-        "-l", str(NODE_MODULES), timeout=300,
+        "circom2",
+        str(HERE / "circuits" / "sample.circom"),
+        "--r1cs",
+        "--wasm",
+        "-o",
+        str(out),
+        "-l",
+        str(NODE_MODULES),
+        timeout=300,
     )
     if proc.returncode != 0:
         raise AssertionError(f"circom2 failed:\n{proc.stdout}\n{proc.stderr}")
     (out / "input.json").write_text(json.dumps({"secret": "123456789", "salt": "42", "limit": "1000000000"}))
-    snarkjs("wtns", "calculate", str(out / "sample_js" / "sample.wasm"), str(out / "input.json"), str(out / "sample.wtns"))
+    snarkjs(
+        "wtns", "calculate", str(out / "sample_js" / "sample.wasm"), str(out / "input.json"), str(out / "sample.wtns")
+    )
     snarkjs("groth16", "setup", str(out / "sample.r1cs"), str(ptau10), str(out / "sample.zkey"))
     snarkjs("zkey", "export", "verificationkey", str(out / "sample.zkey"), str(out / "vk.json"))
     return {

@@ -51,9 +51,7 @@ def ensure_peers() -> Path:
 def run_peer(tool: str, *args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a peer CLI (e.g. ``snarkjs``) and return the completed process (no check)."""
     bin_dir = ensure_peers()
-    return subprocess.run(
-        [str(bin_dir / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([str(bin_dir / tool), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def run_node(script: str, *args: str, timeout: int = 600) -> str:

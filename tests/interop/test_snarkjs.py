@@ -26,8 +26,9 @@ BACKENDS = ["python", "auto"]
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_our_proof_from_snarkjs_key_passes_snarkjs_verify(circom_sample, tmp_path, backend):
     proof, public = tmp_path / "proof.json", tmp_path / "public.json"
-    rc = zkprover(["prove", str(circom_sample["zkey"]), str(circom_sample["wtns"]), str(proof), str(public),
-                   "--backend", backend])
+    rc = zkprover(
+        ["prove", str(circom_sample["zkey"]), str(circom_sample["wtns"]), str(proof), str(public), "--backend", backend]
+    )
     assert rc == 0
     out = snarkjs("groth16", "verify", str(circom_sample["vk"]), str(public), str(proof))
     assert "OK" in out
@@ -56,7 +57,7 @@ def test_circom_r1cs_and_wtns_read_and_satisfied(circom_sample):
     assert 200 < r1cs.n_constraints < 1000
     assert (r1cs.n_pub_out, r1cs.n_pub_in) == (2, 2)
     assert r1cs.first_unsatisfied(witness) is None
-    witness[1] = (witness[1] + 1)  # the Poseidon output
+    witness[1] = witness[1] + 1  # the Poseidon output
     assert r1cs.first_unsatisfied(witness) is not None
 
 
@@ -81,7 +82,7 @@ def test_python_circuit_files_pass_snarkjs_checks(tmp_path):
     assert fr_ints(read_wtns(tmp_path / "c.wtns")) == witness
     # and a wrong witness is refused by snarkjs too
     bad = list(witness)
-    bad[-1] = (bad[-1] + 1)
+    bad[-1] = bad[-1] + 1
     write_wtns(bad, tmp_path / "bad.wtns")
     proc_out = snarkjs_fails("wtns", "check", str(tmp_path / "c.r1cs"), str(tmp_path / "bad.wtns"))
     assert "WITNESS IS CORRECT" not in proc_out
@@ -103,10 +104,18 @@ def test_our_zkey_is_read_by_snarkjs(tmp_path):
     snarkjs("zkey", "export", "verificationkey", str(tmp_path / "ours.zkey"), str(tmp_path / "vk_snarkjs.json"))
     assert json.loads((tmp_path / "vk_snarkjs.json").read_text()) == json.loads(json.dumps(vk_to_json(pk.vk)))
     # snarkjs proves with our key; our verifier accepts its proof
-    snarkjs("groth16", "prove", str(tmp_path / "ours.zkey"), str(tmp_path / "w.wtns"),
-            str(tmp_path / "p.json"), str(tmp_path / "pub.json"))
-    assert zkprover(["verify", str(tmp_path / "vk_snarkjs.json"), str(tmp_path / "pub.json"),
-                     str(tmp_path / "p.json")]) == 0
+    snarkjs(
+        "groth16",
+        "prove",
+        str(tmp_path / "ours.zkey"),
+        str(tmp_path / "w.wtns"),
+        str(tmp_path / "p.json"),
+        str(tmp_path / "pub.json"),
+    )
+    assert (
+        zkprover(["verify", str(tmp_path / "vk_snarkjs.json"), str(tmp_path / "pub.json"), str(tmp_path / "p.json")])
+        == 0
+    )
     # our reader gives back the same key
     again = read_zkey(tmp_path / "ours.zkey")
     assert again.digest() == pk.digest() and again.is_development
