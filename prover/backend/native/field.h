@@ -59,67 +59,216 @@ ZKP_INLINE int fe_geq(const fe *a, const fe *p) {
     return 1;
 }
 
-/* r = a - p if a >= p (a < 2p). Branch-free: these run on secret-independent public data only
- * in this prover, but branch-free is also faster here because the branch is unpredictable. */
+/* Carry chains. GCC (before 14) turns u128 carry arithmetic into long and partly vectorised
+ * code; the x86 intrinsics give plain adc/sbb. Other targets use the portable u128 form. */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define ZKP_ADC(c, a, b, out) _addcarry_u64((c), (a), (b), (unsigned long long *)(out))
+#define ZKP_SBB(c, a, b, out) _subborrow_u64((c), (a), (b), (unsigned long long *)(out))
+#else
+ZKP_INLINE unsigned char zkp_adc(unsigned char c, u64 a, u64 b, u64 *out) {
+    u128 x = (u128)a + b + c;
+    *out = (u64)x;
+    return (unsigned char)(x >> 64);
+}
+ZKP_INLINE unsigned char zkp_sbb(unsigned char c, u64 a, u64 b, u64 *out) {
+    u128 x = (u128)a - b - c;
+    *out = (u64)x;
+    return (unsigned char)((x >> 64) & 1);
+}
+#define ZKP_ADC(c, a, b, out) zkp_adc((c), (a), (b), (out))
+#define ZKP_SBB(c, a, b, out) zkp_sbb((c), (a), (b), (out))
+#endif
+
+/* r = a - p if a >= p (a < 2p). The select is branch-free: the branch would be unpredictable. */
 ZKP_INLINE void fe_reduce_once(fe *r, const fe *a, const fe *p) {
-    u64 t[4];
-    u128 x;
-    u64 borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        x = (u128)a->l[i] - p->l[i] - borrow;
-        t[i] = (u64)x;
-        borrow = (u64)(x >> 64) & 1;
-    }
-    /* borrow = 1 means a < p: keep a */
-    u64 mask = (u64)0 - borrow;
-    for (int i = 0; i < 4; i++) r->l[i] = (a->l[i] & mask) | (t[i] & ~mask);
+    u64 t0, t1, t2, t3;
+    unsigned char b = 0;
+    b = ZKP_SBB(b, a->l[0], p->l[0], &t0);
+    b = ZKP_SBB(b, a->l[1], p->l[1], &t1);
+    b = ZKP_SBB(b, a->l[2], p->l[2], &t2);
+    b = ZKP_SBB(b, a->l[3], p->l[3], &t3);
+    /* b = 1 means a < p: keep a */
+    r->l[0] = b ? a->l[0] : t0;
+    r->l[1] = b ? a->l[1] : t1;
+    r->l[2] = b ? a->l[2] : t2;
+    r->l[3] = b ? a->l[3] : t3;
 }
 
 ZKP_INLINE void fe_add_p(fe *r, const fe *a, const fe *b, const fe *p) {
     fe s;
-    u128 x;
-    u64 c = 0;
-    for (int i = 0; i < 4; i++) {
-        x = (u128)a->l[i] + b->l[i] + c;
-        s.l[i] = (u64)x;
-        c = (u64)(x >> 64);
-    }
+    unsigned char c = 0;
+    c = ZKP_ADC(c, a->l[0], b->l[0], &s.l[0]);
+    c = ZKP_ADC(c, a->l[1], b->l[1], &s.l[1]);
+    c = ZKP_ADC(c, a->l[2], b->l[2], &s.l[2]);
+    (void)ZKP_ADC(c, a->l[3], b->l[3], &s.l[3]);
     /* p < 2^254 so a + b < 2^255: no carry out of the top limb */
     fe_reduce_once(r, &s, p);
 }
 
 ZKP_INLINE void fe_sub_p(fe *r, const fe *a, const fe *b, const fe *p) {
-    fe s;
-    u128 x;
-    u64 borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        x = (u128)a->l[i] - b->l[i] - borrow;
-        s.l[i] = (u64)x;
-        borrow = (u64)(x >> 64) & 1;
-    }
-    u64 mask = (u64)0 - borrow; /* add p back if we borrowed */
-    u64 c = 0;
-    for (int i = 0; i < 4; i++) {
-        x = (u128)s.l[i] + (p->l[i] & mask) + c;
-        r->l[i] = (u64)x;
-        c = (u64)(x >> 64);
-    }
+    u64 s0, s1, s2, s3;
+    unsigned char bw = 0;
+    bw = ZKP_SBB(bw, a->l[0], b->l[0], &s0);
+    bw = ZKP_SBB(bw, a->l[1], b->l[1], &s1);
+    bw = ZKP_SBB(bw, a->l[2], b->l[2], &s2);
+    bw = ZKP_SBB(bw, a->l[3], b->l[3], &s3);
+    u64 mask = (u64)0 - (u64)bw; /* add p back if we borrowed */
+    unsigned char c = 0;
+    c = ZKP_ADC(c, s0, p->l[0] & mask, &r->l[0]);
+    c = ZKP_ADC(c, s1, p->l[1] & mask, &r->l[1]);
+    c = ZKP_ADC(c, s2, p->l[2] & mask, &r->l[2]);
+    (void)ZKP_ADC(c, s3, p->l[3] & mask, &r->l[3]);
 }
 
 ZKP_INLINE void fe_neg_p(fe *r, const fe *a, const fe *p) {
-    if (fe_is_zero(a)) {
-        *r = *a;
-        return;
-    }
-    u128 x;
-    u64 borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        x = (u128)p->l[i] - a->l[i] - borrow;
-        r->l[i] = (u64)x;
-        borrow = (u64)(x >> 64) & 1;
-    }
+    u64 nz = (a->l[0] | a->l[1] | a->l[2] | a->l[3]) ? ~(u64)0 : 0; /* -0 = 0, not p */
+    unsigned char bw = 0;
+    bw = ZKP_SBB(bw, p->l[0] & nz, a->l[0], &r->l[0]);
+    bw = ZKP_SBB(bw, p->l[1] & nz, a->l[1], &r->l[1]);
+    bw = ZKP_SBB(bw, p->l[2] & nz, a->l[2], &r->l[2]);
+    (void)ZKP_SBB(bw, p->l[3] & nz, a->l[3], &r->l[3]);
 }
 
+/* x86-64 with BMI2 + ADX: the same CIOS no-carry algorithm as below, hand-scheduled with MULX
+ * and two independent carry chains (ADCX on CF for the high halves, ADOX on OF for the low
+ * halves), about twice the speed of what GCC makes of the u128 version. The four outer rounds
+ * rotate through five registers instead of shifting t down a limb. */
+#if defined(__x86_64__) && defined(__BMI2__) && defined(__ADX__) && !defined(ZKP_NO_ASM)
+#define ZKP_MUL_ASM 1
+ZKP_INLINE void fe_mul_p(fe *r, const fe *a, const fe *b, const fe *p, u64 inv) {
+    u64 t0, t1, t2, t3, t4, lo, hi;
+    __asm__(
+        "movq 0(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[t0], %[t1]\n\t"
+        "mulxq 8(%[a]), %[lo], %[t2]\n\t"
+        "addq %[lo], %[t1]\n\t"
+        "mulxq 16(%[a]), %[lo], %[t3]\n\t"
+        "adcq %[lo], %[t2]\n\t"
+        "mulxq 24(%[a]), %[lo], %[t4]\n\t"
+        "adcq %[lo], %[t3]\n\t"
+        "adcq $0, %[t4]\n\t"
+        "movq %[t0], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 8(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 16(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 24(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %%rax, %[hi]\n\t"
+        "adoxq %%rax, %[hi]\n\t"
+        "addq %[hi], %[t4]\n\t"
+        "movq 8(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[a]), %[lo], %[t0]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %%rax, %[t0]\n\t"
+        "adoxq %%rax, %[t0]\n\t"
+        "movq %[t1], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %[hi], %[t2]\n\t"
+        "mulxq 8(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 16(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 24(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %%rax, %[hi]\n\t"
+        "adoxq %%rax, %[hi]\n\t"
+        "addq %[hi], %[t0]\n\t"
+        "movq 16(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[a]), %[lo], %[t1]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %%rax, %[t1]\n\t"
+        "adoxq %%rax, %[t1]\n\t"
+        "movq %[t2], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t2]\n\t"
+        "adcxq %[hi], %[t3]\n\t"
+        "mulxq 8(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 16(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 24(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %%rax, %[hi]\n\t"
+        "adoxq %%rax, %[hi]\n\t"
+        "addq %[hi], %[t1]\n\t"
+        "movq 24(%[b]), %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 24(%[a]), %[lo], %[t2]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %%rax, %[t2]\n\t"
+        "adoxq %%rax, %[t2]\n\t"
+        "movq %[t3], %%rdx\n\t"
+        "imulq %[inv], %%rdx\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "mulxq 0(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t3]\n\t"
+        "adcxq %[hi], %[t4]\n\t"
+        "mulxq 8(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t4]\n\t"
+        "adcxq %[hi], %[t0]\n\t"
+        "mulxq 16(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t0]\n\t"
+        "adcxq %[hi], %[t1]\n\t"
+        "mulxq 24(%[p]), %[lo], %[hi]\n\t"
+        "adoxq %[lo], %[t1]\n\t"
+        "adcxq %%rax, %[hi]\n\t"
+        "adoxq %%rax, %[hi]\n\t"
+        "addq %[hi], %[t2]\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo),
+          [hi] "=&r"(hi)
+        : [a] "r"(a->l), [b] "r"(b->l), [p] "r"(p->l), [inv] "m"(inv), "m"(*a), "m"(*b), "m"(*p)
+        : "rax", "rdx", "cc");
+    fe t = {{t4, t0, t1, t2}};
+    fe_reduce_once(r, &t, p);
+}
+#else
 /* CIOS Montgomery multiplication, no-carry variant (top limb of p < 2^63 - 1). */
 ZKP_INLINE void fe_mul_p(fe *r, const fe *a, const fe *b, const fe *p, u64 inv) {
     u64 t0, t1, t2, t3, A, C, m;
@@ -161,6 +310,8 @@ ZKP_INLINE void fe_mul_p(fe *r, const fe *a, const fe *b, const fe *p, u64 inv) 
     fe t = {{t0, t1, t2, t3}};
     fe_reduce_once(r, &t, p);
 }
+
+#endif
 
 /* ---- Fq ---- */
 ZKP_INLINE void fq_add(fe *r, const fe *a, const fe *b) { fe_add_p(r, a, b, &FQ_P); }

@@ -100,7 +100,7 @@ static PyObject *py_quotient(PyObject *self, PyObject *args) {
     PyObject *objs[8];
     Py_ssize_t n_rows;
     int log_n, nthreads;
-    if (!PyArg_ParseTuple(args, "OOOOOOnOii", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+    if (!PyArg_ParseTuple(args, "OOOOOOnOiOi", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
                           &n_rows, &objs[6], &log_n, &objs[7], &nthreads))
         return NULL;
     Py_buffer v[8];
