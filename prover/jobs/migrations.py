@@ -1,0 +1,68 @@
+"""Versioned schema migrations, applied in order by ``JobStore.migrate``.
+
+Each migration runs once, in the same transaction as its row in ``schema_migrations``, so a
+failed migration leaves the schema as it was. Never edit a released migration: add the next
+version. The SQL is written to run on both SQLite and PostgreSQL; where the two differ, a
+migration gives per-dialect statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    common: tuple[str, ...]
+    per_dialect: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        return self.common + self.per_dialect.get(dialect, ())
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "jobs, accounts, state head",
+        (
+            """CREATE TABLE jobs (
+                job_id TEXT PRIMARY KEY,
+                batch_id TEXT NOT NULL UNIQUE,
+                request_hash TEXT NOT NULL,
+                batch_number BIGINT NOT NULL UNIQUE,
+                state TEXT NOT NULL,
+                batch_size INTEGER NOT NULL,
+                tx_count INTEGER NOT NULL,
+                circuit TEXT NOT NULL,
+                inputs TEXT NOT NULL,
+                old_root TEXT NOT NULL,
+                new_root TEXT NOT NULL,
+                public_data TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                worker_id TEXT,
+                lease_expires DOUBLE PRECISION,
+                heartbeat_at DOUBLE PRECISION,
+                last_error TEXT NOT NULL DEFAULT '',
+                cancel_requested INTEGER NOT NULL DEFAULT 0,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                stage_seconds TEXT NOT NULL DEFAULT '{}',
+                proof_json TEXT NOT NULL DEFAULT '',
+                public_signals TEXT NOT NULL DEFAULT '[]',
+                key_hash TEXT NOT NULL DEFAULT '',
+                version BIGINT NOT NULL DEFAULT 1
+            )""",
+            # claims scan QUEUED by batch number; the reaper scans PROVING by lease
+            "CREATE INDEX jobs_state_batch ON jobs (state, batch_number)",
+            "CREATE INDEX jobs_state_lease ON jobs (state, lease_expires)",
+            "CREATE TABLE accounts (idx BIGINT PRIMARY KEY, data TEXT NOT NULL, batch_number BIGINT NOT NULL)",
+            "CREATE INDEX accounts_batch ON accounts (batch_number)",
+            "CREATE TABLE rollup_head (id INTEGER PRIMARY KEY, batch_number BIGINT NOT NULL, root TEXT NOT NULL)",
+        ),
+    ),
+)
