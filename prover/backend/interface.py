@@ -123,6 +123,25 @@ class Backend(ABC):
         """The H scalars (domain_size of them) for ``witness`` under the key's A and B matrices,
         per the convention in this module's docstring."""
 
+    # --- fixed-base batches (key generation) ---------------------------------------------
+    def batch_mul_g1(self, base: G1Affine, scalars: FrVector) -> G1Array:
+        """[k_i * base] for every scalar, as a G1Array: what a setup does for each query.
+
+        The default is the pure-Python windowed method; native backends override it because a
+        large circuit's setup needs millions of these.
+        """
+        from prover.field.arrays import fr_ints, g1_array
+        from prover.field.curve import G1, FixedBase
+
+        return g1_array(FixedBase(G1, base).batch(fr_ints(scalars)))
+
+    def batch_mul_g2(self, base: G2Affine, scalars: FrVector) -> G2Array:
+        """[k_i * base] on G2, as ``batch_mul_g1``."""
+        from prover.field.arrays import fr_ints, g2_array
+        from prover.field.curve import G2, FixedBase
+
+        return g2_array(FixedBase(G2, base).batch(fr_ints(scalars)))
+
 
 def check_msm_sizes(n_bases: int, scalars: FrVector, what: str) -> None:
     if scalars.ndim != 2 or scalars.shape[1] != 4:

@@ -18,10 +18,10 @@ import secrets
 import numpy as np
 
 from circuits.r1cs import R1CS
-from prover.backend.interface import COEFF_DTYPE, KeyArrays
-from prover.field.arrays import g1_array, g2_array
+from prover.backend.interface import COEFF_DTYPE, Backend, KeyArrays
+from prover.field.arrays import fr_vector, g1_points, g2_points
 from prover.field.bn254 import FR_MODULUS, MONT_R, log2_domain, root_of_unity
-from prover.field.curve import G1, G2, FixedBase
+from prover.field.curve import G1, G2
 from prover.groth16.keys import DEV_SETUP_WARNING, ProvingKey, VerifyingKey
 
 P = FR_MODULUS
@@ -62,18 +62,28 @@ def lagrange_at(tau: int, log_n: int) -> list[int]:
     return [x * inv % P * scale % P for x, inv in zip(points, invs, strict=True)]
 
 
-def setup(r1cs: R1CS, *, name: str = "circuit") -> ProvingKey:
-    """Groth16 key for ``r1cs`` from fresh randomness (development only)."""
+def setup(r1cs: R1CS, *, name: str = "circuit", backend: Backend | None = None) -> ProvingKey:
+    """Groth16 key for ``r1cs`` from fresh randomness (development only).
+
+    The point computations (one fixed-base multiplication per query entry) run on ``backend``'s
+    ``batch_mul_g1/g2``; the default is the pure-Python backend.
+    """
+    if backend is None:
+        from prover.backend.python_backend import PythonBackend
+
+        backend = PythonBackend()
     while True:
         tau, alpha, beta, gamma, delta = (secrets.randbelow(P - 1) + 1 for _ in range(5))
         try:
-            return _setup_with(r1cs, tau, alpha, beta, gamma, delta, name)
+            return _setup_with(r1cs, tau, alpha, beta, gamma, delta, name, backend)
         except ValueError as exc:
             if "tau is in the domain" not in str(exc):
                 raise
 
 
-def _setup_with(r1cs: R1CS, tau: int, alpha: int, beta: int, gamma: int, delta: int, name: str) -> ProvingKey:
+def _setup_with(
+    r1cs: R1CS, tau: int, alpha: int, beta: int, gamma: int, delta: int, name: str, backend: Backend
+) -> ProvingKey:
     n_vars, n_public = r1cs.n_wires, r1cs.n_public
     domain = domain_size_for(r1cs)
     log_n = domain.bit_length() - 1
@@ -118,22 +128,26 @@ def _setup_with(r1cs: R1CS, tau: int, alpha: int, beta: int, gamma: int, delta: 
     scale = z2 * pow(two_n, -1, P) % P * delta_inv % P
     h = [x * i % P * scale % P for x, i in zip(odd, inv, strict=True)]
 
-    g1 = FixedBase(G1, G1.generator)
-    g2 = FixedBase(G2, G2.generator)
-    ic = g1.batch([mix[i] * gamma_inv % P for i in range(n_public + 1)])
+    def g1(scalars: list[int]):
+        return backend.batch_mul_g1(G1.generator, fr_vector(scalars))
+
+    def g2(scalars: list[int]):
+        return backend.batch_mul_g2(G2.generator, fr_vector(scalars))
+
+    ic = g1_points(g1([mix[i] * gamma_inv % P for i in range(n_public + 1)]))
     arrays = KeyArrays(
         n_vars=n_vars,
         n_public=n_public,
         domain_size=domain,
-        a_query=g1_array(g1.batch(u)),
-        b1_query=g1_array(g1.batch(v)),
-        b2_query=g2_array(g2.batch(v)),
-        c_query=g1_array(g1.batch([mix[i] * delta_inv % P for i in range(n_public + 1, n_vars)])),
-        h_query=g1_array(g1.batch(h)),
+        a_query=g1(u),
+        b1_query=g1(v),
+        b2_query=g2(v),
+        c_query=g1([mix[i] * delta_inv % P for i in range(n_public + 1, n_vars)]),
+        h_query=g1(h),
         coeffs=coeffs,
     )
-    alpha1, beta1, delta1 = g1.batch([alpha, beta, delta])
-    beta2, gamma2, delta2 = g2.batch([beta, gamma, delta])
+    alpha1, beta1, delta1 = g1_points(g1([alpha, beta, delta]))
+    beta2, gamma2, delta2 = g2_points(g2([beta, gamma, delta]))
     vk = VerifyingKey(alpha1=alpha1, beta2=beta2, gamma2=gamma2, delta2=delta2, ic=tuple(ic))
     return ProvingKey(
         vk=vk,
