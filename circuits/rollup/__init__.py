@@ -1,0 +1,1 @@
+"""The rollup batch circuit and the constants it shares with the operator."""

@@ -1,0 +1,327 @@
+"""Apply a batch of transactions atomically and record the batch circuit's inputs (the operator).
+
+``apply_batch`` checks every transaction against the state as the earlier ones left it. If any
+is bad, every change is undone and :class:`BatchRejected` lists one reason per bad transaction
+(the state is untouched). Otherwise the state keeps the changes and the :class:`BatchResult`
+holds the new root, the public data (``public_data``), its public input, what the L1 must pay
+out, and the named inputs of ``circuits.rollup.batch_circuit`` for this batch.
+
+Rules (the circuit enforces the same ones):
+
+* indices inside the tree; senders and receivers exist (``unknown account``);
+* amount < 2^40, fee < 2^16, L1 address < 2^160 (``amount or fee out of range``);
+* the signature verifies over the message with this chain id (``bad signature``);
+* the transaction's nonce is the sender's nonce (``wrong nonce``);
+* the sender holds amount + fee (``insufficient balance``);
+* no balance reaches 2^64 and no nonce 2^32 (``overflow``);
+* a deposit to an explicit index must not land on another key's account (``key mismatch``), and
+  a new account needs a free index (``tree full``);
+* fees go to the batch's fee account, which must exist when fees are due.
+
+``check=False`` skips the rules and applies the arithmetic mod r: only tests use it, to build the
+inputs of a batch that breaks a rule and show that the circuit refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from circuits.native.babyjub import B8
+from circuits.native.poseidon_constants import P
+from circuits.rollup.params import AMOUNT_BITS, FEE_BITS, L1_ADDRESS_BITS, BatchShape, TxType
+from prover.rollup import public_data as pd
+from prover.rollup.accounts import MAX_BALANCE, MAX_NONCE, Account
+from prover.rollup.state import State
+from prover.rollup.transactions import Deposit, NoOp, Transaction, Transfer, Withdrawal
+
+
+class Reason(StrEnum):
+    BAD_SIGNATURE = "bad signature"
+    WRONG_NONCE = "wrong nonce"
+    INSUFFICIENT_BALANCE = "insufficient balance"
+    UNKNOWN_ACCOUNT = "unknown account"
+    OUT_OF_RANGE = "amount or fee out of range"
+    OVERFLOW = "overflow"
+    KEY_MISMATCH = "key mismatch"
+    TREE_FULL = "tree full"
+    BATCH_TOO_LARGE = "batch too large"
+
+
+@dataclass(frozen=True)
+class TxError:
+    """Why one transaction (``position`` in the batch; None for the batch as a whole) is bad."""
+
+    position: int | None
+    reason: Reason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = "batch" if self.position is None else f"tx {self.position}"
+        return f"{where}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+
+
+class BatchRejected(ValueError):
+    """The batch breaks the rules; the state was left as it was."""
+
+    def __init__(self, errors: Sequence[TxError]) -> None:
+        self.errors = list(errors)
+        super().__init__("batch rejected: " + "; ".join(str(e) for e in self.errors))
+
+
+@dataclass
+class BatchResult:
+    """An applied batch: what the prover and the L1 need."""
+
+    chain_id: int
+    batch_number: int
+    shape: BatchShape
+    old_root: int
+    new_root: int
+    public_data: pd.PublicData
+    public_data_bytes: bytes
+    public_input: int
+    inputs: dict[str, int | list[int]]
+    #: (L1 address, amount) per withdrawal, in order: the list the L1 checks against l1_digest
+    withdrawals: list[tuple[int, int]] = field(default_factory=list)
+    #: (Ax, Ay, amount) per deposit consumed, in order
+    deposits: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+class _Slot:
+    """The circuit inputs of one slot, filled while the transaction is applied."""
+
+    def __init__(self) -> None:
+        self.v: dict[str, int] = {}
+        self.a_path: list[int] = []
+        self.b_path: list[int] = []
+
+
+def _flat(path: Sequence[Sequence[int]]) -> list[int]:
+    return [x for level in path for x in level]
+
+
+def _account_fields(prefix: str, acct: Account | None) -> dict[str, int]:
+    if acct is None:
+        return {f"{prefix}_{k}": 0 for k in ("ax", "ay", "balance", "nonce")} | {f"{prefix}_empty": 1}
+    return {
+        f"{prefix}_ax": acct.ax,
+        f"{prefix}_ay": acct.ay,
+        f"{prefix}_balance": acct.balance,
+        f"{prefix}_nonce": acct.nonce,
+        f"{prefix}_empty": 0,
+    }
+
+
+class _Applier:
+    def __init__(self, state: State, chain_id: int, check: bool) -> None:
+        self.state = state
+        self.chain_id = chain_id
+        self.check = check
+        self.errors: list[TxError] = []
+
+    def fail(self, pos: int | None, reason: Reason, detail: str = "") -> None:
+        self.errors.append(TxError(pos, reason, detail))
+
+    def index_ok(self, pos: int, index: int, what: str) -> bool:
+        if 0 <= index < self.state.capacity:
+            return True
+        if self.check:
+            self.fail(pos, Reason.UNKNOWN_ACCOUNT, f"{what} index {index} outside the tree")
+            return False
+        return True
+
+    def apply(self, pos: int, tx: Transaction) -> tuple[_Slot, pd.Record, tuple[int, int] | None] | None:
+        """Apply one transaction; None (and an error recorded) if it breaks a rule."""
+        if isinstance(tx, NoOp):
+            return self._slot(TxType.NOOP, 0, 0, 0, 0, 0, 0, None, None, None), pd.Record(TxType.NOOP), None
+        if isinstance(tx, Deposit):
+            return self._deposit(pos, tx)
+        if isinstance(tx, Transfer | Withdrawal):
+            return self._signed(pos, tx)
+        raise TypeError(f"not a transaction: {tx!r}")
+
+    def _slot(self, tx_type, idx_a, idx_b, amount, fee, l1_x, l1_y, new_a, new_b, sig) -> _Slot:
+        """Fill one slot's inputs and write the new A, then B, into the state (in that order)."""
+        st = self.state
+        slot = _Slot()
+        a = st.get(idx_a)
+        slot.v.update(_account_fields("a", a))
+        slot.a_path = _flat(st.path(idx_a))
+        if new_a is not None:
+            st.set(idx_a, new_a)
+        b = st.get(idx_b)
+        slot.v.update(_account_fields("b", b))
+        slot.b_path = _flat(st.path(idx_b))
+        if new_b is not None:
+            st.set(idx_b, new_b(b))
+        r8, s = (sig.r8, sig.s) if sig is not None else (B8, 0)
+        slot.v.update(
+            tx_type=tx_type, from_index=idx_a, to_index=idx_b, amount=amount % P, fee=fee % P,
+            l1_x=l1_x, l1_y=l1_y, sig_r8x=r8[0], sig_r8y=r8[1], sig_s=s,
+        )  # fmt: skip
+        return slot
+
+    def _deposit(self, pos: int, tx: Deposit):
+        st, key = self.state, tx.public_key.point
+        if tx.index is not None:
+            index = tx.index
+        else:
+            found = st.index_of(key)
+            index = found if found is not None else st.next_free_index()
+        if self.check:
+            if not 0 <= tx.amount < 1 << AMOUNT_BITS:
+                return self.fail(pos, Reason.OUT_OF_RANGE, f"amount {tx.amount}")
+            if not 0 <= index < st.capacity:
+                reason = Reason.TREE_FULL if tx.index is None else Reason.UNKNOWN_ACCOUNT
+                return self.fail(pos, reason, f"index {index}")
+            old = st.get(index)
+            if old is not None and old.key != key:
+                return self.fail(pos, Reason.KEY_MISMATCH, f"account {index} belongs to another key")
+            if (old.balance if old else 0) + tx.amount > MAX_BALANCE:
+                return self.fail(pos, Reason.OVERFLOW, f"balance of account {index}")
+        old = st.get(index)
+        new = Account(key[0], key[1], ((old.balance if old else 0) + tx.amount) % P, old.nonce if old else 0)
+        slot = self._slot(TxType.DEPOSIT, index, 0, tx.amount, 0, key[0], key[1], new, None, None)
+        return slot, pd.Record(TxType.DEPOSIT, index, 0, tx.amount, 0), key
+
+    def _signed(self, pos: int, tx: Transfer | Withdrawal):
+        st = self.state
+        is_transfer = isinstance(tx, Transfer)
+        to_index = tx.to_index if is_transfer else 0
+        if not (self.index_ok(pos, tx.from_index, "sender") and self.index_ok(pos, to_index, "receiver")):
+            return None
+        sender = st.get(tx.from_index)
+        if self.check:
+            if sender is None:
+                return self.fail(pos, Reason.UNKNOWN_ACCOUNT, f"sender {tx.from_index}")
+            if is_transfer and st.get(to_index) is None:
+                return self.fail(pos, Reason.UNKNOWN_ACCOUNT, f"receiver {to_index}")
+            if not (0 <= tx.amount < 1 << AMOUNT_BITS and 0 <= tx.fee < 1 << FEE_BITS):
+                return self.fail(pos, Reason.OUT_OF_RANGE, f"amount {tx.amount}, fee {tx.fee}")
+            if not is_transfer and not 0 <= tx.address < 1 << L1_ADDRESS_BITS:
+                return self.fail(pos, Reason.OUT_OF_RANGE, "L1 address")
+            if tx.signature is None or not sender.public_key.verify(tx.message(self.chain_id), tx.signature):
+                return self.fail(pos, Reason.BAD_SIGNATURE)
+            if tx.nonce != sender.nonce:
+                return self.fail(pos, Reason.WRONG_NONCE, f"expected {sender.nonce}, got {tx.nonce}")
+            if tx.amount + tx.fee > sender.balance:
+                return self.fail(pos, Reason.INSUFFICIENT_BALANCE, f"{sender.balance} < {tx.amount} + {tx.fee}")
+            if sender.nonce + 1 > MAX_NONCE:
+                return self.fail(pos, Reason.OVERFLOW, "nonce")
+            if is_transfer:
+                receiver = st.get(to_index)
+                start = sender.balance - tx.amount - tx.fee if to_index == tx.from_index else receiver.balance
+                if start + tx.amount > MAX_BALANCE:
+                    return self.fail(pos, Reason.OVERFLOW, f"balance of account {to_index}")
+        sender = sender or Account(0, 0)
+        new_a = Account(sender.ax, sender.ay, (sender.balance - tx.amount - tx.fee) % P, sender.nonce + 1)
+
+        def credit(b: Account | None) -> Account | None:
+            b = b or Account(0, 0)
+            return b.with_balance((b.balance + tx.amount) % P)
+
+        address = 0 if is_transfer else tx.address
+        slot = self._slot(
+            tx.tx_type, tx.from_index, to_index, tx.amount, tx.fee, address, 0, new_a,
+            credit if is_transfer else None, tx.signature,
+        )  # fmt: skip
+        record = pd.Record(tx.tx_type, tx.from_index, to_index, tx.amount, tx.fee)
+        return slot, record, (None if is_transfer else (address, 0))
+
+
+def apply_batch(
+    state: State,
+    txs: Sequence[Transaction],
+    *,
+    batch_size: int,
+    chain_id: int,
+    batch_number: int,
+    fee_account: int = 0,
+    check: bool = True,
+) -> BatchResult:
+    """Apply ``txs`` (padded with no-ops to ``batch_size``) to ``state``, all or nothing."""
+    shape = BatchShape(batch_size, state.depth)
+    if len(txs) > batch_size:
+        raise BatchRejected([TxError(None, Reason.BATCH_TOO_LARGE, f"{len(txs)} > {batch_size}")])
+    padded = list(txs) + [NoOp()] * (batch_size - len(txs))
+    app = _Applier(state, chain_id, check)
+    old_root = state.root
+    slots: list[_Slot] = []
+    records: list[pd.Record] = []
+    l1_entries: list[tuple[int, int]] = []
+    withdrawals: list[tuple[int, int]] = []
+    deposits: list[tuple[int, int, int]] = []
+    total_fee = 0
+    state.begin()
+    try:
+        for pos, tx in enumerate(padded):
+            out = app.apply(pos, tx)
+            if out is None:
+                continue
+            slot, record, entry = out
+            slots.append(slot)
+            records.append(record)
+            total_fee += record.fee
+            if entry is not None:
+                l1_entries.append(entry)
+                if isinstance(tx, Withdrawal):
+                    withdrawals.append((tx.address, tx.amount))
+                else:
+                    deposits.append((entry[0], entry[1], record.amount))
+        fee_fields, fee_path = _collect_fees(app, state, fee_account, total_fee)
+        if app.errors:
+            raise BatchRejected(app.errors)
+    except BaseException:
+        state.rollback()
+        raise
+    state.commit()
+
+    data = pd.PublicData(fee_account, pd.l1_digest(l1_entries), tuple(records))
+    data_bytes = data.encode(state.depth)
+    new_root = state.root
+    inputs: dict[str, int | list[int]] = {
+        "public_input": pd.public_input(chain_id, batch_number, old_root, new_root, data_bytes),
+        "chain_id": chain_id,
+        "batch_number": batch_number,
+        "old_root": old_root,
+        "fee_account": fee_account,
+        **fee_fields,
+        "fee_path": fee_path,
+    }
+    for name in slots[0].v:
+        inputs[name] = [s.v[name] for s in slots]
+    inputs["a_path"] = [x for s in slots for x in s.a_path]
+    inputs["b_path"] = [x for s in slots for x in s.b_path]
+    return BatchResult(
+        chain_id=chain_id,
+        batch_number=batch_number,
+        shape=shape,
+        old_root=old_root,
+        new_root=new_root,
+        public_data=data,
+        public_data_bytes=data_bytes,
+        public_input=int(inputs["public_input"]),
+        inputs=inputs,
+        withdrawals=withdrawals,
+        deposits=deposits,
+    )
+
+
+def _collect_fees(app: _Applier, state: State, fee_account: int, total_fee: int) -> tuple[dict[str, int], list[int]]:
+    """Credit the batch's fees to ``fee_account``; its inputs for the circuit."""
+    if not 0 <= fee_account < state.capacity:
+        app.fail(None, Reason.UNKNOWN_ACCOUNT, f"fee account {fee_account} outside the tree")
+        return {}, []
+    acct = state.get(fee_account)
+    if app.check and total_fee:
+        if acct is None:
+            app.fail(None, Reason.UNKNOWN_ACCOUNT, f"fee account {fee_account}")
+        elif acct.balance + total_fee > MAX_BALANCE:
+            app.fail(None, Reason.OVERFLOW, f"balance of fee account {fee_account}")
+    fields = {k.replace("a_", "fee_", 1): v for k, v in _account_fields("a", acct).items()}
+    path = _flat(state.path(fee_account))
+    if acct is not None:
+        state.set(fee_account, acct.with_balance((acct.balance + total_fee) % P))
+    return fields, path

@@ -1,0 +1,88 @@
+"""The rollup state: accounts in a sparse 4-ary Poseidon Merkle tree (default 2^24 accounts).
+
+Only the accounts that exist are stored (``circuits.native.merkle.SparseMerkleTree`` keeps only
+non-empty nodes), so a 2^24 or 2^32 tree costs memory per account, not per slot. Accounts are
+never deleted; new ones take the lowest never-used index.
+
+Changes can be journaled (``begin``/``rollback``/``commit``) so a batch is applied atomically
+without copying the tree: a rejected batch undoes its writes in reverse order.
+"""
+
+from __future__ import annotations
+
+from circuits.native.merkle import Path, SparseMerkleTree
+from circuits.rollup.params import ARITY, DEFAULT_DEPTH
+from prover.rollup.accounts import Account
+
+
+class State:
+    """Accounts by index, with the Merkle tree over their leaves."""
+
+    def __init__(self, depth: int = DEFAULT_DEPTH) -> None:
+        self.depth = depth
+        self._tree = SparseMerkleTree(depth, ARITY)
+        self._accounts: dict[int, Account] = {}
+        self._by_key: dict[tuple[int, int], int] = {}  # key -> its lowest index
+        self._journal: list[tuple[int, Account | None]] | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self._tree.capacity
+
+    @property
+    def root(self) -> int:
+        return self._tree.root
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def get(self, index: int) -> Account | None:
+        return self._accounts.get(index)
+
+    def path(self, index: int) -> Path:
+        return self._tree.path(index)
+
+    def index_of(self, key: tuple[int, int]) -> int | None:
+        """The lowest index holding ``key``, if any."""
+        return self._by_key.get(key)
+
+    def next_free_index(self) -> int:
+        """The lowest unused index (accounts are never deleted, so indices stay dense)."""
+        return len(self._accounts)
+
+    def set(self, index: int, account: Account | None) -> None:
+        """Write (or clear, with None) the account at ``index``."""
+        if not 0 <= index < self.capacity:
+            raise IndexError(f"account index {index} outside the tree (capacity {self.capacity})")
+        if self._journal is not None:
+            self._journal.append((index, self._accounts.get(index)))
+        old = self._accounts.get(index)
+        key_leaves = old is not None and (account is None or account.key != old.key)
+        if key_leaves and self._by_key.get(old.key) == index:  # rare: undoing a creation
+            del self._by_key[old.key]
+            # another account may hold the same key; keep the lowest one findable
+            others = [i for i, a in self._accounts.items() if a.key == old.key and i != index]
+            if others:
+                self._by_key[old.key] = min(others)
+        if account is None:
+            self._accounts.pop(index, None)
+            self._tree.update(index, 0)
+            return
+        self._accounts[index] = account
+        if self._by_key.get(account.key, index + 1) > index:
+            self._by_key[account.key] = index
+        self._tree.update(index, account.leaf())
+
+    # --- atomic batches ----------------------------------------------------------------------
+    def begin(self) -> None:
+        if self._journal is not None:
+            raise RuntimeError("a change set is already open")
+        self._journal = []
+
+    def commit(self) -> None:
+        self._journal = None
+
+    def rollback(self) -> None:
+        journal, self._journal = self._journal, None
+        for index, account in reversed(journal or []):
+            self.set(index, account)
