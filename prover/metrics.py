@@ -1,0 +1,150 @@
+"""Every Prometheus metric of zkprover, declared in this one module (as KServe does).
+
+Other modules import the objects below and update them; nothing else creates metrics, so the
+names, labels and buckets stay consistent and are documented in one place. Metrics that are a
+view of shared state (queue depth, GPU memory) are read at scrape time by collectors, so that a
+``worker`` process and a ``serve`` process pointed at one store report the same queue.
+
+    zkprover_jobs{state}                       jobs in the store per state (queue depth)
+    zkprover_jobs_finished_total{outcome}      jobs ended by this process: succeeded|failed|cancelled|requeued|released
+    zkprover_stage_seconds{stage}              per-proof stage durations: witness, ntt, msm, prove, verify, total
+    zkprover_proofs_total                      proofs made by this process (rate() = proofs per second)
+    zkprover_proofs_per_second                 proofs per second over the last minute, this process
+    zkprover_circuit_constraints{circuit,batch_size}
+    zkprover_backend_info{backend,device}      the prover backend in use
+    zkprover_gpu_memory_bytes{kind}            used|total device memory, when proving on a GPU
+    zkprover_grpc_requests_total{method,code}  gRPC requests by method and status code
+    zkprover_grpc_request_seconds{method}      gRPC handling time (unary; streams until their end)
+    zkprover_batches_submitted_total{result}   SubmitBatch outcomes: created|duplicate|rejected
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+log = logging.getLogger("zkprover.metrics")
+
+# Proofs take from milliseconds (tiny test circuits) to minutes (large batches on a CPU).
+_STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+JOBS_FINISHED = Counter("zkprover_jobs_finished_total", "Jobs ended by this process, by outcome", ["outcome"])
+STAGE_SECONDS = Histogram("zkprover_stage_seconds", "Duration of each proving stage", ["stage"], buckets=_STAGE_BUCKETS)
+PROOFS = Counter("zkprover_proofs_total", "Proofs made by this process")
+CIRCUIT_CONSTRAINTS = Gauge(
+    "zkprover_circuit_constraints", "Constraints of each batch circuit", ["circuit", "batch_size"]
+)
+BACKEND_INFO = Gauge("zkprover_backend_info", "Prover backend in use (value 1)", ["backend", "device"])
+GRPC_REQUESTS = Counter("zkprover_grpc_requests_total", "gRPC requests by method and status code", ["method", "code"])
+GRPC_SECONDS = Histogram(
+    "zkprover_grpc_request_seconds", "gRPC request handling time", ["method"], buckets=_STAGE_BUCKETS
+)
+BATCHES_SUBMITTED = Counter("zkprover_batches_submitted_total", "SubmitBatch outcomes", ["result"])
+
+
+class _RecentRate:
+    """Events per second over a sliding window (a gauge operators can read without PromQL)."""
+
+    def __init__(self, window_s: float = 60.0) -> None:
+        self.window_s = window_s
+        self._times: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self._times.append(time.monotonic())
+
+    def rate(self) -> float:
+        cutoff = time.monotonic() - self.window_s
+        with self._lock:
+            while self._times and self._times[0] < cutoff:
+                self._times.popleft()
+            return len(self._times) / self.window_s
+
+
+_PROOF_RATE = _RecentRate()
+PROOFS_PER_SECOND = Gauge("zkprover_proofs_per_second", "Proofs per second over the last minute (this process)")
+PROOFS_PER_SECOND.set_function(_PROOF_RATE.rate)
+
+
+def proof_done(stages: dict[str, float]) -> None:
+    """Record one finished proof: its stage durations, the counter and the recent rate."""
+    for stage, seconds in stages.items():
+        STAGE_SECONDS.labels(stage).observe(seconds)
+    PROOFS.inc()
+    _PROOF_RATE.add()
+
+
+class QueueDepthCollector(Collector):
+    """``zkprover_jobs{state}``, read from the job store at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("zkprover_jobs", "Jobs in the store by state (queue depth)", labels=["state"])
+        try:
+            for state, n in self._counts().items():
+                g.add_metric([state.lower()], n)
+        except Exception as exc:  # a scrape must not fail because the store is briefly away
+            log.warning("queue depth unavailable: %s", exc)
+        yield g
+
+
+class GpuMemoryCollector(Collector):
+    """``zkprover_gpu_memory_bytes{kind}`` from CuPy, when the backend runs on a GPU."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("zkprover_gpu_memory_bytes", "GPU memory (device-wide)", labels=["kind"])
+        try:
+            import cupy
+
+            free, total = cupy.cuda.runtime.memGetInfo()
+            g.add_metric(["used"], total - free)
+            g.add_metric(["total"], total)
+            g.add_metric(["pool_used"], cupy.get_default_memory_pool().used_bytes())
+        except Exception:  # no CuPy, no device: the metric is simply absent
+            return
+        yield g
+
+
+_registered: dict[str, Collector] = {}
+
+
+def register_collector(name: str, collector: Collector, registry: CollectorRegistry = REGISTRY) -> None:
+    """Register (or replace) a named collector; tests start several servers in one process."""
+    old = _registered.pop(name, None)
+    if old is not None:
+        registry.unregister(old)
+    registry.register(collector)
+    _registered[name] = collector
+
+
+def set_backend(backend: object) -> None:
+    """Publish the backend's description (and GPU memory, for a GPU backend)."""
+    name = getattr(backend, "name", type(backend).__name__)
+    describe = getattr(backend, "describe", None)
+    device = describe() if callable(describe) else name
+    BACKEND_INFO.clear()
+    BACKEND_INFO.labels(str(name), str(device)).set(1)
+    if name == "gpu":
+        register_collector("gpu_memory", GpuMemoryCollector())
+
+
+def serve_http(port: int, addr: str = "0.0.0.0") -> Callable[[], None]:
+    """Start the /metrics HTTP endpoint; returns a function that stops it."""
+    server, thread = start_http_server(port, addr=addr)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

@@ -1,0 +1,146 @@
+"""The gRPC server: ProverService, standard health checking, reflection, graceful stop.
+
+``ProverServer`` owns the moving parts of ``zkprover serve``: the gRPC server, the in-process
+workers (``workers=0`` for an API-only server in front of ``zkprover worker`` processes), a
+reaper that requeues expired leases even when no worker is polling, and the metrics endpoint.
+
+Shutdown (``stop``, or SIGTERM via ``install_signal_handlers``): health turns NOT_SERVING so
+load balancers drain, the workers stop taking jobs and finish or release the current one, the
+gRPC server refuses new calls and gives running ones ``grace_s`` to end.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from prover import metrics
+from prover.backend.interface import Backend
+from prover.service.core import ProverCore
+from prover.service.gen import prover_pb2 as pb
+from prover.service.gen import prover_pb2_grpc as pb_grpc
+from prover.service.interceptors import ErrorsAndMetricsInterceptor
+from prover.service.servicer import ProverServicer
+from prover.service.worker import Worker, spawn
+
+log = logging.getLogger("zkprover.server")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ProverService"].full_name
+
+
+class ProverServer:
+    def __init__(
+        self,
+        core: ProverCore,
+        *,
+        address: str = "127.0.0.1:50051",
+        backend: Backend | None = None,
+        workers: int = 1,
+        lease_s: float = 30.0,
+        verify_proofs: bool = True,
+        metrics_port: int | None = None,
+        max_threads: int = 16,
+        reap_interval_s: float = 5.0,
+    ) -> None:
+        self.core = core
+        self.address = address
+        self.backend = backend
+        self.metrics_port = metrics_port
+        self.reap_interval_s = reap_interval_s
+        self.port: int | None = None
+        self.grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="grpc"),
+            interceptors=[ErrorsAndMetricsInterceptor()],
+            options=[("grpc.so_reuseport", 0)],  # two servers on one port would split clients silently
+        )
+        pb_grpc.add_ProverServiceServicer_to_server(ProverServicer(core), self.grpc)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
+        if workers and backend is None:
+            raise ValueError("in-process workers need a backend")
+        self.workers = [
+            Worker(core.store, core.registry, backend, lease_s=lease_s, verify_proofs=verify_proofs)  # type: ignore[arg-type]
+            for _ in range(workers)
+        ]
+        self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()  # stop() began: background loops end
+        self._finished = threading.Event()  # stop() completed: the process may exit
+        self._stop_metrics = None
+
+    def start(self) -> int:
+        """Bind, start serving and proving; returns the bound port (useful with port 0)."""
+        self.core.start()
+        metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
+        if self.backend is not None:
+            metrics.set_backend(self.backend)
+        self.port = self.grpc.add_insecure_port(self.address)
+        if self.port == 0:
+            raise OSError(f"cannot bind {self.address}")
+        self.grpc.start()
+        for w in self.workers:
+            self._threads.append(spawn(w))
+        reaper = threading.Thread(target=self._reap, name="lease-reaper", daemon=True)
+        reaper.start()
+        self._threads.append(reaper)
+        if self.metrics_port is not None:
+            self._stop_metrics = metrics.serve_http(self.metrics_port)
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "serving %s on port %d (%d in-process workers, store %r)",
+            SERVICE_NAME,
+            self.port,
+            len(self.workers),
+            self.core.store,
+        )
+        return self.port
+
+    def _reap(self) -> None:
+        while not self._stopped.wait(self.reap_interval_s):
+            try:
+                for job_id in self.core.store.requeue_expired():
+                    log.warning("job=%s lease expired; requeued or failed at the attempts cap", job_id)
+                    metrics.JOBS_FINISHED.labels("requeued").inc()
+            except Exception as exc:
+                log.warning("lease reaper: %s", exc)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Drain: NOT_SERVING, workers finish or release their job, gRPC stops after ``grace_s``."""
+        if self._stopped.is_set():
+            return
+        log.info("shutting down (grace %.0f s)", grace_s)
+        self.health.enter_graceful_shutdown()
+        self._stopped.set()
+        for w in self.workers:
+            w.grace_s = min(w.grace_s, grace_s)
+            w.request_stop()
+        done = self.grpc.stop(grace_s)
+        for t in self._threads:
+            t.join(timeout=grace_s + 5)
+        done.wait(grace_s + 5)
+        if self._stop_metrics:
+            self._stop_metrics()
+        self.core.store.close()
+        self._finished.set()
+        log.info("stopped")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a stop (e.g. by signal) has completed."""
+        return self._finished.wait(timeout)
+
+    def install_signal_handlers(self, grace_s: float = 30.0) -> None:
+        """SIGTERM/SIGINT -> graceful stop (from the main thread, as signal handlers must be)."""
+
+        def handler(signum: int, _frame: object) -> None:
+            log.info("signal %d received", signum)
+            threading.Thread(target=self.stop, args=(grace_s,), name="shutdown").start()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
