@@ -8,6 +8,7 @@ new, plus the project's own:
     zkprover prove CIRCUIT.zkey WITNESS.wtns PROOF.json PUBLIC.json
     zkprover verify VERIFICATION_KEY.json PUBLIC.json PROOF.json
     zkprover export verificationkey CIRCUIT.zkey VERIFICATION_KEY.json
+    zkprover export solidityverifier CIRCUIT.zkey VERIFIER.sol
 
 Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
 """
@@ -103,6 +104,14 @@ def cmd_export_vk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export_solidity(args: argparse.Namespace) -> int:
+    from l1.solidity_export import write_solidity_verifier
+    from prover.groth16.zkey import read_zkey
+
+    write_solidity_verifier(read_zkey(args.zkey).vk, args.sol)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from circuits.examples import cube_chain, cube_chain_output
     from prover.groth16.keys import DEV_SETUP_WARNING
@@ -185,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("zkey")
     ev.add_argument("vk")
     ev.set_defaults(fn=cmd_export_vk)
+    es = esub.add_parser("solidityverifier", help="write a standalone Solidity verifier for the key")
+    es.add_argument("zkey")
+    es.add_argument("sol")
+    es.set_defaults(fn=cmd_export_solidity)
     return p
 
 

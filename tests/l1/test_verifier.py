@@ -1,0 +1,108 @@
+"""The generic Groth16Verifier contract in py-evm against the Python verifier: same answers.
+
+Full verifications (a pairing in py-evm, ~1.5 s each): valid, tampered input, tampered proof.
+Everything else is refused before the pairing or by the precompile's point checks, cheaply.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from l1.build import stale_artifacts
+from l1.calldata import (
+    g2_words,
+    proof_args,
+    proof_from_words,
+    proof_words,
+    verify_words,
+    vk_constructor_args,
+)
+from l1.evm import CallReverted, DeployError
+from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
+from prover.groth16.verifier import verify
+
+
+def _contract_says(verifier, words, public) -> bool:
+    w = list(words)
+    return verifier.call("verifyProof", w[0:2], [w[2:4], w[4:6]], w[6:8], list(public))
+
+
+def test_committed_artifacts_match_sources():
+    # Without a compiler: the artifact records the hash of the source it was built from.
+    assert stale_artifacts() == []
+
+
+def test_words_round_trip_and_g2_order(keyed):
+    words = proof_words(keyed.proof)
+    (x0, x1), (y0, y1) = keyed.proof.b
+    assert words[2:6] == [x1, x0, y1, y0]  # EVM order: imaginary part first
+    assert proof_from_words(words) == keyed.proof
+    assert g2_words(None) == [[0, 0], [0, 0]]
+
+
+def test_valid_proof_accepted_with_gas(chain, verifier, keyed):
+    assert verify(keyed.pk.vk, keyed.public, keyed.proof)
+    receipt = verifier.transact("verifyProof", *proof_args(keyed.proof), keyed.public)
+    assert receipt.ok
+    assert verifier.decode_output("verifyProof", receipt.output) is True
+    # snarkjs's verifier spends about 221,000 for one input; ours reads the key from a data
+    # account (one cold EXTCODECOPY) and takes a dynamic array, a few thousand more.
+    print(f"Groth16Verifier.verifyProof, 1 public input: {receipt.gas_used} gas")
+    assert 200_000 < receipt.gas_used < 230_000
+    assert verifier.call("nPublic") == 1
+
+
+REFUSED = [
+    "tampered public input",
+    "A and C swapped",
+    "public input >= r",
+    "public input = r",
+    "G2 in JSON order",
+    "coordinate >= q",
+    "A off the curve",
+    "all-zero proof",
+]
+
+
+def _refused_case(keyed, name: str) -> tuple[list[int], list[int]]:
+    """(words, public) for a proof the contract and the Python twin must both refuse."""
+    w = proof_words(keyed.proof)
+    x = keyed.public[0]
+    return {
+        "tampered public input": (w, [x + 1]),
+        "A and C swapped": (w[6:8] + w[2:6] + w[0:2], [x]),
+        "public input >= r": (w, [x + FR_MODULUS]),
+        "public input = r": (w, [FR_MODULUS]),
+        "G2 in JSON order": ([*w[:2], w[3], w[2], w[5], w[4], *w[6:]], [x]),
+        "coordinate >= q": ([w[0], w[1] + FQ_MODULUS, *w[2:]], [x]),
+        "A off the curve": ([w[0], w[1] ^ 1, *w[2:]], [x]),
+        "all-zero proof": ([0] * 8, [x]),
+    }[name]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_rejections_agree_with_python(verifier, keyed, name):
+    words, public = _refused_case(keyed, name)
+    assert verify_words(keyed.pk.vk, words, public) is False
+    assert _contract_says(verifier, words, public) is False
+
+
+def test_python_twin_accepts_the_valid_words(keyed):
+    assert verify_words(keyed.pk.vk, proof_words(keyed.proof), keyed.public)
+
+
+def test_wrong_input_count_reverts_and_raises(verifier, keyed):
+    w = proof_words(keyed.proof)
+    with pytest.raises(CallReverted, match="WrongInputCount"):
+        _contract_says(verifier, w, [1, 2])
+    with pytest.raises(ValueError):
+        verify_words(keyed.pk.vk, w, [1, 2])
+
+
+def test_key_with_g2_in_json_order_is_refused_at_deployment(chain, keyed):
+    alpha, beta, gamma, delta, ic = vk_constructor_args(keyed.pk.vk)
+    beta_json = [list(reversed(beta[0])), list(reversed(beta[1]))]
+    with pytest.raises(DeployError, match="BadVerifyingKey"):
+        chain.deploy("Groth16Verifier", alpha, beta_json, gamma, delta, ic)
+    with pytest.raises(DeployError, match="BadVerifyingKey"):
+        chain.deploy("Groth16Verifier", alpha, beta, gamma, delta, [])
