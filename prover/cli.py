@@ -198,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("zkey")
     es.add_argument("sol")
     es.set_defaults(fn=cmd_export_solidity)
+
+    from prover.service.cli import add_service_verbs  # serve, worker, submit, status, service-demo
+
+    add_service_verbs(sub)
     return p
 
 

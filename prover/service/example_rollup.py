@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from circuits.examples import cube_chain
@@ -93,7 +94,7 @@ class ExampleOperator:
         undo = (self._accounts, self._batch_number, self._root)
         self._accounts, self._batch_number, self._root = accounts, number, new_root
         public_data = b"".join(
-            tx.kind[0].encode() + tx.from_index.to_bytes(4, "big") + tx.amount.to_bytes(8, "big") for tx in txs
+            tx.kind[0].encode() + (tx.from_index or 0).to_bytes(4, "big") + tx.amount.to_bytes(8, "big") for tx in txs
         )
         return AppliedBatch(
             batch_number=number,
@@ -107,6 +108,9 @@ class ExampleOperator:
         )
 
     def _apply(self, accounts: dict[int, AccountView], tx: TxRequest) -> str | None:
+        if tx.from_index is None:  # a deposit without an index: the key's account or the next free one
+            mine = [a.index for a in accounts.values() if a.pubkey == tx.pubkey]
+            tx = replace(tx, from_index=min(mine) if mine else len(accounts))
         if not 0 <= tx.from_index < self.capacity:
             return f"account index {tx.from_index} is outside the state (capacity {self.capacity})"
         if not 0 < tx.amount < AMOUNT_LIMIT:

@@ -27,7 +27,7 @@ class TxRequest:
     """One submitted transaction, checked for shape (not yet against the state)."""
 
     kind: str  # one of TX_KINDS
-    from_index: int = 0  # sender; a deposit's target account
+    from_index: int | None = 0  # sender; a deposit's target account (None: the operator picks)
     to_index: int = 0  # a transfer's receiver
     amount: int = 0
     fee: int = 0

@@ -67,7 +67,7 @@ def tx_from_pb(tx: pb.Transaction, where: str) -> TxRequest:
         d = tx.deposit
         return TxRequest(
             kind="deposit",
-            from_index=d.to_index,
+            from_index=d.to_index if d.HasField("to_index") else None,
             amount=_field(d.amount, f"{where}.amount"),
             pubkey=(_field(d.pubkey_ax, f"{where}.pubkey_ax"), _field(d.pubkey_ay, f"{where}.pubkey_ay")),
         )

@@ -1,0 +1,349 @@
+"""The service verbs of ``zkprover``: serve, worker, submit, status (and an end-to-end demo).
+
+``prover.cli`` registers them with :func:`add_service_verbs`; they live here so the service's
+options stay next to the service.
+
+    zkprover serve  [--listen ADDR] [--store URL] [--workers N] [--metrics-port P] ...
+    zkprover worker [--store URL] [--backend B] [--lease S] [--id NAME] [--metrics-port P]
+    zkprover submit BATCH.json [--server ADDR] [--batch-id ID] [--watch] [--proof F --public F]
+    zkprover status [JOB_ID | --batch-id ID | --list [--state S]] [--server ADDR]
+    zkprover service-demo                 server in-process on SQLite: submit, watch, verify
+
+Stores: ``sqlite:///path.db`` (default ``$ZKPROVER_STORE`` or ``sqlite:///zkprover-data/jobs.db``)
+or ``postgresql://user@host/db?schema=NAME``. ``--rollup`` picks the state machine: ``rollup``
+(the real operator and batch circuit) or ``example`` (a stand-in ledger proving a tiny cube chain,
+for trying the service in seconds); servers and workers of one deployment must agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import uuid
+from typing import Any
+
+log = logging.getLogger("zkprover.service")
+
+DEFAULT_STORE = "sqlite:///zkprover-data/jobs.db"
+DEFAULT_SERVER = "127.0.0.1:50051"
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return args.store or os.environ.get("ZKPROVER_STORE") or DEFAULT_STORE
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"batch sizes: {text!r} is not a comma-separated list of integers") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("batch sizes must be positive")
+    return sizes
+
+
+def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(operator, registry) for ``--rollup``."""
+    if args.rollup == "example":
+        from prover.service.example_rollup import ExampleOperator, ExampleRegistry, KeyCache
+
+        keys = KeyCache(os.path.join(args.cache_dir, "example-keys") if args.cache_dir else None)
+        return ExampleOperator(capacity=4**args.depth), ExampleRegistry(args.batch_sizes, keys=keys)
+    from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
+
+    operator = RollupAdapter(depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account)
+    return operator, RollupRegistry(args.batch_sizes, depth=args.depth, cache_dir=args.cache_dir)
+
+
+def _add_rollup_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default=None, help=f"job store URL (default $ZKPROVER_STORE or {DEFAULT_STORE})")
+    p.add_argument("--rollup", choices=("rollup", "example"), default="rollup", help="state machine (default rollup)")
+    p.add_argument("--batch-sizes", type=_sizes, default=[1, 2, 4], help="circuit batch sizes (default 1,2,4)")
+    p.add_argument("--depth", type=int, default=12, help="state tree depth, 4^depth accounts (default 12)")
+    p.add_argument("--chain-id", type=int, default=1, help="rollup chain id (default 1)")
+    p.add_argument("--fee-account", type=int, default=0, help="account credited with fees (default 0)")
+    p.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
+    p.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
+    p.add_argument("--lease", type=float, default=30.0, help="worker lease seconds (heartbeat every third)")
+    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument("--no-verify", action="store_true", help="skip the self-check of each proof")
+
+
+# --- serve / worker ---------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from prover.backend.select import select_backend
+    from prover.jobs import open_store
+    from prover.service.core import ProverCore
+    from prover.service.server import ProverServer
+
+    backend = select_backend(args.backend) if args.workers else None
+    operator, registry = build_rollup(args)
+    core = ProverCore(
+        open_store(_store_url(args)),
+        operator,
+        registry,
+        max_attempts=args.max_attempts,
+        backend_description=backend.describe() if backend else "none (API only; proofs by zkprover worker)",
+    )
+    server = ProverServer(
+        core,
+        address=args.listen,
+        backend=backend,
+        workers=args.workers,
+        lease_s=args.lease,
+        verify_proofs=not args.no_verify,
+        metrics_port=args.metrics_port,
+    )
+    port = server.start()
+    server.install_signal_handlers(grace_s=args.grace)
+    print(f"zkprover serving prover.v1 on {args.listen.rsplit(':', 1)[0]}:{port}", flush=True)
+    server.wait()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from prover import metrics
+    from prover.backend.select import select_backend
+    from prover.jobs import open_store
+    from prover.service.worker import Worker
+
+    backend = select_backend(args.backend)
+    _, registry = build_rollup(args)
+    store = open_store(_store_url(args))
+    store.migrate()
+    worker = Worker(
+        store,
+        registry,
+        backend,
+        worker_id=args.id,
+        lease_s=args.lease,
+        verify_proofs=not args.no_verify,
+        grace_s=args.grace,
+        hold_s=float(os.environ.get("ZKPROVER_TEST_HOLD_S", "0")),  # test hook: see tests/service
+    )
+    metrics.set_backend(backend)
+    metrics.register_collector("queue_depth", metrics.QueueDepthCollector(store.counts))
+    stop_metrics = metrics.serve_http(args.metrics_port) if args.metrics_port is not None else None
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("worker %s: signal %d, finishing the current job", worker.worker_id, signum)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"zkprover worker {worker.worker_id} on {store!r}", flush=True)
+    t = threading.Thread(target=worker.run, name="worker")
+    t.start()
+    while t.is_alive():
+        t.join(0.5)  # the main thread stays free to receive signals
+    if stop_metrics:
+        stop_metrics()
+    store.close()
+    return 0
+
+
+# --- client verbs ------------------------------------------------------------------------------
+def _stub(server: str) -> Any:
+    import grpc
+
+    from prover.service.gen import prover_pb2_grpc as pb_grpc
+
+    return pb_grpc.ProverServiceStub(grpc.insecure_channel(server))
+
+
+def _job_line(job: Any) -> str:
+    from prover.service.gen import prover_pb2 as pb
+
+    state = pb.JobState.Name(job.state).removeprefix("JOB_STATE_")
+    extra = f" error={job.last_error!r}" if job.last_error else ""
+    timing = f" total={job.stage_seconds['total']:.3f}s" if "total" in job.stage_seconds else ""
+    return (
+        f"{job.job_id} batch={job.batch_id} #{job.batch_number} {state} attempts={job.attempts}/{job.max_attempts}"
+        f"{timing}{extra}"
+    )
+
+
+def _rpc_error(exc: Exception) -> int:
+    code = exc.code().name if hasattr(exc, "code") else "?"
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    print(f"error: {code}: {details}", file=sys.stderr)
+    return 2
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    from prover.service.gen import prover_pb2 as pb
+
+    with open(args.batch) as f:
+        data = json.load(f)
+    if isinstance(data, list):
+        data = {"transactions": data}
+    request = pb.SubmitBatchRequest()
+    try:
+        json_format.ParseDict(data, request)
+    except json_format.ParseError as exc:
+        print(f"error: {args.batch}: {exc}", file=sys.stderr)
+        return 2
+    request.batch_id = args.batch_id or request.batch_id or uuid.uuid4().hex
+    stub = _stub(args.server)
+    try:
+        resp = stub.SubmitBatch(request, timeout=args.timeout)
+        print(("submitted " if resp.created else "already submitted ") + _job_line(resp.job), flush=True)
+        job = resp.job
+        if args.watch or args.proof:
+            for job in stub.WatchJob(pb.WatchJobRequest(job_id=resp.job.job_id)):
+                print("  " + _job_line(job), flush=True)
+    except grpc.RpcError as exc:
+        return _rpc_error(exc)
+    if args.proof and job.state == pb.JOB_STATE_SUCCEEDED:
+        with open(args.proof, "w") as f:
+            f.write(json.dumps(json.loads(job.proof_json), indent=1) + "\n")
+        if args.public:
+            with open(args.public, "w") as f:
+                f.write(json.dumps(list(job.public_signals), indent=1) + "\n")
+    final_bad = job.state in (pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED)
+    return 1 if final_bad else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import grpc
+
+    from prover.service.gen import prover_pb2 as pb
+
+    stub = _stub(args.server)
+    try:
+        if args.job_id or args.batch_id:
+            job = stub.GetJob(pb.GetJobRequest(job_id=args.job_id or "", batch_id=args.batch_id or ""), timeout=10)
+            print(_job_line(job))
+            if args.json:
+                print(json.dumps(json.loads(_to_json(job)), indent=1))
+            return 0
+        state = pb.JobState.Value(f"JOB_STATE_{args.state.upper()}") if args.state else 0
+        root = stub.GetStateRoot(pb.GetStateRootRequest(), timeout=10)
+        print(f"state root {root.root} at batch {root.batch_number}; proven up to batch {root.proven_batch_number}")
+        token = ""
+        while True:
+            page = stub.ListJobs(pb.ListJobsRequest(state=state, page_size=100, page_token=token), timeout=10)
+            for job in page.jobs:
+                print(_job_line(job))
+            token = page.next_page_token
+            if not token:
+                return 0
+    except grpc.RpcError as exc:
+        return _rpc_error(exc)
+
+
+def _to_json(msg: Any) -> str:
+    from google.protobuf import json_format
+
+    return json_format.MessageToJson(msg, preserving_proto_field_name=True)
+
+
+# --- end-to-end demo ----------------------------------------------------------------------------
+def cmd_service_demo(args: argparse.Namespace) -> int:
+    """Server in-process on a temporary SQLite store: submit a batch over gRPC, watch, verify."""
+    from prover.groth16.formats import proof_from_json, vk_from_json
+    from prover.groth16.verifier import verify
+    from prover.service.gen import prover_pb2 as pb
+
+    with tempfile.TemporaryDirectory(prefix="zkprover-demo-") as tmp:
+        args.store = f"sqlite:///{tmp}/jobs.db"
+        args.listen = "127.0.0.1:0"
+        args.workers, args.max_attempts, args.grace = 1, 3, 10.0
+        from prover.backend.select import select_backend
+        from prover.jobs import open_store
+        from prover.service.core import ProverCore
+        from prover.service.server import ProverServer
+
+        t0 = time.perf_counter()
+        backend = select_backend(args.backend)
+        operator, registry = build_rollup(args)
+        core = ProverCore(open_store(args.store), operator, registry, backend_description=backend.describe())
+        server = ProverServer(core, address=args.listen, backend=backend, workers=1, lease_s=args.lease)
+        port = server.start()
+        stub = _stub(f"127.0.0.1:{port}")
+        print(f"zkprover service demo: server on 127.0.0.1:{port}, store {args.store}, backend {backend.describe()}")
+        try:
+            info = stub.GetCircuitInfo(pb.GetCircuitInfoRequest(), timeout=600)
+            c = info.circuits[0]
+            print(f"  circuit   {c.name}: {c.constraints} constraints, key {c.key_hash[:16]}…")
+            txs = demo_transactions(args, operator)
+            t = time.perf_counter()
+            resp = stub.SubmitBatch(pb.SubmitBatchRequest(batch_id="demo-1", transactions=txs, batch_size=c.batch_size))
+            print(f"  submit    {_job_line(resp.job)}")
+            for job in stub.WatchJob(pb.WatchJobRequest(job_id=resp.job.job_id)):
+                print(f"  watch     {pb.JobState.Name(job.state).removeprefix('JOB_STATE_')}")
+            latency = time.perf_counter() - t
+            vk_resp = stub.GetVerifyingKey(pb.GetVerifyingKeyRequest(batch_size=c.batch_size))
+            vk = vk_from_json(json.loads(vk_resp.verification_key_json))
+            ok = job.state == pb.JOB_STATE_SUCCEEDED and verify(
+                vk, [int(s) for s in job.public_signals], proof_from_json(json.loads(job.proof_json))
+            )
+            print(f"  proof     {'valid' if ok else 'INVALID'}; submit->proof {latency:.2f} s, stages "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in job.stage_seconds.items()))  # fmt: skip
+            acct = stub.GetAccount(pb.GetAccountRequest(index=0))
+            print(f"  account 0 balance {acct.balance}; total {time.perf_counter() - t0:.1f} s")
+            return 0 if ok else 1
+        finally:
+            server.stop(5)
+
+
+def demo_transactions(args: argparse.Namespace, operator: Any) -> list[Any]:
+    """One deposit (and, for the real rollup, a signed transfer) as protobuf transactions."""
+    from prover.service.gen import prover_pb2 as pb
+
+    if args.rollup == "example":
+        return [pb.Transaction(deposit=pb.Deposit(to_index=0, pubkey_ax="1", pubkey_ay="2", amount="1000"))]
+    from prover.rollup.accounts import generate_key
+
+    key = generate_key().public_key()
+    return [pb.Transaction(deposit=pb.Deposit(to_index=0, pubkey_ax=str(key.x), pubkey_ay=str(key.y), amount="1000"))]
+
+
+# --- registration -------------------------------------------------------------------------------
+def add_service_verbs(sub: Any) -> None:
+    s = sub.add_parser("serve", help="run the gRPC prover service (proves in-process unless --workers 0)")
+    s.add_argument("--listen", default=DEFAULT_SERVER, help=f"address to bind (default {DEFAULT_SERVER})")
+    s.add_argument("--workers", type=int, default=1, help="in-process workers (0: API only)")
+    s.add_argument("--max-attempts", type=int, default=3, help="claims per job before it fails (default 3)")
+    s.add_argument("--grace", type=float, default=30.0, help="shutdown grace seconds (default 30)")
+    _add_rollup_options(s)
+    s.set_defaults(fn=cmd_serve)
+
+    w = sub.add_parser("worker", help="claim and prove jobs from a shared store (one per GPU)")
+    w.add_argument("--id", default=None, help="worker id (default host-pid-random)")
+    w.add_argument("--grace", type=float, default=30.0, help="on SIGTERM, finish the job within this, else release")
+    _add_rollup_options(w)
+    w.set_defaults(fn=cmd_worker)
+
+    m = sub.add_parser("submit", help="submit a batch (JSON: a list of transactions, protobuf JSON form)")
+    m.add_argument("batch", help="JSON file: [{'deposit': {...}}, {'transfer': {...}}] or a SubmitBatchRequest")
+    m.add_argument("--server", default=DEFAULT_SERVER)
+    m.add_argument("--batch-id", default=None, help="idempotency key (default: from the file, else random)")
+    m.add_argument("--watch", action="store_true", help="stream the job's states until it ends")
+    m.add_argument("--proof", default=None, help="wait, then write proof.json here")
+    m.add_argument("--public", default=None, help="with --proof: write public.json here")
+    m.add_argument("--timeout", type=float, default=60.0)
+    m.set_defaults(fn=cmd_submit)
+
+    st = sub.add_parser("status", help="show a job, or list jobs and the state root")
+    st.add_argument("job_id", nargs="?", default=None)
+    st.add_argument("--batch-id", default=None)
+    st.add_argument("--state", default=None, help="list only jobs in this state (queued, proving, ...)")
+    st.add_argument("--json", action="store_true", help="print the whole job as JSON")
+    st.add_argument("--server", default=DEFAULT_SERVER)
+    st.set_defaults(fn=cmd_status)
+
+    d = sub.add_parser("service-demo", help="end-to-end: server in-process on SQLite, submit, watch, verify")
+    _add_rollup_options(d)
+    d.set_defaults(fn=cmd_service_demo, batch_sizes=[1], depth=2, cache_dir=None, rollup="rollup")

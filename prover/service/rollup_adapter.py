@@ -1,0 +1,166 @@
+"""The real rollup (``prover.rollup``) behind the service's ``RollupOperator`` / ``CircuitRegistry``.
+
+Thin on purpose: it converts :class:`~prover.service.rollup_api.TxRequest` into the rollup's
+transactions, reports which accounts a batch changed (the service persists them in the job
+store, in the batch's transaction), and can undo a batch whose persistence failed.
+
+The undo uses a journal of its own (:class:`_JournaledState` records every ``set``), because the
+rollup's ``State.begin/commit`` journal is used by ``apply_batch`` itself and is closed once the
+batch is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+
+from circuits.native.eddsa import PublicKey, Signature
+from circuits.rollup.params import BatchShape
+from prover.rollup import batch as rollup_batch
+from prover.rollup.accounts import Account
+from prover.rollup.state import State
+from prover.rollup.transactions import Deposit, Transaction, Transfer, Withdrawal
+from prover.service.rollup_api import AccountView, AppliedBatch, BatchRejected, CircuitEntry, TxRequest
+
+
+class _JournaledState(State):
+    """``State`` that also records (index, old account) for every write while ``undo`` is a list."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(depth)
+        self.undo: list[tuple[int, Account | None]] | None = None
+
+    def set(self, index: int, account: Account | None) -> None:
+        if self.undo is not None:
+            self.undo.append((index, self.get(index)))
+        super().set(index, account)
+
+
+def _encode(a: Account) -> str:
+    return json.dumps({"ax": str(a.ax), "ay": str(a.ay), "balance": str(a.balance), "nonce": a.nonce})
+
+
+def _decode(data: str) -> Account:
+    d = json.loads(data)
+    return Account(int(d["ax"]), int(d["ay"]), int(d["balance"]), int(d["nonce"]))
+
+
+def to_rollup_tx(tx: TxRequest) -> Transaction:
+    sig = Signature((tx.signature[0], tx.signature[1]), tx.signature[2]) if tx.signature else None
+    if tx.kind == "deposit":
+        return Deposit(PublicKey(tx.pubkey), tx.amount, tx.from_index)  # type: ignore[arg-type]
+    if tx.kind == "transfer":
+        return Transfer(tx.from_index, tx.to_index, tx.amount, tx.fee, tx.nonce, sig)  # type: ignore[arg-type]
+    return Withdrawal(tx.from_index, tx.l1_address, tx.amount, tx.fee, tx.nonce, sig)  # type: ignore[arg-type]
+
+
+class RollupAdapter:
+    """The rollup operator's state, batch numbering and chain parameters."""
+
+    def __init__(self, depth: int, chain_id: int, fee_account: int = 0) -> None:
+        self.depth = depth
+        self.chain_id = chain_id
+        self.fee_account = fee_account
+        self._state = _JournaledState(depth)
+        self.capacity = self._state.capacity
+        self._genesis = self._state.root
+        self._batch_number = 0
+
+    def genesis_root(self) -> int:
+        return self._genesis
+
+    def state_root(self) -> int:
+        return self._state.root
+
+    def batch_number(self) -> int:
+        return self._batch_number
+
+    def account(self, index: int) -> AccountView | None:
+        a = self._state.get(index)
+        return AccountView(index, a.key, a.balance, a.nonce) if a else None
+
+    def apply_batch(self, txs: Sequence[TxRequest], batch_size: int) -> AppliedBatch:
+        number = self._batch_number + 1
+        self._state.undo = []
+        try:
+            result = rollup_batch.apply_batch(
+                self._state,
+                [to_rollup_tx(t) for t in txs],
+                batch_size=batch_size,
+                chain_id=self.chain_id,
+                batch_number=number,
+                fee_account=self.fee_account,
+            )
+        except rollup_batch.BatchRejected as exc:
+            raise BatchRejected([str(e) for e in exc.errors]) from exc
+        finally:
+            undo, self._state.undo = self._state.undo, None
+        self._batch_number = number
+        changed = {i for i, _ in undo}
+        accounts = {i: _encode(a) for i in sorted(changed) if (a := self._state.get(i)) is not None}
+        return AppliedBatch(
+            batch_number=number,
+            batch_size=batch_size,
+            old_root=result.old_root,
+            new_root=result.new_root,
+            circuit_inputs=dict(result.inputs),
+            public_data=result.public_data_bytes,
+            accounts=accounts,
+            undo=undo,
+        )
+
+    def revert(self, applied: AppliedBatch) -> None:
+        for index, account in reversed(applied.undo):
+            self._state.set(index, account)
+        self._batch_number = applied.batch_number - 1
+
+    def load(self, accounts: Iterable[tuple[int, str]], batch_number: int, root: int) -> None:
+        state = _JournaledState(self.depth)
+        for index, data in accounts:
+            state.set(index, _decode(data))
+        if state.root != root:
+            raise RuntimeError(f"stored accounts give root {state.root}, the stored head says {root}")
+        self._state, self._batch_number = state, batch_number
+
+
+class RollupRegistry:
+    """Batch circuits ``rollup_b<size>_d<depth>`` from ``prover.rollup.circuit_cache``."""
+
+    _NAME = re.compile(r"^rollup_b(\d+)_d(\d+)$")
+
+    def __init__(self, sizes: Sequence[int], depth: int, cache_dir: str | None = None) -> None:
+        self.sizes = sorted(sizes)
+        self.depth = depth
+        self.cache_dir = cache_dir
+        self._entries: dict[tuple[int, int], CircuitEntry] = {}
+        self._lock = threading.Lock()
+
+    def batch_sizes(self) -> list[int]:
+        return list(self.sizes)
+
+    def name(self, batch_size: int) -> str:
+        return f"rollup_b{batch_size}_d{self.depth}"
+
+    def get(self, batch_size: int) -> CircuitEntry:
+        return self._entry(batch_size, self.depth)
+
+    def by_name(self, name: str) -> CircuitEntry:
+        # A worker proves whatever shape the job names, so a worker need not be configured
+        # with the server's batch sizes.
+        m = self._NAME.match(name)
+        if not m:
+            raise KeyError(f"not a rollup circuit name: {name!r}")
+        return self._entry(int(m.group(1)), int(m.group(2)))
+
+    def _entry(self, size: int, depth: int) -> CircuitEntry:
+        from prover.rollup.circuit_cache import batch_circuit
+
+        with self._lock:
+            entry = self._entries.get((size, depth))
+            if entry is None:
+                cached = batch_circuit(BatchShape(size, depth), cache_dir=self.cache_dir)
+                entry = CircuitEntry(size, f"rollup_b{size}_d{depth}", cached.circuit, cached.pk, cached.pk.digest())
+                self._entries[(size, depth)] = entry
+            return entry
