@@ -25,7 +25,7 @@ inputs of a batch that breaks a rule and show that the circuit refuses them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from circuits.native.babyjub import B8
@@ -215,12 +215,13 @@ class _Applier:
                 start = sender.balance - tx.amount - tx.fee if to_index == tx.from_index else receiver.balance
                 if start + tx.amount > MAX_BALANCE:
                     return self.fail(pos, Reason.OVERFLOW, f"balance of account {to_index}")
-        sender = sender or Account(0, 0)
-        new_a = Account(sender.ax, sender.ay, (sender.balance - tx.amount - tx.fee) % P, sender.nonce + 1)
+        # (Unchecked, a missing account stays missing: the circuit keeps an empty leaf empty.)
+        new_a = None
+        if sender is not None:
+            new_a = Account(sender.ax, sender.ay, (sender.balance - tx.amount - tx.fee) % P, sender.nonce + 1)
 
         def credit(b: Account | None) -> Account | None:
-            b = b or Account(0, 0)
-            return b.with_balance((b.balance + tx.amount) % P)
+            return None if b is None else b.with_balance((b.balance + tx.amount) % P)
 
         address = 0 if is_transfer else tx.address
         slot = self._slot(
@@ -261,9 +262,11 @@ def apply_batch(
             if out is None:
                 continue
             slot, record, entry = out
+            total_fee += slot.v["fee"]  # as the circuit adds them: before any masking below
+            if not check:  # what the circuit's bit hints make of out-of-range values (tests only)
+                record = replace(record, amount=record.amount % (1 << AMOUNT_BITS), fee=record.fee % (1 << FEE_BITS))
             slots.append(slot)
             records.append(record)
-            total_fee += record.fee
             if entry is not None:
                 l1_entries.append(entry)
                 if isinstance(tx, Withdrawal):
