@@ -59,6 +59,13 @@ class BuildError(RuntimeError):
     """solcjs is missing, is the wrong version, or reported an error."""
 
 
+def generated_sources() -> dict[str, str]:
+    """Sources written by Python rather than by hand: {file name in contracts/: text}."""
+    from l1.solidity_export import poseidon_solidity
+
+    return {"PoseidonT4.sol": poseidon_solidity(4)}
+
+
 def source_paths() -> list[Path]:
     return sorted(CONTRACTS_DIR.glob("*.sol"))
 
@@ -164,6 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="fail if a committed artifact differs from a fresh build")
     p.add_argument("--node-modules", default=None, help="folder holding npm solc (default: interop peers)")
     args = p.parse_args(argv)
+    for name, text in generated_sources().items():
+        path = CONTRACTS_DIR / name
+        if path.exists() and path.read_text() == text:
+            continue
+        if args.check:
+            print(f"{path} differs from its generator (run python -m l1.build)", file=sys.stderr)
+            return 1
+        path.write_text(text)
     try:
         artifacts = compile_artifacts(args.node_modules)
     except BuildError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi import encode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from prover.field.bn254 import FQ_MODULUS
 from prover.field.curve import G1, G2, G1Affine, G2Affine
@@ -137,3 +137,24 @@ def verify_words(vk: VerifyingKey, words: Sequence[int], public_signals: Sequenc
     if proof.b is not None and not G2.in_subgroup(proof.b):
         return False
     return verify(vk, list(public_signals), proof)
+
+
+def submit_batch_args(
+    new_root: int, public_data: bytes, proof: Proof, withdrawal_addresses: Sequence[int | bytes | str] = ()
+) -> tuple[int, bytes, list[int], list[str]]:
+    """Arguments of ``Rollup.submitBatch(newRoot, publicData, proof, withdrawalAddresses)``.
+
+    ``withdrawal_addresses`` are the L1 addresses of the batch's withdrawals in order (as the
+    operator's ``BatchResult.withdrawals`` lists them), as integers, 20 bytes or hex strings.
+    """
+
+    def address(a: int | bytes | str) -> str:
+        if isinstance(a, str):
+            a = bytes.fromhex(a.removeprefix("0x"))
+        if isinstance(a, bytes):
+            a = int.from_bytes(a, "big")
+        if not 0 <= a < 1 << 160:
+            raise ValueError(f"not an L1 address: {a:#x}")
+        return to_checksum_address(a.to_bytes(20, "big"))
+
+    return new_root, bytes(public_data), proof_words(proof), [address(a) for a in withdrawal_addresses]

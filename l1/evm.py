@@ -48,6 +48,14 @@ def _abi_type(item: dict) -> str:
     return t
 
 
+def to_address(a: bytes | str) -> bytes:
+    """20 canonical bytes from bytes or a hex string (eth_abi decodes addresses to strings)."""
+    raw = bytes.fromhex(a.removeprefix("0x")) if isinstance(a, str) else bytes(a)
+    if len(raw) != 20:
+        raise ValueError(f"not an address: {a!r}")
+    return raw
+
+
 def _signature(item: dict) -> str:
     return f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
 
@@ -103,9 +111,9 @@ class DeployError(RuntimeError):
 class Contract:
     """A deployed contract: encodes calls from its ABI and decodes results, events and errors."""
 
-    def __init__(self, chain: EvmChain, address: bytes, abi: list[dict], name: str = "") -> None:
+    def __init__(self, chain: EvmChain, address: bytes | str, abi: list[dict], name: str = "") -> None:
         self.chain = chain
-        self.address = address
+        self.address = to_address(address)
         self.abi = abi
         self.name = name
         self._functions = {i["name"]: i for i in abi if i["type"] == "function"}
@@ -208,14 +216,14 @@ class EvmChain:
     def block_number(self) -> int:
         return self._chain.get_canonical_head().block_number
 
-    def balance(self, address: bytes) -> int:
-        return self._chain.get_vm().state.get_balance(address)
+    def balance(self, address: bytes | str) -> int:
+        return self._chain.get_vm().state.get_balance(to_address(address))
 
-    def code(self, address: bytes) -> bytes:
-        return self._chain.get_vm().state.get_code(address)
+    def code(self, address: bytes | str) -> bytes:
+        return self._chain.get_vm().state.get_code(to_address(address))
 
-    def storage(self, address: bytes, slot: int) -> int:
-        return self._chain.get_vm().state.get_storage(address, slot)
+    def storage(self, address: bytes | str, slot: int) -> int:
+        return self._chain.get_vm().state.get_storage(to_address(address), slot)
 
     # --- transactions ---------------------------------------------------------------------
     def send(
@@ -276,9 +284,41 @@ class EvmChain:
         code = bytes.fromhex(art["bytecode"].removeprefix("0x"))
         data = code + encode([_abi_type(i) for i in ctor["inputs"]], list(args))
         receipt = self.send(b"", data, sender=sender, value=value, gas=gas)
-        contract = Contract(self, receipt.contract_address or b"", art["abi"], art.get("contractName", ""))
+        contract = Contract(self, receipt.contract_address or bytes(20), art["abi"], art.get("contractName", ""))
         if not receipt.ok:
             reason = contract.decode_error(receipt.output)
             raise DeployError(f"deploying {contract.name or 'contract'} failed: {reason}")
         receipt.events = contract.decode_logs(receipt.logs_raw)
         return contract, receipt
+
+
+# --- the project's contracts -----------------------------------------------------------------
+#: Wei per L2 amount unit unless told otherwise: 1 gwei makes the 40-bit amount ~1,100 ETH.
+DEFAULT_AMOUNT_UNIT = 10**9
+
+
+def deploy_verifier(chain: EvmChain, vk: Any, sender: Account | None = None) -> Contract:
+    """Deploy the generic ``Groth16Verifier`` for a :class:`~prover.groth16.keys.VerifyingKey`."""
+    from l1.calldata import vk_constructor_args
+
+    contract, _ = chain.deploy("Groth16Verifier", *vk_constructor_args(vk), sender=sender)
+    return contract
+
+
+def deploy_rollup(
+    chain: EvmChain,
+    vk: Any,
+    *,
+    chain_id: int,
+    depth: int,
+    genesis_root: int,
+    amount_unit: int = DEFAULT_AMOUNT_UNIT,
+    sender: Account | None = None,
+) -> Contract:
+    """Deploy a verifier for the batch circuit's key, a PoseidonT4, and a ``Rollup`` using them."""
+    verifier = deploy_verifier(chain, vk, sender=sender)
+    poseidon, _ = chain.deploy("PoseidonT4", sender=sender)
+    rollup, _ = chain.deploy(
+        "Rollup", verifier.address, poseidon.address, chain_id, depth, genesis_root, amount_unit, sender=sender
+    )
+    return rollup
