@@ -22,6 +22,18 @@ static inline int zkp_thread_id(void) { return 0; }
 
 volatile int zkp_alloc_failed = 0;
 
+/* Additions queued per batch in the affine path, and the fewest buckets for which that path is
+ * used (below it batches would be mostly collisions and the inversion would not amortise). */
+#ifndef MSM_BATCH
+#define MSM_BATCH 512
+#endif
+#ifndef MSM_AFFINE_MIN_BUCKETS
+#define MSM_AFFINE_MIN_BUCKETS 2048
+#endif
+#ifndef MSM_AFFINE_GAIN
+#define MSM_AFFINE_GAIN 0.65
+#endif
+
 /* r < 2^254, so W windows with W c >= 255 cover every reduced scalar (s < 2^(Wc-1)). */
 #define SCALAR_BITS 255
 
@@ -58,7 +70,10 @@ static int msm_window_bits(size_t n) {
     double best = 1e300;
     for (int c = 1; c <= 16; c++) {
         int W = (SCALAR_BITS + c - 1) / c;
-        double cost = (double)W * ((double)n + 2.8 * (double)((size_t)1 << (c - 1)));
+        size_t nb = (size_t)1 << (c - 1);
+        /* a batched affine addition costs ~0.65 of a mixed XYZZ one */
+        double per_point = nb >= MSM_AFFINE_MIN_BUCKETS ? MSM_AFFINE_GAIN : 1.0;
+        double cost = (double)W * ((double)n * per_point + 2.8 * (double)nb);
         if (cost < best) {
             best = cost;
             best_c = c;
