@@ -229,3 +229,23 @@ def test_public_input_binds_the_batch(circuit: CompiledCircuit, what: str) -> No
     inputs[what] += 1
     # a different chain id also changes the signed messages, so their checks fail as well
     refused(circuit, inputs, "public input = sha256", *(["signature"] if what == "chain_id" else []))
+
+
+# --- compile once, prove many ---------------------------------------------------------------------
+
+
+def test_key_cache_is_keyed_by_the_circuit(tmp_path) -> None:
+    from circuits.examples import cube_chain
+
+    first = load_or_setup(cube_chain(3), cache_dir=tmp_path)
+    again = load_or_setup(cube_chain(3), cache_dir=tmp_path)  # a fresh compile finds the stored key
+    assert not first.from_cache and again.from_cache and again.digest == first.digest
+    assert again.pk.digest() == first.pk.digest()
+    other = load_or_setup(cube_chain(4), cache_dir=tmp_path)  # another circuit, another key
+    assert not other.from_cache and other.digest != first.digest
+    (first.directory / "circuit.r1cs").write_bytes(b"garbage")  # a damaged entry is rebuilt
+    rebuilt = load_or_setup(cube_chain(3), cache_dir=tmp_path)
+    assert not rebuilt.from_cache and rebuilt.pk.digest() != first.pk.digest()
+    c = cube_chain(3)
+    w = c.witness({"x": 3, "key": 5})
+    assert verify(again.pk.vk, c.public_signals(w), prove(again.pk, w, select_backend("python")).proof)

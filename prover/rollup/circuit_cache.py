@@ -38,6 +38,7 @@ from circuits.builder import CompiledCircuit
 from circuits.r1cs import R1CS, write_r1cs
 from circuits.rollup.batch_circuit import build_batch_circuit
 from circuits.rollup.params import BatchShape
+from prover.backend.select import select_backend
 from prover.groth16.keys import ProvingKey
 from prover.groth16.setup import setup
 from prover.groth16.zkey import read_zkey, write_zkey
@@ -92,6 +93,12 @@ class CachedCircuit:
     seconds: dict[str, float]
 
 
+def _default_setup(r1cs: R1CS, name: str) -> ProvingKey:
+    """The development setup, its fixed-base multiplications on the selected backend (a native
+    ``batch_mul`` makes it minutes instead of hours for big batches)."""
+    return setup(r1cs, name=name, backend=select_backend())
+
+
 def _load(directory: Path, digest: str, circuit: CompiledCircuit) -> ProvingKey | None:
     r1cs_path, zkey_path = directory / R1CS_NAME, directory / ZKEY_NAME
     if not (r1cs_path.is_file() and zkey_path.is_file()):
@@ -139,7 +146,7 @@ def load_or_setup(
                 return CachedCircuit(circuit, pk, digest, directory, True, seconds)
             log.info("setup for %s (%d constraints): not cached, running it", circuit.name, circuit.n_constraints)
             t = time.perf_counter()
-            pk = (make_key or (lambda r, name: setup(r, name=name)))(circuit.r1cs, circuit.name)
+            pk = (make_key or _default_setup)(circuit.r1cs, circuit.name)
             seconds["setup"] = time.perf_counter() - t
             staging = Path(scratch) / "entry"
             staging.mkdir()
