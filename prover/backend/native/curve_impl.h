@@ -423,31 +423,35 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
         return;
     }
 
+    /* Tasks are (chunk, window) pairs handed out dynamically, so a thread that the OS
+     * preempts (a shared machine) or a chunk whose windows are mostly empty does not leave the
+     * others idle at the end. Each task writes its own window sum. */
+    const long long ntasks = (long long)T * W;
 #pragma omp parallel num_threads(T)
     {
-        int tid = zkp_thread_id();
-        size_t lo = (size_t)tid * per, hi = lo + per;
-        if (hi > n) hi = n;
-        if (lo > n) lo = n;
-        if (nb >= MSM_AFFINE_MIN_BUCKETS) {
-            G(actx) *x = G(actx_new)(nb);
-            if (x) {
-                for (int w = 0; w < W; w++)
-                    G(msm_window_affine)(&wsum[(size_t)tid * W + w], x, bases, scalars, lo, hi, w, c);
-                G(actx_free)(x);
-            } else {
-                zkp_alloc_failed = 1;
-            }
-        } else {
-            G(xyzz) *buckets = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
-            if (buckets) {
-                for (int w = 0; w < W; w++)
-                    G(msm_window_xyzz)(&wsum[(size_t)tid * W + w], buckets, bases, scalars, lo, hi, w, c);
-                free(buckets);
-            } else {
-                zkp_alloc_failed = 1;
-            }
+        G(actx) *x = NULL;
+        G(xyzz) *buckets = NULL;
+        int affine = nb >= MSM_AFFINE_MIN_BUCKETS;
+        if (affine)
+            x = G(actx_new)(nb);
+        else
+            buckets = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
+        if (!x && !buckets) zkp_alloc_failed = 1;
+#pragma omp for schedule(dynamic, 1)
+        for (long long task = 0; task < ntasks; task++) {
+            if (!x && !buckets) continue;
+            size_t t = (size_t)(task / W);
+            int w = (int)(task % W);
+            size_t lo = t * per, hi = lo + per;
+            if (hi > n) hi = n;
+            if (lo > n) lo = n;
+            if (affine)
+                G(msm_window_affine)(&wsum[t * W + w], x, bases, scalars, lo, hi, w, c);
+            else
+                G(msm_window_xyzz)(&wsum[t * W + w], buckets, bases, scalars, lo, hi, w, c);
         }
+        G(actx_free)(x);
+        free(buckets);
     }
 
     /* Horner over windows: acc = sum_w 2^(w c) S_w */
