@@ -105,7 +105,8 @@ def test_batches_prove_and_verify(circuit: CompiledCircuit) -> None:
             Withdrawal(0, ADDR, 200, 2, 1).signed(KEYS[0], CHAIN),
             Deposit(PUBS[0], 7),
         ],
-        [Transfer(2, 2, 10, 1, 0).signed(KEYS[2], CHAIN)],  # a self-transfer, then padding
+        # a self-transfer by the fee account, then padding: it pays its fee to itself
+        [Transfer(2, 2, 10, 1, 0).signed(KEYS[2], CHAIN)],
     ]
     for number, txs in enumerate(batches, start=1):
         res = run(st, txs, number=number, fee_account=2 if number > 1 else 0)
@@ -114,7 +115,7 @@ def test_batches_prove_and_verify(circuit: CompiledCircuit) -> None:
         assert result.public_signals == [res.public_input] == [independent_public_input(res)]
         assert verify(cached.pk.vk, result.public_signals, result.proof)
         assert not verify(cached.pk.vk, [(res.public_input + 1) % P], result.proof)
-    assert [st.get(i).balance for i in range(3)] == [1000 - 103 - 202 + 7, 500 + 100 - 51, 5 + 50 + 3 + 1 + 2 - 1]
+    assert [st.get(i).balance for i in range(3)] == [1000 - 103 - 202 + 7, 500 + 100 - 51, 5 + 50 + 3 + 1 + 2]
 
 
 def test_honest_witness_and_public_input(circuit: CompiledCircuit) -> None:
