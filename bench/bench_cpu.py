@@ -276,7 +276,7 @@ def synthetic_proof(log_n: int, threads: int) -> dict:
     h = be.quotient_evaluations(res, w)
     t["quotient"] = time.perf_counter() - t0
     for name, fn, bases, sc in (("msm_a", be.msm_g1, res.a_query, w), ("msm_b1", be.msm_g1, res.b1_query, w),
-                                ("msm_b2", be.msm_g2, res.b2_query, w), ("msm_c", be.msm_g1, res.c_query, w[3:]),
+                                ("msm_b2", be.msm_g2, res.b2_query, w), ("msm_c", be.msm_g1, res.c_query, w[2:]),
                                 ("msm_h", be.msm_g1, res.h_query, h)):
         t0 = time.perf_counter()
         fn(bases, sc)

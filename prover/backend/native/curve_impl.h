@@ -413,11 +413,20 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     /* a thread needs enough points to pay for its own bucket reductions */
     size_t max_t = n / 512 ? n / 512 : 1;
     if ((size_t)T > max_t) T = (int)max_t;
-    size_t per = (n + T - 1) / T;
-    int c = msm_window_bits(per);
+    /* one chunk (tasks = windows) or one chunk per thread, whichever finishes first */
+    int chunks = 1;
+    int c = msm_window_bits(n, sizeof(G(aff)));
+    if (T > 1) {
+        int cT = msm_window_bits((n + T - 1) / T, sizeof(G(aff)));
+        if (msm_makespan(scalars, n, cT, T, T) < msm_makespan(scalars, n, c, 1, T)) {
+            chunks = T;
+            c = cT;
+        }
+    }
+    size_t per = (n + chunks - 1) / chunks;
     int W = (SCALAR_BITS + c - 1) / c;
     size_t nb = (size_t)1 << (c - 1);
-    G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)T * W, sizeof(G(xyzz)));
+    G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)chunks * W, sizeof(G(xyzz)));
     if (!wsum) {
         zkp_alloc_failed = 1;
         return;
@@ -426,7 +435,7 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     /* Tasks are (chunk, window) pairs handed out dynamically, so a thread that the OS
      * preempts (a shared machine) or a chunk whose windows are mostly empty does not leave the
      * others idle at the end. Each task writes its own window sum. */
-    const long long ntasks = (long long)T * W;
+    const long long ntasks = (long long)chunks * W;
 #pragma omp parallel num_threads(T)
     {
         G(actx) *x = NULL;
@@ -459,7 +468,7 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     G(set_inf)(&acc);
     for (int w = W - 1; w >= 0; w--) {
         for (int k = 0; k < c && w != W - 1; k++) G(dbl)(&acc);
-        for (int t = 0; t < T; t++) G(add)(&acc, &wsum[(size_t)t * W + w]);
+        for (int t = 0; t < chunks; t++) G(add)(&acc, &wsum[(size_t)t * W + w]);
     }
     *result = acc;
     free(wsum);
