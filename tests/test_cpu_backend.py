@@ -228,6 +228,16 @@ def test_quotient_matches_python_backend(be, log_n):
         be.quotient_evaluations(be.load_key(key), witness[:-1])
 
 
+def test_missing_extension_reports_why(monkeypatch):
+    """Without the compiled module the backend says so (the selection then falls back)."""
+    monkeypatch.setattr(cpu, "_native", None)
+    monkeypatch.setattr(cpu, "_IMPORT_ERROR", "No module named 'prover.backend._native'")
+    ok, why = cpu.CpuBackend.available()
+    assert not ok and "_native" in why
+    with pytest.raises(BackendError):
+        cpu.CpuBackend()
+
+
 def test_available_and_threads_env(monkeypatch):
     ok, why = cpu.CpuBackend.available()
     assert ok and "native" in why
