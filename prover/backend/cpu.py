@@ -34,9 +34,15 @@ from prover.backend.interface import (
     check_msm_sizes,
     check_ntt_size,
 )
-from prover.field.arrays import FrVector, G1Array, G2Array
+from prover.field.arrays import FrVector, G1Array, G2Array, g1_array, g2_array
 from prover.field.bn254 import FR_MODULUS, root_of_unity
 from prover.field.curve import G1Affine, G2Affine
+
+# OpenMP threads that wait at a barrier spin by default. On a shared machine (a server with a
+# gRPC pool, CI, several workers on one host) that spinning takes CPU from the very threads being
+# waited for; sleeping costs a few microseconds per parallel region, noise next to an NTT or an
+# MSM. Must be set before libgomp initialises, i.e. before the extension is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     from prover.backend import _native  # type: ignore[attr-defined]
@@ -121,6 +127,19 @@ class CpuBackend(Backend):
             return None
         c = [int.from_bytes(raw[i : i + 32], "little") for i in range(0, 128, 32)]
         return ((c[0], c[1]), (c[2], c[3]))
+
+    # --- fixed-base batches (key generation) -----------------------------------------------
+    def batch_mul_g1(self, base: G1Affine, scalars: FrVector) -> G1Array:
+        s = np.ascontiguousarray(scalars, dtype=np.uint64)
+        out = np.empty((len(s), 2, 4), dtype=np.uint64)
+        _native.fixed_base_g1(g1_array([base]), s, out, self.threads)
+        return out
+
+    def batch_mul_g2(self, base: G2Affine, scalars: FrVector) -> G2Array:
+        s = np.ascontiguousarray(scalars, dtype=np.uint64)
+        out = np.empty((len(s), 2, 2, 4), dtype=np.uint64)
+        _native.fixed_base_g2(g2_array([base]), s, out, self.threads)
+        return out
 
     # --- resident key ---------------------------------------------------------------------
     def load_key(self, key: KeyArrays) -> ResidentKey:
