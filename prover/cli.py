@@ -49,7 +49,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     r1cs = read_r1cs(args.r1cs)
     print(f"WARNING: {DEV_SETUP_WARNING}", file=sys.stderr)
     t = time.perf_counter()
-    pk = setup(r1cs, name=args.r1cs)
+    pk = setup(r1cs, name=args.r1cs, backend=_backend(args.backend))
     write_zkey(pk, args.zkey)
     print(
         f"setup: {r1cs.n_constraints} constraints, {r1cs.n_wires} wires, domain {pk.domain_size}, "
@@ -127,8 +127,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     circuit = cube_chain(args.rounds)
     stage("build", t, f"{circuit.n_constraints} constraints, {circuit.r1cs.n_wires} wires")
 
+    backend = _backend(args.backend)
+    print(f"  backend    {backend.describe()}")
     t = time.perf_counter()
-    pk = setup(circuit.r1cs, name=circuit.name)
+    pk = setup(circuit.r1cs, name=circuit.name, backend=backend)
     stage("setup", t, f"domain {pk.domain_size} ({DEV_SETUP_WARNING.split(':')[0]}, not for production)")
 
     x, key = 5, 0xC0FFEE
@@ -136,8 +138,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     witness = circuit.witness({"x": x, "key": key})
     stage("witness", t, f"{len(witness)} values")
 
-    backend = _backend(args.backend)
-    print(f"  backend    {backend.describe()}")
     t = time.perf_counter()
     result = prove(pk, witness, backend)
     stage("prove", t, _fmt_timings({k: v for k, v in result.timings.items() if k != "total"}))
@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("setup", help="development Groth16 setup for an .r1cs (NOT for production)")
     s.add_argument("r1cs")
     s.add_argument("zkey")
+    s.add_argument("--backend", default=None, help="auto | gpu | cpu | python (runs the fixed-base multiplications)")
     s.set_defaults(fn=cmd_setup)
 
     pr = sub.add_parser("prove", help="prove from a .zkey and a .wtns (as snarkjs groth16 prove)")

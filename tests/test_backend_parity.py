@@ -11,7 +11,7 @@ import pytest
 
 from prover.backend.interface import Backend, BackendError
 from prover.backend.python_backend import PythonBackend
-from prover.field.arrays import fr_ints, fr_vector, g1_array, g2_array
+from prover.field.arrays import fr_ints, fr_vector, g1_array, g1_points, g2_array, g2_points
 from prover.field.bn254 import FR_MODULUS as P
 from prover.field.bn254 import root_of_unity
 from prover.field.curve import G1, G2
@@ -121,3 +121,22 @@ def test_msm_all_zero_and_cancelling(backend):
 def test_msm_size_mismatch(backend):
     with pytest.raises(BackendError, match="scalars"):
         backend.msm_g1(g1_array([G1.generator]), fr_vector([1, 2]))
+
+
+@pytest.mark.parametrize("n", [1, 3, 600])
+def test_batch_mul_matches_scalar_multiplication(backend, n):
+    scalars = rand_fr(n)
+    scalars[0] = 0
+    if n > 2:
+        scalars[1], scalars[2] = 1, P - 1
+    base1 = G1.affine_mul(G1.generator, secrets.randbelow(P))
+    out1 = g1_points(backend.batch_mul_g1(base1, fr_vector(scalars)))
+    assert out1[:3] == [G1.affine_mul(base1, k) for k in scalars[:3]]
+    assert out1[-1] == G1.affine_mul(base1, scalars[-1])
+    base2 = G2.affine_mul(G2.generator, secrets.randbelow(P))
+    few = scalars[:3]
+    assert g2_points(backend.batch_mul_g2(base2, fr_vector(few))) == [G2.affine_mul(base2, k) for k in few]
+    # every element against the reference backend
+    assert np.array_equal(
+        backend.batch_mul_g1(base1, fr_vector(scalars)), PythonBackend().batch_mul_g1(base1, fr_vector(scalars))
+    )

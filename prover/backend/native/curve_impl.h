@@ -474,5 +474,82 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     free(wsum);
 }
 
+/* Fixed-base batch for key generation: out[i] = scalars[i] * base (scalars standard form,
+ * reduced below r). A table of d * 2^(c w) * base for every c-bit window w and digit d
+ * (affine, built once and shared by the threads) turns each product into one mixed addition
+ * per non-zero window and no doublings. The partial sums are sums of distinct multiples below
+ * r, so the additions never meet the doubling or cancelling cases. */
+static int G(fixed_base)(G(aff) *out, const G(aff) *base, const fe *scalars, size_t n, int nthreads) {
+    if (n == 0) return 0;
+    if (G(aff_is_inf)(base)) {
+        memset(out, 0, n * sizeof(G(aff)));
+        return 0;
+    }
+    const int c = n < 512 ? 4 : (n < 65536 ? 8 : 10);
+    const int W = (256 + c - 1) / c;
+    const size_t D = (size_t)1 << c, rowlen = D - 1, tn = (size_t)W * rowlen;
+    G(xyzz) *tx = (G(xyzz) *)malloc(tn * sizeof(G(xyzz)));
+    G(aff) *table = (G(aff) *)malloc(tn * sizeof(G(aff)));
+    FT *tscratch = (FT *)malloc(tn * sizeof(FT));
+    if (!tx || !table || !tscratch) {
+        free(tx);
+        free(table);
+        free(tscratch);
+        return -1;
+    }
+    G(xyzz) start;
+    G(set_inf)(&start);
+    G(madd)(&start, base, 0);
+    for (int w = 0; w < W; w++) {
+        G(xyzz) *row = tx + (size_t)w * rowlen;
+        row[0] = start;
+        for (size_t d = 1; d < rowlen; d++) {
+            row[d] = row[d - 1];
+            G(add)(&row[d], &start); /* (d + 1) * start; d = 1 is the doubling case add handles */
+        }
+        G(add)(&start, &row[rowlen - 1]); /* 2^c * start */
+    }
+    G(batch_to_affine)(table, tx, tn, tscratch);
+    free(tx);
+    free(tscratch);
+
+    const size_t CH = 1024;
+    size_t nchunks = (n + CH - 1) / CH;
+    int T = nthreads < 1 ? 1 : nthreads;
+    int failed = 0;
+#pragma omp parallel num_threads(T)
+    {
+        G(xyzz) *acc = (G(xyzz) *)malloc(CH * sizeof(G(xyzz)));
+        FT *scratch = (FT *)malloc(CH * sizeof(FT));
+        if (!acc || !scratch) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+#pragma omp for schedule(dynamic)
+            for (long ci = 0; ci < (long)nchunks; ci++) {
+                size_t lo = (size_t)ci * CH, hi = lo + CH < n ? lo + CH : n;
+                for (size_t i = lo; i < hi; i++) {
+                    G(xyzz) *a = &acc[i - lo];
+                    G(set_inf)(a);
+                    const fe *s = &scalars[i];
+                    for (int w = 0; w < W; w++) {
+                        int bit = w * c, limb = bit >> 6, off = bit & 63;
+                        u64 v = s->l[limb] >> off;
+                        if (off + c > 64 && limb < 3) v |= s->l[limb + 1] << (64 - off);
+                        v &= D - 1;
+                        if (v) G(madd)(a, &table[(size_t)w * rowlen + (v - 1)], 0);
+                    }
+                }
+                G(batch_to_affine)(out + lo, acc, hi - lo, scratch);
+            }
+        }
+        free(acc);
+        free(scratch);
+    }
+    free(table);
+    return failed ? -1 : 0;
+}
+
 #undef F
 #undef G
+

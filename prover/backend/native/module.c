@@ -56,6 +56,49 @@ static PyObject *msm_common(PyObject *args, int g2) {
 static PyObject *py_msm_g1(PyObject *self, PyObject *args) { return msm_common(args, 0); }
 static PyObject *py_msm_g2(PyObject *self, PyObject *args) { return msm_common(args, 1); }
 
+static PyObject *fixed_base_common(PyObject *args, int g2) {
+    PyObject *base_obj, *scalars_obj, *out_obj;
+    int nthreads;
+    if (!PyArg_ParseTuple(args, "OOOi", &base_obj, &scalars_obj, &out_obj, &nthreads)) return NULL;
+    Py_buffer base, scalars, out;
+    if (get_buf(base_obj, &base, 0, "base") < 0) return NULL;
+    if (get_buf(scalars_obj, &scalars, 0, "scalars") < 0) {
+        PyBuffer_Release(&base);
+        return NULL;
+    }
+    if (get_buf(out_obj, &out, 1, "out") < 0) {
+        PyBuffer_Release(&base);
+        PyBuffer_Release(&scalars);
+        return NULL;
+    }
+    size_t point_bytes = g2 ? 128 : 64;
+    size_t n = (size_t)scalars.len / 32;
+    int rc = 0;
+    if ((size_t)scalars.len % 32 || (size_t)base.len != point_bytes || (size_t)out.len != n * point_bytes) {
+        PyErr_Format(PyExc_ValueError, "fixed_base: %zd-byte base, %zd-byte out for %zu scalars", base.len,
+                     out.len, n);
+        rc = -2;
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        if (g2)
+            rc = zkp_fixed_base_g2((const uint64_t *)base.buf, (const uint64_t *)scalars.buf, n, nthreads,
+                                   (uint64_t *)out.buf);
+        else
+            rc = zkp_fixed_base_g1((const uint64_t *)base.buf, (const uint64_t *)scalars.buf, n, nthreads,
+                                   (uint64_t *)out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&scalars);
+    PyBuffer_Release(&out);
+    if (rc == -2) return NULL;
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_fixed_base_g1(PyObject *self, PyObject *args) { return fixed_base_common(args, 0); }
+static PyObject *py_fixed_base_g2(PyObject *self, PyObject *args) { return fixed_base_common(args, 1); }
+
 static PyObject *py_ntt(PyObject *self, PyObject *args) {
     PyObject *values_obj, *coset_obj;
     int inverse, nthreads;
@@ -201,6 +244,8 @@ static PyMethodDef methods[] = {
     {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
     {"msm_g1", py_msm_g1, METH_VARARGS, "msm_g1(bases, scalars, nthreads) -> 64 bytes (x, y standard LE) or None"},
     {"msm_g2", py_msm_g2, METH_VARARGS, "msm_g2(bases, scalars, nthreads) -> 128 bytes or None"},
+    {"fixed_base_g1", py_fixed_base_g1, METH_VARARGS, "fixed_base_g1(base, scalars, out, nthreads): out[i] = s_i * base"},
+    {"fixed_base_g2", py_fixed_base_g2, METH_VARARGS, "fixed_base_g2(base, scalars, out, nthreads)"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, inverse, coset_bytes_or_None, nthreads): in place"},
     {"quotient", py_quotient, METH_VARARGS,
      "quotient(a_ptr, a_cols, a_vals, b_ptr, b_cols, b_vals, n_rows, witness, log_n, out, nthreads)"},

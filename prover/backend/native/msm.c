@@ -195,3 +195,22 @@ int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nth
 int zkp_series_g2(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out) {
     return g2_series((g2_aff *)out, (const g2_aff *)start, (const g2_aff *)step, n, nthreads);
 }
+
+/* Fixed-base batches (key generation): see G(fixed_base) in curve_impl.h. */
+int zkp_fixed_base_g1(const uint64_t *base, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
+    int failed = 0;
+    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
+    if (failed) return -1;
+    int rc = g1_fixed_base((g1_aff *)out, (const g1_aff *)base, red ? red : (const fe *)scalars, n, nthreads);
+    free(red);
+    return rc;
+}
+
+int zkp_fixed_base_g2(const uint64_t *base, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
+    int failed = 0;
+    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
+    if (failed) return -1;
+    int rc = g2_fixed_base((g2_aff *)out, (const g2_aff *)base, red ? red : (const fe *)scalars, n, nthreads);
+    free(red);
+    return rc;
+}

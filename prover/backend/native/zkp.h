@@ -20,6 +20,11 @@ int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nth
 int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out);
 int zkp_series_g2(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out);
 
+/* out[i] = scalars[i] * base for one affine Montgomery base (key generation); out in the
+ * (n, 2, 4) / (n, 2, 2, 4) layout. Returns 0, or -1 on allocation failure. */
+int zkp_fixed_base_g1(const uint64_t *base, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+int zkp_fixed_base_g2(const uint64_t *base, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+
 /* In-place NTT of 2^log_n standard-form Fr elements, natural order in and out. coset: NULL or
  * a standard-form generator g (forward: coefficient i times g^i first; inverse: the exact
  * inverse). Returns 0, or -1 on allocation failure. */
