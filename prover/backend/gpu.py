@@ -1,0 +1,554 @@
+"""The CUDA backend (part 1): NTT and the H step on the GPU, proving key resident on the device.
+
+Layers:
+
+* ``kernels/*.cu`` (CUDA C++, compiled by ``kernels.loader`` through CuPy/NVRTC, cached on
+  disk): Fr/Fq/Fq2 Montgomery arithmetic, fused-stage NTT passes, the sparse A.w / B.w step.
+* :class:`CupyOps`: one method per kernel launch (grid, block, argument types). Nothing else
+  here touches CUDA.
+* :class:`GpuEngine`: everything between the Backend API and the launches (pass plans, twiddle
+  and coset tables, buffer management, memory accounting, the resident key), written against
+  an ``ops`` object. ``tests/test_gpu_mirror.py`` runs this same engine on the CPU with a NumPy
+  mirror of the kernels, so the orchestration is tested in CI without a GPU.
+* :class:`GpuBackend`: the ``Backend`` (``prover.backend.interface``).
+
+Data flow of a proof (final shape; part 2 swaps the MSM implementation only):
+``load_key`` uploads the key's points and matrices once (keyed by the key's digest, reference
+counted, freed by ``release_key``) after checking that they fit in free device memory (a
+BackendError with the sizes otherwise, before anything is allocated). ``quotient_evaluations``
+uploads the witness once, converts it to Montgomery form on the device, and computes
+a = A.w, b = B.w, c = a*b, the three coset transforms (batched) and H without leaving the
+device; the witness and H stay there (``resident.private["w_dev"]``, ``["h_dev"]``) for the
+MSMs, and H is also returned to the host as the API requires.
+
+**Part-2 seam (MSM):** ``msm_g1``/``msm_g2`` currently delegate to the CPU backend
+(``prover.backend.cpu.CpuBackend`` when the native extension is built, else ``PythonBackend``)
+using host copies of the resident points, kept once at ``load_key`` (:class:`DevicePoints`
+holds both copies). Part 2 replaces the bodies of those two methods with ``kernels/msm.cu``
+launches on ``DevicePoints.device`` and, through :meth:`GpuEngine.device_scalars`, on the
+witness / H already on the device; nothing else in the data flow changes.
+
+This module imports without CuPy; ``GpuBackend.available()`` says why the GPU is unusable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kernels.ntt_plan import DEFAULT_TILE_LOG, Pass, plan_passes, two_level_table
+from prover.backend.interface import (
+    COEFF_DTYPE,
+    Backend,
+    BackendError,
+    KeyArrays,
+    ResidentKey,
+    check_ntt_size,
+)
+from prover.field.arrays import FrVector
+from prover.field.bn254 import FR_MODULUS, root_of_unity
+from prover.field.curve import G1Affine, G2Affine
+
+log = logging.getLogger("zkprover.backend.gpu")
+
+P = FR_MODULUS
+
+# scale modes of the permute_scale kernel (kernels/ntt.cuh, enum ScaleMode)
+SCALE_NONE, SCALE_SRC, SCALE_DST, SCALE_DST_BITREV = 0, 1, 2, 3
+
+#: bytes kept free on the device for the CUDA context, kernels' stacks and allocator slack
+MEMORY_MARGIN = 256 << 20
+#: threads per block of the element-wise kernels
+ELEMENTWISE_BLOCK = 256
+
+
+@dataclass
+class DevicePoints:
+    """A resident point array: the device copy (MSM bases for part 2's kernels) and the host
+    copy (what the CPU MSM uses until then). Both are in the .zkey layout."""
+
+    host: np.ndarray
+    device: Any
+
+    def __len__(self) -> int:
+        return len(self.host)
+
+
+# ----------------------------------------------------------------------------------------------
+# kernel launches
+# ----------------------------------------------------------------------------------------------
+def _u32(x: int) -> np.uint32:
+    return np.uint32(x)
+
+
+def _u64(x: int) -> np.uint64:
+    return np.uint64(x)
+
+
+class CupyOps:
+    """The kernel launches on the current CuPy device. Argument types are NumPy scalars that
+    match the C signatures exactly (CuPy passes them by value as those types)."""
+
+    def __init__(self) -> None:
+        import cupy
+
+        from kernels import loader
+
+        self.xp = cupy
+        self.tile_log = loader.NTT_TILE_LOG
+        ntt, qap = loader.load("ntt"), loader.load("qap")
+        self._dit = ntt.get_function("fr_ntt_dit_pass")
+        self._dif = ntt.get_function("fr_ntt_dif_pass")
+        self._permute_scale = ntt.get_function("fr_permute_scale")
+        self._powers = ntt.get_function("fr_powers")
+        self._convert = ntt.get_function("fr_convert")
+        self._coeffs = qap.get_function("fr_coeffs_from_zkey")
+        self._sparse = qap.get_function("fr_sparse_abc")
+        self._qh = qap.get_function("fr_quotient_h")
+
+    # memory
+    def upload(self, host: np.ndarray) -> Any:
+        return self.xp.asarray(np.ascontiguousarray(host))
+
+    def download(self, dev: Any) -> np.ndarray:
+        return self.xp.asnumpy(dev)
+
+    def empty(self, shape: tuple[int, ...], dtype: Any = np.uint64) -> Any:
+        return self.xp.empty(shape, dtype=dtype)
+
+    def mem_available(self) -> int:
+        free, _total = self.xp.cuda.runtime.memGetInfo()
+        # blocks CuPy's pool holds but does not use are free for our purposes
+        return int(free) + int(self.xp.get_default_memory_pool().free_bytes())
+
+    def free_pool(self) -> None:
+        self.xp.get_default_memory_pool().free_all_blocks()
+
+    def synchronize(self) -> None:
+        self.xp.cuda.get_current_stream().synchronize()
+
+    @staticmethod
+    def _grid1(count: int, batch: int = 1) -> tuple[tuple[int, int], tuple[int]]:
+        return ((count + ELEMENTWISE_BLOCK - 1) // ELEMENTWISE_BLOCK, batch), (ELEMENTWISE_BLOCK,)
+
+    # NTT
+    def ntt_pass(self, data: Any, log_n: int, batch: int, p: Pass, tw: Any, log_tw: int, dif: bool) -> None:
+        fn = self._dif if dif else self._dit
+        grid = (1 << (log_n - p.k - p.c), batch)
+        block = (1 << (p.k + p.c - 1),)
+        fn(grid, block, (data, _u32(log_n), _u32(p.p0), _u32(p.k), _u32(p.c), tw, _u32(log_tw)))
+
+    def permute_scale(
+        self, src: Any, dst: Any, log_n: int, batch: int, permute: bool, mode: int, hi: Any, lo: Any, lo_log: int
+    ) -> None:
+        grid, block = self._grid1(1 << log_n, batch)
+        self._permute_scale(grid, block, (src, dst, _u32(log_n), _u32(int(permute)), _u32(mode), hi, lo, _u32(lo_log)))
+
+    def powers(self, out: Any, count: int, hi: Any, lo: Any, lo_log: int) -> None:
+        grid, block = self._grid1(count)
+        self._powers(grid, block, (out, _u64(count), hi, lo, _u32(lo_log)))
+
+    def convert(self, data: Any, count: int, to_mont: bool) -> None:
+        grid, block = self._grid1(count)
+        self._convert(grid, block, (data, _u64(count), _u32(int(to_mont))))
+
+    # QAP
+    def coeffs_from_zkey(self, vals: Any, count: int) -> None:
+        if count:
+            grid, block = self._grid1(count)
+            self._coeffs(grid, block, (vals, _u64(count)))
+
+    def sparse_abc(
+        self, a: tuple[Any, Any, Any], b: tuple[Any, Any, Any], n_rows: int, w: Any, abc: Any, n: int
+    ) -> None:
+        grid, block = self._grid1(n)
+        self._sparse(grid, block, (*a, *b, _u64(n_rows), w, abc, _u64(n)))
+
+    def quotient_h(self, abc: Any, h: Any, n: int) -> None:
+        grid, block = self._grid1(n)
+        self._qh(grid, block, (abc, h, _u64(n)))
+
+
+# ----------------------------------------------------------------------------------------------
+# orchestration (runs unchanged on the NumPy mirror of the kernels)
+# ----------------------------------------------------------------------------------------------
+def _fmt_bytes(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 1 << 30 else f"{n / 2**20:.1f} MiB"
+
+
+class GpuEngine:
+    """Device-side NTT and H step over an ``ops`` object (:class:`CupyOps` or a mirror)."""
+
+    def __init__(self, ops: Any, *, poison: bool = False, memory_limit: int | None = None) -> None:
+        self.ops = ops
+        self.xp = ops.xp
+        self.tile_log = getattr(ops, "tile_log", DEFAULT_TILE_LOG)
+        #: fill every fresh output buffer with 0xff bytes (not a field element), so that an
+        #: element a kernel failed to write shows up in parity tests instead of passing as 0
+        self.poison = poison
+        self.memory_limit = memory_limit
+        self._tw: dict[bool, tuple[int, Any]] = {}  # inverse? -> (log_tw, table)
+        self._scale_tables: dict[tuple[int, int, int], tuple[Any, Any, int]] = {}
+        self._ones = ops.upload(two_level_table(1, 1)[0])  # placeholder table for unscaled launches
+
+    # --- buffers & memory ---------------------------------------------------------------------
+    def empty(self, rows: int, width: int = 4) -> Any:
+        buf = self.ops.empty((rows, width))
+        if self.poison:
+            buf.fill(np.uint64(0xFFFFFFFFFFFFFFFF))
+        return buf
+
+    def available_bytes(self) -> int:
+        avail = self.ops.mem_available()
+        if self.memory_limit is not None:
+            avail = min(avail, self.memory_limit)
+        return avail
+
+    def check_fits(self, what: str, parts: dict[str, int]) -> None:
+        """Raise BackendError, before allocating anything, unless ``parts`` fit in device memory
+        with :data:`MEMORY_MARGIN` to spare."""
+        need = sum(parts.values())
+        avail = self.available_bytes()
+        if need + MEMORY_MARGIN > avail:
+            detail = ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in parts.items() if v)
+            raise BackendError(
+                f"{what} needs {_fmt_bytes(need)} of GPU memory ({detail}) plus a {_fmt_bytes(MEMORY_MARGIN)} "
+                f"margin, but only {_fmt_bytes(avail)} is available; use a larger GPU, release other keys, "
+                f"or prove on the CPU backend"
+            )
+
+    # --- tables -------------------------------------------------------------------------------
+    def twiddles(self, log_n: int, inverse: bool) -> tuple[Any, int]:
+        """(table, log_tw) with table[j] = w^j (w the 2^log_tw-th root, inverted for the inverse
+        transform), j < 2^(log_tw - 1), log_tw >= log_n. Grown on demand, built on the device
+        from a small two-level table, kept for the process."""
+        have = self._tw.get(inverse)
+        if have is not None and have[0] >= log_n:
+            return have[1], have[0]
+        half = 1 << (log_n - 1)
+        w = root_of_unity(log_n)
+        if inverse:
+            w = pow(w, -1, P)
+        hi, lo, lo_log = two_level_table(w, half)
+        self._tw.pop(inverse, None)  # drop the smaller table before allocating the larger one
+        table = self.empty(half)
+        self.ops.powers(table, half, self.ops.upload(hi), self.ops.upload(lo), lo_log)
+        self._tw[inverse] = (log_n, table)
+        return table, log_n
+
+    def twiddle_bytes(self, log_n: int) -> int:
+        """Device bytes still to allocate for the twiddle tables of a 2^log_n transform."""
+        if log_n == 0:
+            return 0
+        missing = [inv for inv in (False, True) if inv not in self._tw or self._tw[inv][0] < log_n]
+        return len(missing) * (1 << (log_n - 1)) * 32
+
+    def scale_table(self, x: int, count: int, scale: int = 1) -> tuple[Any, Any, int]:
+        """Device two-level table of scale * x^i, i < count (cached: a handful per key)."""
+        key = (x % P, count, scale % P)
+        t = self._scale_tables.get(key)
+        if t is None:
+            hi, lo, lo_log = two_level_table(x, count, scale)
+            t = (self.ops.upload(hi), self.ops.upload(lo), lo_log)
+            if len(self._scale_tables) > 64:
+                self._scale_tables.clear()
+            self._scale_tables[key] = t
+        return t
+
+    # --- NTT ----------------------------------------------------------------------------------
+    def dit(self, data: Any, log_n: int, batch: int) -> None:
+        """Forward transform in place: bit-reversed coefficients -> natural evaluations."""
+        if log_n == 0:
+            return
+        tw, log_tw = self.twiddles(log_n, inverse=False)
+        for p in plan_passes(log_n, self.tile_log):
+            self.ops.ntt_pass(data, log_n, batch, p, tw, log_tw, dif=False)
+
+    def dif_inverse(self, data: Any, log_n: int, batch: int) -> None:
+        """Inverse transform without the 1/n in place: natural evaluations -> n * coefficients in
+        bit-reversed order."""
+        if log_n == 0:
+            return
+        tw, log_tw = self.twiddles(log_n, inverse=True)
+        for p in reversed(plan_passes(log_n, self.tile_log)):
+            self.ops.ntt_pass(data, log_n, batch, p, tw, log_tw, dif=True)
+
+    def ntt_device(
+        self, src: Any, log_n: int, batch: int = 1, *, inverse: bool = False, coset: int | None = None
+    ) -> Any:
+        """Natural order in and out, ``batch`` vectors of 2^log_n; returns a new buffer. ``src``
+        is consumed (used as scratch) by the inverse transform."""
+        n = 1 << log_n
+        dst = self.empty(n * batch)
+        if not inverse:
+            # coefficient i (times coset^i) goes to position bitrev(i); the DIT then needs no
+            # permutation of its output
+            if coset is None:
+                self.ops.permute_scale(src, dst, log_n, batch, True, SCALE_NONE, self._ones, self._ones, 0)
+            else:
+                hi, lo, lo_log = self.scale_table(coset, n)
+                self.ops.permute_scale(src, dst, log_n, batch, True, SCALE_SRC, hi, lo, lo_log)
+            self.dit(dst, log_n, batch)
+        else:
+            self.dif_inverse(src, log_n, batch)
+            g_inv = 1 if coset is None else pow(coset, -1, P)
+            hi, lo, lo_log = self.scale_table(g_inv, n, pow(n, -1, P))
+            self.ops.permute_scale(src, dst, log_n, batch, True, SCALE_DST, hi, lo, lo_log)
+        return dst
+
+    def ntt(self, values: FrVector, *, inverse: bool = False, coset: int | None = None) -> FrVector:
+        log_n = check_ntt_size(values)
+        if coset is not None and coset % P == 0:
+            raise BackendError("ntt: the coset generator must be non-zero")
+        n = 1 << log_n
+        self.check_fits(f"ntt of size 2^{log_n}", {"data": 2 * n * 32, "twiddles": self.twiddle_bytes(log_n)})
+        src = self.ops.upload(np.ascontiguousarray(values, dtype=np.uint64))
+        out = self.ntt_device(src, log_n, inverse=inverse, coset=coset)
+        return self.ops.download(out)
+
+    # --- resident key -------------------------------------------------------------------------
+    @staticmethod
+    def key_bytes(key: KeyArrays) -> dict[str, int]:
+        """Device bytes ``load_key`` allocates for ``key`` (before twiddles), by purpose."""
+        n, nv = key.domain_size, key.n_vars
+        nnz = len(key.coeffs)
+        return {
+            "points": sum(int(a.nbytes) for a in (key.a_query, key.b1_query, key.b2_query, key.c_query, key.h_query)),
+            "matrices": nnz * (32 + 4) + 2 * (n + 1) * 8,
+            "scratch": (3 * n + n + nv) * 32,  # [a|b|c], h, witness
+        }
+
+    def load_key(self, key: KeyArrays) -> dict[str, Any]:
+        """Upload a key's arrays (after checking that they fit) and build its device state."""
+        n = key.domain_size
+        if n < 1 or n & (n - 1):
+            raise BackendError(f"load_key: domain size {n} is not a power of two")
+        log_n = n.bit_length() - 1
+        parts = self.key_bytes(key)
+        parts["twiddles"] = self.twiddle_bytes(log_n)
+        self.check_fits(f"proving key (domain 2^{log_n}, {key.n_vars} signals)", parts)
+
+        coeffs = np.asarray(key.coeffs)
+        if coeffs.dtype != COEFF_DTYPE:
+            coeffs = coeffs.astype(COEFF_DTYPE)
+        state: dict[str, Any] = {"log_n": log_n}
+        try:
+            for tag, m in (("a", 0), ("b", 1)):
+                recs = coeffs[coeffs["matrix"] == m]
+                rows = recs["constraint"].astype(np.int64)
+                cols = recs["signal"]
+                if len(recs) and (int(rows.max()) >= n or int(cols.max()) >= key.n_vars):
+                    raise BackendError(f"load_key: matrix {tag.upper()} refers past the domain or the signals")
+                order = np.argsort(rows, kind="stable")
+                ptr = np.zeros(n + 1, dtype=np.uint64)
+                np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
+                vals = self.ops.upload(np.ascontiguousarray(recs["value"][order], dtype=np.uint64).reshape(-1, 4))
+                # snarkjs stores coef * R^2; one reduction on the device makes it coef * R
+                self.ops.coeffs_from_zkey(vals, len(recs))
+                state[f"{tag}_csr"] = (
+                    self.ops.upload(ptr),
+                    self.ops.upload(np.ascontiguousarray(cols[order], dtype=np.uint32)),
+                    vals,
+                )
+            state["n_rows"] = n
+            state["abc"] = self.empty(3 * n)
+            state["h_dev"] = self.empty(n)
+            state["w_dev"] = self.empty(max(1, key.n_vars))
+            # the transforms' tables, built now so that a proof allocates nothing
+            self.twiddles(log_n, inverse=False)
+            self.twiddles(log_n, inverse=True)
+            state["coset"] = self.scale_table(root_of_unity(log_n + 1), n, pow(n, -1, P))
+        except Exception:
+            state.clear()
+            raise
+        return state
+
+    def quotient(self, state: dict[str, Any], n_vars: int, n: int, witness: FrVector) -> FrVector:
+        """H on the device (see the module docstring); returns the host copy."""
+        log_n = state["log_n"]
+        w_dev = state["w_dev"]
+        w_dev[:n_vars] = self.ops.upload(np.ascontiguousarray(witness, dtype=np.uint64))
+        self.ops.convert(w_dev, n_vars, True)
+        abc = state["abc"]
+        self.ops.sparse_abc(state["a_csr"], state["b_csr"], state["n_rows"], w_dev, abc, n)
+        # inverse transform of a, b, c together: n * coefficients, bit-reversed
+        self.dif_inverse(abc, log_n, 3)
+        # coefficient i sits at position bitrev(i): times n^-1 * w_2n^i
+        hi, lo, lo_log = state["coset"]
+        self.ops.permute_scale(abc, abc, log_n, 3, False, SCALE_DST_BITREV, hi, lo, lo_log)
+        self.dit(abc, log_n, 3)
+        h = state["h_dev"]
+        self.ops.quotient_h(abc, h, n)
+        return self.ops.download(h)
+
+    @staticmethod
+    def device_scalars(resident: ResidentKey, scalars: FrVector) -> Any | None:
+        """The device copy of ``scalars`` when it is the witness given to the last
+        ``quotient_evaluations`` (or a row slice of it) or the H it returned, else None.
+        Part 2's MSM uses it to skip the upload (the host array must not have been modified
+        since; the prover never does). Device copies hold the witness in Montgomery form."""
+        st = resident.private
+        for host_key, dev_key in (("w_host", "w_dev"), ("h_host", "h_dev")):
+            host = st.get(host_key)
+            if host is None or not isinstance(scalars, np.ndarray) or not np.shares_memory(host, scalars):
+                continue
+            offset = scalars.__array_interface__["data"][0] - host.__array_interface__["data"][0]
+            if offset % 32 == 0 and scalars.flags.c_contiguous and scalars.shape[1:] == (4,):
+                start = offset // 32
+                return st[dev_key][start : start + len(scalars)]
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# the Backend
+# ----------------------------------------------------------------------------------------------
+def _msm_fallback() -> Backend:
+    from prover.backend.cpu import CpuBackend
+
+    if CpuBackend.available()[0]:
+        return CpuBackend()
+    from prover.backend.python_backend import PythonBackend
+
+    return PythonBackend()
+
+
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise BackendError(f"{name} must be an integer number of bytes, got {raw!r}") from exc
+
+
+class GpuBackend(Backend):
+    """NTT and H on the GPU, MSMs on the CPU backend until part 2 (see the module docstring).
+
+    ``poison``: fill fresh output buffers with 0xff (tests; env ``ZKPROVER_GPU_POISON=1``).
+    ``memory_limit``: cap on the device bytes this backend assumes it may use (env
+    ``ZKPROVER_GPU_MEMORY_LIMIT``), e.g. to share a GPU between workers.
+    """
+
+    name = "gpu"
+
+    def __init__(
+        self, *, poison: bool | None = None, memory_limit: int | None = None, msm_backend: Backend | None = None
+    ) -> None:
+        ok, reason = self.available()
+        if not ok:
+            raise BackendError(f"GPU backend unavailable: {reason}")
+        if poison is None:
+            poison = os.environ.get("ZKPROVER_GPU_POISON", "") not in ("", "0")
+        if memory_limit is None:
+            memory_limit = _env_int("ZKPROVER_GPU_MEMORY_LIMIT")
+        self._device = reason
+        self.engine = GpuEngine(CupyOps(), poison=poison, memory_limit=memory_limit)
+        self._msm = msm_backend or _msm_fallback()
+        self._resident: dict[str, tuple[ResidentKey, int]] = {}  # digest -> (key, refcount)
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        from kernels import loader
+
+        return loader.probe()
+
+    def describe(self) -> str:
+        return f"gpu ({self._device}; MSM on {self._msm.name} until the GPU MSM lands)"
+
+    # --- NTT ----------------------------------------------------------------------------------
+    def ntt(self, values: FrVector, *, inverse: bool = False, coset: int | None = None) -> FrVector:
+        return self.engine.ntt(values, inverse=inverse, coset=coset)
+
+    # --- MSM (part-2 seam) --------------------------------------------------------------------
+    def msm_g1(self, bases: Any, scalars: FrVector) -> G1Affine:
+        return self._msm.msm_g1(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+
+    def msm_g2(self, bases: Any, scalars: FrVector) -> G2Affine:
+        return self._msm.msm_g2(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+
+    # --- resident key -------------------------------------------------------------------------
+    def load_key(self, key: KeyArrays) -> ResidentKey:
+        """Upload once per key digest; a second load of the same key shares the first (its
+        reference count goes up, and ``release_key`` frees at zero)."""
+        digest = key.digest()
+        have = self._resident.get(digest)
+        if have is not None:
+            self._resident[digest] = (have[0], have[1] + 1)
+            return have[0]
+        # points first checked with everything else inside engine.load_key; upload after
+        state = self.engine.load_key(key)
+        try:
+            up = self.engine.ops.upload
+            queries = {
+                name: DevicePoints(np.ascontiguousarray(arr, dtype=np.uint64), None)
+                for name, arr in (
+                    ("a", key.a_query),
+                    ("b1", key.b1_query),
+                    ("b2", key.b2_query),
+                    ("c", key.c_query),
+                    ("h", key.h_query),
+                )
+            }
+            for q in queries.values():
+                q.device = up(q.host)
+        except Exception as exc:
+            state.clear()
+            self.engine.ops.free_pool()
+            raise BackendError(f"load_key: uploading the points failed: {exc}") from exc
+        resident = ResidentKey(
+            digest=digest,
+            n_vars=key.n_vars,
+            n_public=key.n_public,
+            domain_size=key.domain_size,
+            a_query=queries["a"],
+            b1_query=queries["b1"],
+            b2_query=queries["b2"],
+            c_query=queries["c"],
+            h_query=queries["h"],
+            private=state,
+        )
+        self._resident[digest] = (resident, 1)
+        log.info(
+            "gpu: key %s resident (%s)",
+            digest[:12],
+            ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in self.engine.key_bytes(key).items()),
+        )
+        return resident
+
+    def release_key(self, resident: ResidentKey) -> None:
+        have = self._resident.get(resident.digest)
+        if have is None:
+            return
+        key, count = have
+        if count > 1:
+            self._resident[resident.digest] = (key, count - 1)
+            return
+        del self._resident[resident.digest]
+        for r in {id(key): key, id(resident): resident}.values():
+            r.private.clear()
+            for name in ("a_query", "b1_query", "b2_query", "c_query", "h_query"):
+                q = getattr(r, name)
+                if isinstance(q, DevicePoints):
+                    q.device = None
+        self.engine.ops.free_pool()  # give the memory back to the driver, not just CuPy's pool
+
+    def resident_keys(self) -> dict[str, int]:
+        """digest -> reference count of the keys on the device (for metrics and tests)."""
+        return {d: c for d, (_, c) in self._resident.items()}
+
+    def quotient_evaluations(self, resident: ResidentKey, witness: FrVector) -> FrVector:
+        if not resident.private:
+            raise BackendError("quotient_evaluations: the key was released")
+        if witness.ndim != 2 or witness.shape[1] != 4 or len(witness) != resident.n_vars:
+            raise BackendError(
+                f"quotient_evaluations: witness shape {witness.shape}, key has {resident.n_vars} signals"
+            )
+        h = self.engine.quotient(resident.private, resident.n_vars, resident.domain_size, witness)
+        resident.private["w_host"] = witness
+        resident.private["h_host"] = h
+        return h
