@@ -3,7 +3,8 @@
 Verbs that mirror snarkjs's Groth16 commands (same argument order), so its users need nothing
 new, plus the project's own:
 
-    zkprover demo                                   build, set up, prove and verify a sample circuit
+    zkprover demo                                   the whole product end to end (service, rollup, L1)
+    zkprover demo --circuit                         build, set up, prove and verify a sample circuit
     zkprover setup CIRCUIT.r1cs CIRCUIT.zkey        development setup (NOT for production)
     zkprover prove CIRCUIT.zkey WITNESS.wtns PROOF.json PUBLIC.json
     zkprover verify VERIFICATION_KEY.json PUBLIC.json PROOF.json
@@ -113,6 +114,14 @@ def cmd_export_solidity(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.circuit:
+        from prover.demo import run_demo
+
+        return run_demo(args)
+    return cmd_circuit_demo(args)
+
+
+def cmd_circuit_demo(args: argparse.Namespace) -> int:
     from circuits.examples import cube_chain, cube_chain_output
     from prover.groth16.keys import DEV_SETUP_WARNING
     from prover.groth16.prover import prove
@@ -162,8 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     sub = p.add_subparsers(dest="verb", required=True)
 
-    d = sub.add_parser("demo", help="build, set up, prove and verify a sample circuit")
-    d.add_argument("--rounds", type=int, default=2000, help="cube-chain rounds (2 constraints each)")
+    d = sub.add_parser(
+        "demo", help="end to end: service on SQLite, a rollup batch over gRPC, proof, L1 settlement in an EVM"
+    )
+    d.add_argument("--circuit", action="store_true", help="only build, set up, prove and verify a sample circuit")
+    d.add_argument("--rounds", type=int, default=2000, help="with --circuit: cube-chain rounds (2 constraints each)")
+    d.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
     d.add_argument("--backend", default=None, help="auto | gpu | cpu | python (default: $ZKPROVER_BACKEND or auto)")
     d.set_defaults(fn=cmd_demo)
 

@@ -170,6 +170,6 @@ def test_cli_setup_prove_verify(tmp_path, capsys):
 
 
 def test_cli_demo_small(capsys):
-    assert zkprover(["demo", "--rounds", "10", "--backend", "python"]) == 0
+    assert zkprover(["demo", "--circuit", "--rounds", "10", "--backend", "python"]) == 0
     out = capsys.readouterr().out
     assert "valid" in out and "a wrong output is rejected" in out
