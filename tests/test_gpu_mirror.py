@@ -660,3 +660,16 @@ def test_device_scalars_finds_witness_slices(real_key):
     assert [v * RINV % P for v in to_ints(dev)] == fr_ints(tail)  # device witness is Montgomery form
     assert np.array_equal(GpuEngine.device_scalars(res, h), h)
     assert GpuEngine.device_scalars(res, witness.copy()) is None
+
+
+def test_mirror_quotient_on_unsorted_synthetic_key():
+    """Records in any order (as .zkey allows), padding rows, ~3 terms per row."""
+    from tests.gpu.helpers import synthetic_key, synthetic_witness
+
+    rng = np.random.default_rng(secrets.randbits(64))
+    key = synthetic_key(7, rng)
+    w = synthetic_witness(key, rng)
+    ref = PythonBackend()
+    eng = GpuEngine(MirrorOps(tile_log=4), poison=True)
+    got = eng.quotient(eng.load_key(key), key.n_vars, key.domain_size, w)
+    assert np.array_equal(got, ref.quotient_evaluations(ref.load_key(key), w))
