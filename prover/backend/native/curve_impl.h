@@ -274,6 +274,7 @@ typedef struct {
     uint8_t *full;   /* abk[b] holds a point */
     uint32_t *stamp; /* batch number that last queued an addition to bucket b */
     G(xyzz) *ovf;    /* XYZZ side buckets: collisions within a batch, P + (+-P) */
+    uint8_t *oused;  /* ovf[b] holds a point (a flag array is cleared per window, not ovf) */
     uint32_t cur;    /* current batch number */
     size_t k;        /* queued additions */
     uint32_t qb[MSM_BATCH];
@@ -281,6 +282,17 @@ typedef struct {
     uint8_t qneg[MSM_BATCH];
     FT den[MSM_BATCH], pref[MSM_BATCH];
 } G(actx);
+
+/* ovf[b] += +-q; a side bucket is set, not added to, on first use. */
+static inline void G(ovf_add)(G(actx) *x, uint32_t b, const G(aff) *q, int neg) {
+    if (x->oused[b]) {
+        G(madd)(&x->ovf[b], q, neg);
+        return;
+    }
+    G(set_inf)(&x->ovf[b]);
+    G(madd)(&x->ovf[b], q, neg);
+    x->oused[b] = 1;
+}
 
 /* Apply the queued additions abk[b] += +-P with one shared inversion (Montgomery's trick):
  * an affine addition with a known inverse costs 3 multiplications and the trick 3 more per
@@ -294,7 +306,7 @@ static void G(flush)(G(actx) *x) {
         F(sub)(&x->den[j], &q->x, &B->x);
         if (__builtin_expect(F(is_zero)(&x->den[j]), 0)) {
             /* q = +-B: doubling or cancellation; the side bucket takes q instead */
-            G(madd)(&x->ovf[x->qb[j]], q, x->qneg[j]);
+            G(ovf_add)(x, x->qb[j], q, x->qneg[j]);
             x->qp[j] = NULL;
             continue;
         }
@@ -334,7 +346,7 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(aff) *bases, 
                                  size_t hi, int w, int c) {
     const size_t nb = (size_t)1 << (c - 1);
     memset(x->full, 0, nb);
-    memset(x->ovf, 0, nb * sizeof(G(xyzz)));
+    memset(x->oused, 0, nb);
     int used = 0;
     for (size_t i = lo; i < hi; i++) {
         int d = booth_digit(&scalars[i], w, c);
@@ -352,7 +364,7 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(aff) *bases, 
                 x->abk[b].y = q->y;
             x->full[b] = 1;
         } else if (x->stamp[b] == x->cur) {
-            G(madd)(&x->ovf[b], q, neg);
+            G(ovf_add)(x, b, q, neg);
         } else {
             x->stamp[b] = x->cur;
             x->qb[x->k] = b;
@@ -368,7 +380,7 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(aff) *bases, 
     G(set_inf)(&running);
     for (size_t b = nb; b-- > 0;) {
         if (x->full[b]) G(madd)(&running, &x->abk[b], 0);
-        G(add)(&running, &x->ovf[b]);
+        if (x->oused[b]) G(add)(&running, &x->ovf[b]);
         G(add)(out, &running);
     }
 }
@@ -380,12 +392,14 @@ static G(actx) *G(actx_new)(size_t nb) {
     x->full = (uint8_t *)malloc(nb);
     x->stamp = (uint32_t *)calloc(nb, sizeof(uint32_t));
     x->ovf = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
+    x->oused = (uint8_t *)malloc(nb);
     x->cur = 1;
-    if (!x->abk || !x->full || !x->stamp || !x->ovf) {
+    if (!x->abk || !x->full || !x->stamp || !x->ovf || !x->oused) {
         free(x->abk);
         free(x->full);
         free(x->stamp);
         free(x->ovf);
+        free(x->oused);
         free(x);
         return NULL;
     }
@@ -398,6 +412,7 @@ static void G(actx_free)(G(actx) *x) {
     free(x->full);
     free(x->stamp);
     free(x->ovf);
+    free(x->oused);
     free(x);
 }
 
