@@ -1,0 +1,324 @@
+"""GPU test + benchmark harness: the one command for a session that has an NVIDIA GPU.
+
+    python bench/gpu_harness.py [--bench-data DIR] [--json PATH] [--no-tests] [--quick]
+
+1. Runs every GPU test: ``python -m pytest -m gpu tests/gpu`` (parity with the CPU backend on
+   fresh random inputs, poisoned outputs, NTT 2^0..2^12 and 2^16/2^20/2^24, H step, a full
+   proof that verifies).
+2. Benchmarks on the device, timed with CUDA events after warm-up, median of repeats:
+   NTT forward / inverse (natural order in and out, data already on the device) and the H
+   step's batched coset transform (3 vectors: inverse DIF, coset scaling, DIT) at 2^16, 2^20,
+   2^22, 2^24; the public ``ntt()`` including host transfers; the whole H step on a synthetic
+   2^16 key (witness upload to H download); with ``--bench-data``, a full proof of the snarkjs
+   key there (``*.zkey`` + ``*.wtns``, e.g. the poseidon_chain_65k files), checked with the
+   verifier, next to the CPU backend on the same machine.
+3. Prints one table, writes JSON (``--json``, else ``$OUT/gpu_bench.json``, else
+   ``bench/results/gpu_bench.json``) and the same table as Markdown next to it, ready for
+   BENCHMARKS.md.
+
+Exit status: 0 when the tests pass (or were skipped with --no-tests) and every benchmark ran
+and verified, 1 otherwise. The device recipe (wheels, native build, carry) is in bench/README.md.
+``--mirror`` runs the harness end to end on the CPU mirror of the kernels at tiny sizes, to
+check the harness itself on a machine without a GPU (the numbers mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from tests.gpu.helpers import rand_fr_array, synthetic_key, synthetic_witness  # noqa: E402
+
+NTT_SIZES = (16, 20, 22, 24)
+
+
+class Clock:
+    """Milliseconds of device work: CUDA events around the call (no host overhead in the
+    number beyond the launches), perf_counter on the mirror. ``prepare`` runs untimed before
+    each call (fresh inputs for transforms that consume theirs)."""
+
+    def __init__(self, cupy: Any | None) -> None:
+        self.cupy = cupy
+
+    def sync(self) -> None:
+        if self.cupy is not None:
+            self.cupy.cuda.get_current_stream().synchronize()
+
+    def measure(
+        self, fn: Callable[[], Any], *, warmup: int, repeats: int, prepare: Callable[[], Any] | None = None
+    ) -> dict[str, float]:
+        for _ in range(warmup):
+            if prepare:
+                prepare()
+            fn()
+        self.sync()
+        times = []
+        for _ in range(repeats):
+            if prepare:
+                prepare()
+            self.sync()
+            if self.cupy is not None:
+                start, end = self.cupy.cuda.Event(), self.cupy.cuda.Event()
+                start.record()
+                fn()
+                end.record()
+                end.synchronize()
+                times.append(float(self.cupy.cuda.get_elapsed_time(start, end)))
+            else:
+                t = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t) * 1e3)
+        return {"median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats}
+
+
+def wall_ms(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
+    """Host wall time (includes transfers and Python), median of repeats after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats}
+
+
+def run_tests(out_dir: Path) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-m",
+        "gpu",
+        "tests/gpu",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-rs",
+        f"--junitxml={out_dir / 'gpu_tests.xml'}",
+    ]
+    print("$", " ".join(cmd), flush=True)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    tail = (proc.stdout + proc.stderr).strip().splitlines()
+    print("\n".join(tail[-40:]), flush=True)
+    return {"rc": proc.returncode, "summary": tail[-1] if tail else "", "seconds": time.perf_counter() - t}
+
+
+def make_backend(mirror: bool) -> tuple[Any, Any]:
+    """(GpuBackend, cupy module or None)."""
+    from prover.backend import gpu as gpu_mod
+
+    if mirror:
+        from tests.test_gpu_mirror import MirrorOps
+
+        gpu_mod.GpuBackend.available = classmethod(lambda cls: (True, "CPU mirror (not a GPU)"))  # type: ignore
+        gpu_mod.CupyOps = lambda: MirrorOps(tile_log=4)  # type: ignore
+        return gpu_mod.GpuBackend(), None
+    ok, why = gpu_mod.GpuBackend.available()
+    if not ok:
+        raise SystemExit(f"GPU backend unavailable: {why}")
+    import cupy
+
+    return gpu_mod.GpuBackend(), cupy
+
+
+def bench_ntt_size(gpu: Any, clock: Clock, log_n: int, host: np.ndarray, cpu: Any | None, repeats: int) -> dict:
+    """One size: device-resident forward / inverse / batched coset pipeline, host API, CPU."""
+    from prover.backend.gpu import SCALE_DST_BITREV
+    from prover.field.bn254 import FR_MODULUS, root_of_unity
+
+    eng = gpu.engine
+    n = 1 << log_n
+    dev = eng.ops.upload(host)
+    eng.twiddles(log_n, False)
+    eng.twiddles(log_n, True)
+    row: dict[str, Any] = {"log_n": log_n}
+    row["forward"] = clock.measure(lambda: eng.ntt_device(dev, log_n), warmup=2, repeats=repeats)
+    scratch: dict[str, Any] = {}
+
+    def fresh() -> None:  # the inverse consumes its input: a new copy before each (untimed)
+        scratch["x"] = dev.copy()
+
+    row["inverse"] = clock.measure(
+        lambda: eng.ntt_device(scratch["x"], log_n, inverse=True), warmup=2, repeats=repeats, prepare=fresh
+    )
+    abc = eng.ops.upload(np.concatenate([host, host, host]))
+    hi, lo, lo_log = eng.scale_table(root_of_unity(log_n + 1), n, pow(n, -1, FR_MODULUS))
+
+    def coset3() -> None:  # the H step's transforms: inverse DIF, coset scaling, DIT, 3 vectors
+        eng.dif_inverse(abc, log_n, 3)
+        eng.ops.permute_scale(abc, abc, log_n, 3, False, SCALE_DST_BITREV, hi, lo, lo_log)
+        eng.dit(abc, log_n, 3)
+
+    row["coset_batch3"] = clock.measure(coset3, warmup=2, repeats=repeats)
+    row["host_api_forward"] = wall_ms(lambda: gpu.ntt(host), max(3, repeats // 3))
+    if cpu is not None:
+        row["cpu_forward"] = wall_ms(lambda: cpu.ntt(host), 3)
+    return row
+
+
+def bench_ntt(
+    gpu: Any, clock: Clock, sizes: tuple[int, ...], rng: np.random.Generator, cpu: Any | None, repeats: int
+) -> list[dict[str, Any]]:
+    rows = []
+    for log_n in sizes:
+        rows.append(bench_ntt_size(gpu, clock, log_n, rand_fr_array(1 << log_n, rng), cpu, repeats))
+        gpu.engine.ops.free_pool()  # the buffers of this size are garbage now
+        print(f"ntt 2^{log_n}: forward {rows[-1]['forward']['median_ms']:.3f} ms", flush=True)
+    return rows
+
+
+def bench_quotient(
+    gpu: Any, clock: Clock, log_n: int, rng: np.random.Generator, cpu: Any | None, repeats: int
+) -> dict[str, Any]:
+    key = synthetic_key(log_n, rng)
+    w = synthetic_witness(key, rng)
+    res = gpu.load_key(key)
+    try:
+        h = gpu.quotient_evaluations(res, w)
+        row: dict[str, Any] = {"log_n": log_n, "nnz": len(key.coeffs)}
+        row["gpu"] = clock.measure(lambda: gpu.quotient_evaluations(res, w), warmup=2, repeats=repeats)
+        if cpu is not None:
+            cres = cpu.load_key(key)
+            row["parity"] = bool(np.array_equal(h, cpu.quotient_evaluations(cres, w)))
+            row["cpu"] = wall_ms(lambda: cpu.quotient_evaluations(cres, w), 3)
+    finally:
+        gpu.release_key(res)
+    return row
+
+
+def bench_proof(gpu: Any, data_dir: Path, cpu: Any | None, repeats: int) -> dict[str, Any]:
+    from circuits.wtns import read_wtns
+    from prover.groth16.prover import prove
+    from prover.groth16.verifier import verify
+    from prover.groth16.zkey import read_zkey
+
+    zkey = sorted(data_dir.glob("*.zkey"))[0]
+    wtns = sorted(data_dir.glob("*.wtns"))[0]
+    pk = read_zkey(zkey)
+    w = read_wtns(wtns)
+    row: dict[str, Any] = {"zkey": zkey.name, "n_vars": pk.n_vars, "domain": pk.domain_size}
+    t = time.perf_counter()
+    res = gpu.load_key(pk.arrays)
+    row["load_key_s"] = time.perf_counter() - t
+    try:
+        runs = []
+        for _ in range(repeats):
+            runs.append(prove(pk, w, gpu, resident=res))
+        row["verified"] = all(verify(pk.vk, r.public_signals, r.proof) for r in runs[:2])
+        row["gpu_stages_s"] = {k: statistics.median(r.timings[k] for r in runs) for k in runs[0].timings}
+    finally:
+        gpu.release_key(res)
+    if cpu is not None:
+        cres = cpu.load_key(pk.arrays)
+        r = prove(pk, w, cpu, resident=cres)
+        row["cpu_stages_s"] = dict(r.timings)
+        row["cpu_verified"] = verify(pk.vk, r.public_signals, r.proof)
+    return row
+
+
+def table(report: dict[str, Any]) -> list[str]:
+    def ms(d: dict | None) -> str:
+        return f"{d['median_ms']:.3f}" if d else "-"
+
+    lines = [f"device: {report['device']}", ""]
+    lines += [
+        "| NTT size | forward (ms) | inverse (ms) | H coset x3 (ms) | ntt() with transfers (ms) | CPU forward (ms) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report["ntt"]:
+        lines.append(
+            f"| 2^{r['log_n']} | {ms(r['forward'])} | {ms(r['inverse'])} | {ms(r['coset_batch3'])} | "
+            f"{ms(r['host_api_forward'])} | {ms(r.get('cpu_forward'))} |"
+        )
+    q = report.get("quotient")
+    if q:
+        lines += [
+            "",
+            "| H step (synthetic key) | GPU (ms) | CPU (ms) | parity |",
+            "|---|---|---|---|",
+            f"| 2^{q['log_n']}, {q['nnz']} terms | {ms(q['gpu'])} | {ms(q.get('cpu'))} | {q.get('parity', '-')} |",
+        ]
+    p = report.get("proof")
+    if p:
+        g, c = p["gpu_stages_s"], p.get("cpu_stages_s", {})
+        lines += [
+            "",
+            f"| proof {p['zkey']} (domain {p['domain']}) | GPU backend (s) | CPU backend (s) |",
+            "|---|---|---|",
+        ]
+        for k in g:
+            lines.append(f"| {k} | {g[k]:.3f} | {c[k]:.3f} |" if k in c else f"| {k} | {g[k]:.3f} | - |")
+        lines.append(f"| verified | {p['verified']} | {p.get('cpu_verified', '-')} |")
+        lines.append(f"| load_key (once) | {p['load_key_s']:.3f} | - |")
+    if report.get("tests"):
+        lines += ["", f"GPU tests: {report['tests']['summary']} (rc {report['tests']['rc']})"]
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench-data", type=Path, help="directory with a snarkjs .zkey and .wtns for a full proof")
+    ap.add_argument("--json", type=Path, help="output JSON path")
+    ap.add_argument("--no-tests", action="store_true", help="benchmarks only")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, NTT up to 2^20")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--mirror", action="store_true", help="smoke-test the harness on the CPU mirror (no GPU)")
+    args = ap.parse_args()
+
+    out = args.json or (
+        Path(os.environ["OUT"]) / "gpu_bench.json"
+        if os.environ.get("OUT")
+        else ROOT / "bench" / "results" / "gpu_bench.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    ok = True
+    if not args.no_tests and not args.mirror:
+        report["tests"] = run_tests(out.parent)
+        ok &= report["tests"]["rc"] == 0
+
+    gpu, cupy = make_backend(args.mirror)
+    report["device"] = gpu.describe()
+    if cupy is not None:
+        report["cupy"] = cupy.__version__
+        report["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+    from prover.backend.cpu import CpuBackend
+
+    cpu = CpuBackend() if CpuBackend.available()[0] else None
+    report["cpu_reference"] = cpu.describe() if cpu else "native CPU backend not built: no CPU columns"
+    clock = Clock(cupy)
+    rng = np.random.default_rng()
+    repeats = 3 if (args.quick or args.mirror) else args.repeats
+    sizes = (4, 6) if args.mirror else (NTT_SIZES[:2] if args.quick else NTT_SIZES)
+    report["ntt"] = bench_ntt(gpu, clock, sizes, rng, cpu, repeats)
+    report["quotient"] = bench_quotient(gpu, clock, 6 if args.mirror else 16, rng, cpu, repeats)
+    ok &= report["quotient"].get("parity", True)
+    if args.bench_data:
+        report["proof"] = bench_proof(gpu, args.bench_data, cpu, 1 if args.mirror else 3)
+        ok &= bool(report["proof"]["verified"])
+
+    lines = table(report)
+    print("\n".join(lines))
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print(f"\nJSON: {out}\nMarkdown: {out.with_suffix('.md')}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
