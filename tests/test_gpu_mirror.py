@@ -673,3 +673,34 @@ def test_mirror_quotient_on_unsorted_synthetic_key():
     eng = GpuEngine(MirrorOps(tile_log=4), poison=True)
     got = eng.quotient(eng.load_key(key), key.n_vars, key.domain_size, w)
     assert np.array_equal(got, ref.quotient_evaluations(ref.load_key(key), w))
+
+
+# --- selection ----------------------------------------------------------------------------------
+def test_selection_without_a_gpu(caplog, monkeypatch):
+    """auto falls back with one log line giving the reason; gpu forced is a clear error."""
+    import logging
+
+    from prover.backend import gpu as gpu_mod
+    from prover.backend.select import select_backend
+
+    monkeypatch.setattr(gpu_mod.GpuBackend, "available", classmethod(lambda cls: (False, "no CUDA device found")))
+    monkeypatch.delenv("ZKPROVER_BACKEND", raising=False)
+    with pytest.raises(BackendError, match="GPU backend requested but unavailable: no CUDA device found"):
+        select_backend("gpu")
+    with caplog.at_level(logging.INFO, logger="zkprover.backend"):
+        be = select_backend("auto")
+    assert be.name in ("cpu", "python")
+    lines = [r.getMessage() for r in caplog.records if r.name == "zkprover.backend"]
+    assert len(lines) == 1 and "no CUDA device found" in lines[0]
+
+
+def test_gpu_module_imports_and_reports_without_cupy():
+    from kernels import loader
+    from prover.backend.gpu import GpuBackend
+
+    ok, why = GpuBackend.available()
+    assert isinstance(ok, bool) and why
+    assert set(loader.PRODUCTION_MODULES) <= set(loader.MODULES)
+    if not ok:
+        with pytest.raises(BackendError, match="GPU backend unavailable"):
+            GpuBackend()
