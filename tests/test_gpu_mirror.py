@@ -321,9 +321,12 @@ class MirrorOps:
 
     xp = np
 
-    def __init__(self, tile_log: int = 10, mem: int = 1 << 40) -> None:
+    def __init__(self, tile_log: int = 10, mem: int = 1 << 40, mul=None) -> None:
         self.tile_log = tile_log
         self.mem = mem
+        #: the Montgomery product used by the butterflies and scalings: Python ints by default,
+        #: or the PTX-level limb mirror (MontMirror.mul_int) to run the two mirrors together
+        self.mul = mul or mmul
         self.launches: list[str] = []
 
     def upload(self, host: np.ndarray) -> np.ndarray:
@@ -393,9 +396,9 @@ class MirrorOps:
                         w = twv[j << (log_tw - s_bit - 1)]
                         x0, x1 = tile[l0], tile[l1]
                         if dif:
-                            tile[l0], tile[l1] = (x0 + x1) % P, mmul((x0 - x1) % P, w)
+                            tile[l0], tile[l1] = (x0 + x1) % P, self.mul((x0 - x1) % P, w)
                         else:
-                            m = mmul(x1, w)
+                            m = self.mul(x1, w)
                             tile[l0], tile[l1] = (x0 + m) % P, (x0 - m) % P
                     assert len(seen) == 2 * half
                 for tid in range(half):
@@ -407,8 +410,8 @@ class MirrorOps:
         write_ints(data, vals)
 
     @staticmethod
-    def _two_level(hi: list[int], lo: list[int], lo_log: int, i: int) -> int:
-        return mmul(hi[i >> lo_log], lo[i & ((1 << lo_log) - 1)])
+    def _two_level(hi: list[int], lo: list[int], lo_log: int, i: int, mul=mmul) -> int:
+        return mul(hi[i >> lo_log], lo[i & ((1 << lo_log) - 1)])
 
     def permute_scale(self, src, dst, log_n, batch, permute, mode, hi, lo, lo_log) -> None:
         self.launches.append(f"permute_scale(permute={int(permute)}, mode={mode})")
@@ -425,14 +428,14 @@ class MirrorOps:
                 if mode != SCALE_NONE:
                     assert mode in (SCALE_SRC, SCALE_DST, SCALE_DST_BITREV), mode
                     si = s if mode == SCALE_SRC else (o if mode == SCALE_DST else rev)
-                    x = mmul(x, self._two_level(hiv, lov, lo_log, si))
+                    x = self.mul(x, self._two_level(hiv, lov, lo_log, si, self.mul))
                 out[off + o] = x
         assert src is not dst or not permute, "an in-place permutation would race"
         write_ints(dst, out)
 
     def powers(self, out, count, hi, lo, lo_log) -> None:
         hiv, lov = to_ints(hi), to_ints(lo)
-        write_ints(out, [self._two_level(hiv, lov, lo_log, i) for i in range(count)])
+        write_ints(out, [self._two_level(hiv, lov, lo_log, i, self.mul) for i in range(count)])
 
     def convert(self, data, count, to_mont) -> None:
         vals = to_ints(data[:count])
@@ -551,6 +554,17 @@ def test_mirror_ntt_uses_the_planned_passes():
     ops.launches.clear()
     eng.ntt(fr_vector(rand_fr(1 << 12)), inverse=True)
     assert ops.launches == ["dif(10, 2, 8)", "dif(0, 10, 0)", "permute_scale(permute=1, mode=2)"]
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_mirror_ntt_with_the_limb_level_multiplication(inverse):
+    """Both mirrors together: the NTT passes with every product computed by the PTX-level
+    CIOS sequence of mont_t::mul."""
+    fr = MontMirror("bn254_fr_params")
+    eng = GpuEngine(MirrorOps(tile_log=3, mul=fr.mul_int), poison=True)
+    coeffs = rand_fr(1 << 5)
+    g = root_of_unity(6)
+    assert fr_ints(eng.ntt(fr_vector(coeffs), inverse=inverse, coset=g)) == ntt_ints(coeffs, inverse, g)
 
 
 def test_twiddle_tables_grow_and_serve_smaller_sizes():
