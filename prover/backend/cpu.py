@@ -10,11 +10,15 @@ so without a compiler the install succeeds and ``available()`` says why the nati
 missing (the backend selection then falls back to the pure-Python backend with a log line).
 
 Arithmetic (``native/field.h``, ``native/curve_impl.h``): 4x64-bit limbs, CIOS Montgomery with
-``unsigned __int128`` products and the no-carry optimisation; G1/G2 in XYZZ coordinates with
-mixed addition. MSM (``native/msm.c``): Pippenger with signed Booth digits, the window chosen by
-the points per thread, threads over contiguous chunks of points (not windows, so the small
-scalars of real witnesses do not pile onto one thread). NTT (``native/ntt.c``): radix-2 with
-per-size precomputed twiddles, cache-blocked first stages, OpenMP over butterflies.
+the no-carry optimisation (MULX/ADCX/ADOX assembly on x86-64 with BMI2+ADX, portable
+``unsigned __int128`` C elsewhere), Fq2 products with lazy reduction; G1/G2 in XYZZ coordinates
+with mixed addition. MSM (``native/msm.c``): Pippenger with signed Booth digits; buckets kept
+affine and updated in batches sharing one inversion (Montgomery's trick), XYZZ side buckets for
+in-batch collisions; the window size and the split (one task per window, or per window and
+chunk of points) come from a cost model fed with a sample of the scalars' digits, so the small
+scalars of real witnesses neither slow an MSM down nor pile onto one thread. NTT
+(``native/ntt.c``): radix-2 with per-size precomputed twiddles, cache-blocked first stages,
+OpenMP over butterflies; the H step runs DIF -> coset shift -> DIT and never bit-reverses.
 
 Threads: ``os.cpu_count()``, or ``ZKPROVER_THREADS`` when set, or the ``threads`` argument.
 """
