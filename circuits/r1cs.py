@@ -90,12 +90,7 @@ def read_r1cs(path: str | os.PathLike) -> R1CS:
     """Read an iden3 .r1cs file; FormatError naming the file on any inconsistency."""
     f = BinFile(path, R1CS_MAGIC, 1)
     h = f.reader(_HEADER, "header")
-    n8 = h.u32()
-    if n8 != 32:
-        raise f.fail(f"field size n8={n8}, expected 32 (BN254)")
-    prime = h.bigint(n8)
-    if prime != FR_MODULUS:
-        raise f.fail(f"prime {prime} is not the BN254 scalar field")
+    prime = h.field(FR_MODULUS, "scalar field")
     n_wires, n_pub_out, n_pub_in, n_prv_in = (h.u32() for _ in range(4))
     n_labels = h.u64()
     n_constraints = h.u32()

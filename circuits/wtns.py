@@ -21,12 +21,7 @@ WTNS_MAGIC = b"wtns"
 def read_wtns(path: str | os.PathLike) -> FrVector:
     f = BinFile(path, WTNS_MAGIC, 2)
     h = f.reader(1, "header")
-    n8 = h.u32()
-    if n8 != 32:
-        raise f.fail(f"field size n8={n8}, expected 32 (BN254)")
-    prime = h.bigint(n8)
-    if prime != FR_MODULUS:
-        raise f.fail(f"prime {prime} is not the BN254 scalar field")
+    h.field(FR_MODULUS, "scalar field")
     count = h.u32()
     h.expect_end()
     body = f.section(2, "values")

@@ -108,6 +108,16 @@ class SectionReader:
     def bigint(self, n8: int) -> int:
         return int.from_bytes(self.take(n8), "little")
 
+    def field(self, modulus: int, name: str) -> int:
+        """Read an (n8, prime) pair and check it names ``modulus`` (32-byte elements)."""
+        n8 = self.u32()
+        if n8 != 32:
+            raise self.owner.fail(f"field size n8={n8}, expected 32 (BN254)")
+        prime = self.bigint(n8)
+        if prime != modulus:
+            raise self.owner.fail(f"prime {prime} is not the BN254 {name}")
+        return prime
+
     def remaining(self) -> int:
         return len(self.view) - self.pos
 

@@ -38,12 +38,8 @@ def read_zkey(path: str | os.PathLike) -> ProvingKey:
     if protocol != GROTH16_PROTOCOL:
         raise f.fail(f"protocol {protocol} is not Groth16 (1)")
     h = f.reader(2, "Groth16 header")
-    n8q = h.u32()
-    if n8q != 32 or h.bigint(n8q) != FQ_MODULUS:
-        raise f.fail("base field is not BN254's q (only bn128 keys are supported)")
-    n8r = h.u32()
-    if n8r != 32 or h.bigint(n8r) != FR_MODULUS:
-        raise f.fail("scalar field is not BN254's r")
+    h.field(FQ_MODULUS, "base field (only bn128 keys are supported)")
+    h.field(FR_MODULUS, "scalar field")
     n_vars, n_public, domain_size = h.u32(), h.u32(), h.u32()
     if domain_size == 0 or domain_size & (domain_size - 1):
         raise f.fail(f"domain size {domain_size} is not a power of two")
