@@ -34,7 +34,6 @@
  * so a transform running without the GIL can never see a table disappear under it. */
 static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
 static fe *fwd_tables[MAX_LOG + 1];
-static fe *inv_tables[MAX_LOG + 1];
 static fe *coset_tables[MAX_LOG + 1]; /* H step: n^-1 * w_2n^rev(i), bit-reversed order */
 
 /* Reverse the low `bits` bits of i: swap halves, bytes, nibbles, pairs and bits of a 64-bit word
@@ -106,26 +105,24 @@ static fe from_int(u64 v) {
     return r;
 }
 
-/* Returns the tables for size 2^k (building them on first use), or -1 on allocation failure. */
-static int get_tables(int k, const fe **fwd, const fe **inv, const fe **coset, int nt) {
+/* Returns the tables for size 2^k (building them on first use), or -1 on allocation failure.
+ * There is no inverse table: w^-j = -w^(n/2 - j), so the inverse transforms read the forward
+ * table backwards and swap the roles of + and - in the butterfly (half the twiddle memory:
+ * 256 MiB saved at 2^24). */
+static int get_tables(int k, const fe **fwd, const fe **coset, int nt) {
     int rc = 0;
     size_t n = (size_t)1 << k, half = n / 2 ? n / 2 : 1;
     pthread_mutex_lock(&tables_lock);
     if (!fwd_tables[k]) {
-        fe *f = (fe *)malloc(half * sizeof(fe)), *iv = (fe *)malloc(half * sizeof(fe));
-        if (!f || !iv) {
-            free(f);
-            free(iv);
+        fe *f = (fe *)malloc(half * sizeof(fe));
+        if (!f) {
             rc = -1;
             goto out;
         }
-        fe w, wi;
+        fe w;
         root_of_unity(&w, k);
-        fr_inv(&wi, &w);
         powers(f, half, &FR_ONE, &w, nt);
-        powers(iv, half, &FR_ONE, &wi, nt);
         fwd_tables[k] = f;
-        inv_tables[k] = iv;
     }
     if (coset && !coset_tables[k] && k < MAX_LOG) {
         fe *tmp = (fe *)malloc(n * sizeof(fe)), *c = (fe *)malloc(n * sizeof(fe));
@@ -144,7 +141,6 @@ static int get_tables(int k, const fe **fwd, const fe **inv, const fe **coset, i
         coset_tables[k] = c;
     }
     *fwd = fwd_tables[k];
-    *inv = inv_tables[k];
     if (coset) *coset = coset_tables[k];
 out:
     pthread_mutex_unlock(&tables_lock);
@@ -172,56 +168,83 @@ ZKP_INLINE void bfly_plain(fe *x, fe *y) {
     *y = t;
 }
 
+/* Butterflies with twiddle -w (inverse transforms, w = T[n/2 - idx] = -w^-idx). */
+ZKP_INLINE void bfly_dit_neg(fe *x, fe *y, const fe *w) {
+    fe t;
+    fr_mul(&t, y, w);
+    fr_add(y, x, &t);
+    fr_sub(x, x, &t);
+}
+
+ZKP_INLINE void bfly_dif_neg(fe *x, fe *y, const fe *w) {
+    fe t;
+    fr_sub(&t, y, x);
+    fr_add(x, x, y);
+    fr_mul(y, &t, w);
+}
+
+/* The butterfly at twiddle index idx (0 < idx < half) of a transform by w (inv = 0) or by
+ * w^-1 (inv = 1); T is the forward table of `half` entries. */
+ZKP_INLINE void bfly(fe *x, fe *y, const fe *T, size_t idx, size_t half, int dit, int inv) {
+    if (!inv) {
+        if (dit)
+            bfly_dit(x, y, &T[idx]);
+        else
+            bfly_dif(x, y, &T[idx]);
+    } else {
+        if (dit)
+            bfly_dit_neg(x, y, &T[half - idx]);
+        else
+            bfly_dif_neg(x, y, &T[half - idx]);
+    }
+}
+
 /* One stage of half-length h on a block x of size m (a multiple of 2h), twiddle stride step. */
-static inline void stage_block(fe *x, size_t m, size_t h, size_t step, const fe *T, int dit) {
+static inline void stage_block(fe *x, size_t m, size_t h, size_t step, size_t half, const fe *T, int dit,
+                               int inv) {
     if (h == 1) {
         for (size_t i = 0; i < m; i += 2) bfly_plain(&x[i], &x[i + 1]);
         return;
     }
     for (size_t i = 0; i < m; i += 2 * h) {
         bfly_plain(&x[i], &x[i + h]);
-        for (size_t j = 1; j < h; j++) {
-            if (dit)
-                bfly_dit(&x[i + j], &x[i + j + h], &T[j * step]);
-            else
-                bfly_dif(&x[i + j], &x[i + j + h], &T[j * step]);
-        }
+        for (size_t j = 1; j < h; j++) bfly(&x[i + j], &x[i + j + h], T, j * step, half, dit, inv);
     }
 }
 
 /* A stage whose butterflies span more than one block: split the n/2 butterflies evenly. */
-static void stage_full(fe *a, size_t n, int logh, const fe *T, int dit, int nt) {
+static void stage_full(fe *a, size_t n, int logh, const fe *T, int dit, int inv, int nt) {
     size_t h = (size_t)1 << logh, step = n / (2 * h), half = n / 2;
     long long K = (long long)half;
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
     for (long long kk = 0; kk < K; kk++) {
         size_t k = (size_t)kk, j = k & (h - 1), i = ((k >> logh) << (logh + 1)) + j;
-        if (dit)
-            bfly_dit(&a[i], &a[i + h], &T[j * step]);
+        if (j == 0)
+            bfly_plain(&a[i], &a[i + h]);
         else
-            bfly_dif(&a[i], &a[i + h], &T[j * step]);
+            bfly(&a[i], &a[i + h], T, j * step, half, dit, inv);
     }
 }
 
-static void dit(fe *a, int k, const fe *T, int nt) {
+static void dit(fe *a, int k, const fe *T, int inv, int nt) {
     size_t n = (size_t)1 << k, B = n < NTT_BLOCK ? n : NTT_BLOCK;
     long long nblk = (long long)(n / B);
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
     for (long long b = 0; b < nblk; b++) {
-        for (size_t h = 1; h < B; h <<= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), T, 1);
+        for (size_t h = 1; h < B; h <<= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), n / 2, T, 1, inv);
     }
     int logh = 0;
     while (((size_t)1 << logh) < B) logh++;
-    for (; ((size_t)1 << logh) < n; logh++) stage_full(a, n, logh, T, 1, nt);
+    for (; ((size_t)1 << logh) < n; logh++) stage_full(a, n, logh, T, 1, inv, nt);
 }
 
-static void dif(fe *a, int k, const fe *T, int nt) {
+static void dif(fe *a, int k, const fe *T, int inv, int nt) {
     size_t n = (size_t)1 << k, B = n < NTT_BLOCK ? n : NTT_BLOCK;
-    for (int logh = k - 1; logh >= 0 && ((size_t)1 << logh) >= B; logh--) stage_full(a, n, logh, T, 0, nt);
+    for (int logh = k - 1; logh >= 0 && ((size_t)1 << logh) >= B; logh--) stage_full(a, n, logh, T, 0, inv, nt);
     long long nblk = (long long)(n / B);
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
     for (long long b = 0; b < nblk; b++) {
-        for (size_t h = B / 2; h >= 1; h >>= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), T, 0);
+        for (size_t h = B / 2; h >= 1; h >>= 1) stage_block(a + (size_t)b * B, B, h, n / (2 * h), n / 2, T, 0, inv);
     }
 }
 
@@ -243,8 +266,8 @@ int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int
     fe *a = (fe *)values;
     size_t n = (size_t)1 << log_n;
     int nt = nthreads < 1 ? 1 : nthreads;
-    const fe *fwd, *inv;
-    if (get_tables(log_n, &fwd, &inv, NULL, nt)) return -1;
+    const fe *fwd;
+    if (get_tables(log_n, &fwd, NULL, nt)) return -1;
     fe g;
     if (coset) {
         fe gs;
@@ -256,11 +279,11 @@ int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int
         if (coset) scale_powers(a, n, &FR_ONE, &g, nt);
         if (log_n == 0) return 0;
         bit_reverse(a, log_n, nt);
-        dit(a, log_n, fwd, nt);
+        dit(a, log_n, fwd, 0, nt);
     } else {
         if (log_n > 0) {
             bit_reverse(a, log_n, nt);
-            dit(a, log_n, inv, nt);
+            dit(a, log_n, fwd, 1, nt);
         }
         fe ninv = from_int(n);
         fr_inv(&ninv, &ninv);
@@ -277,8 +300,8 @@ int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *
     if (log_n < 0 || log_n >= MAX_LOG) return -2;
     size_t n = (size_t)1 << log_n;
     int nt = nthreads < 1 ? 1 : nthreads;
-    const fe *fwd, *inv, *cos;
-    if (get_tables(log_n, &fwd, &inv, &cos, nt)) return -1;
+    const fe *fwd, *cos;
+    if (get_tables(log_n, &fwd, &cos, nt)) return -1;
     const fe *w = (const fe *)witness;
     fe *a = (fe *)malloc(n * sizeof(fe)), *b = (fe *)malloc(n * sizeof(fe)), *c = (fe *)out;
     if (!a || !b) {
@@ -315,10 +338,10 @@ int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *
     fe *vecs[3] = {a, b, c};
     for (int v = 0; v < 3; v++) {
         fe *x = vecs[v];
-        if (log_n > 0) dif(x, log_n, inv, nt);
+        if (log_n > 0) dif(x, log_n, fwd, 1, nt);
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
         for (long long i = 0; i < N; i++) fr_mul(&x[i], &x[i], &cos[i]);
-        if (log_n > 0) dit(x, log_n, fwd, nt);
+        if (log_n > 0) dit(x, log_n, fwd, 0, nt);
     }
 
     /* h = a * b - c, written over c (= out) */
