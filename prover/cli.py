@@ -169,6 +169,7 @@ def cmd_circuit_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zkprover", description="Groth16 (BN254) prover for ZK-rollups")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    p.add_argument("--log-format", default=None, help="text | json (default $ZKPROVER_LOG_FORMAT or text)")
     sub = p.add_subparsers(dest="verb", required=True)
 
     d = sub.add_parser(
@@ -222,7 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from prover.logs import configure_logging
+
+    try:
+        configure_logging(args.log_level, args.log_format)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return args.fn(args)
     except (FormatError, ValueError, BackendError, OSError) as exc:
