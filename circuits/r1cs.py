@@ -59,6 +59,11 @@ class R1CS:
 
 def write_r1cs(r1cs: R1CS, path: str | os.PathLike) -> None:
     """Write ``r1cs`` as an iden3 .r1cs (version 1) file, atomically."""
+    r1cs_writer(r1cs).save(path)
+
+
+def r1cs_writer(r1cs: R1CS) -> BinWriter:
+    """``r1cs`` as an iden3 .r1cs container, ready to save or to stream into a hash."""
     n8 = 32
     header = b"".join(
         [
@@ -83,7 +88,7 @@ def write_r1cs(r1cs: R1CS, path: str | os.PathLike) -> None:
     writer.add(_HEADER, header)
     writer.add(_CONSTRAINTS, b"".join(parts))
     writer.add(_WIRE2LABEL, struct.pack(f"<{len(labels)}Q", *labels))
-    writer.save(path)
+    return writer
 
 
 def read_r1cs(path: str | os.PathLike) -> R1CS:

@@ -137,13 +137,17 @@ class BinWriter:
     def add(self, stype: int, *chunks: bytes | memoryview) -> None:
         self._sections.append((stype, list(chunks)))
 
+    def write_to(self, fh) -> None:
+        """Stream the container into anything with ``write`` (a file, a hash sink)."""
+        fh.write(self.magic + struct.pack("<II", self.version, len(self._sections)))
+        for stype, chunks in self._sections:
+            fh.write(struct.pack("<IQ", stype, sum(len(c) for c in chunks)))
+            for c in chunks:
+                fh.write(c)
+
     def save(self, path: str | os.PathLike) -> None:
         with atomic_output(path) as fh:
-            fh.write(self.magic + struct.pack("<II", self.version, len(self._sections)))
-            for stype, chunks in self._sections:
-                fh.write(struct.pack("<IQ", stype, sum(len(c) for c in chunks)))
-                for c in chunks:
-                    fh.write(c)
+            self.write_to(fh)
 
 
 @contextlib.contextmanager

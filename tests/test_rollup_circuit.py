@@ -250,3 +250,18 @@ def test_key_cache_is_keyed_by_the_circuit(tmp_path) -> None:
     c = cube_chain(3)
     w = c.witness({"x": 3, "key": 5})
     assert verify(again.pk.vk, c.public_signals(w), prove(again.pk, w, select_backend("python")).proof)
+
+
+def test_cached_lookup_writes_nothing(tmp_path) -> None:
+    """A worker may mount the key volume read-only: finding a cached key must not write to it."""
+    from circuits.examples import cube_chain
+
+    load_or_setup(cube_chain(3), cache_dir=tmp_path)
+
+    def snapshot() -> dict:
+        return {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+
+    before = snapshot()
+    again = load_or_setup(cube_chain(3), cache_dir=tmp_path)
+    assert again.from_cache
+    assert snapshot() == before

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from circuits.builder import CompiledCircuit
-from circuits.r1cs import R1CS, write_r1cs
+from circuits.r1cs import R1CS, r1cs_writer, write_r1cs
 from circuits.rollup.batch_circuit import build_batch_circuit
 from circuits.rollup.params import BatchShape
 from prover.backend.select import select_backend
@@ -63,11 +63,20 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def r1cs_digest(r1cs: R1CS, scratch: Path) -> tuple[str, Path]:
-    """SHA-256 of ``r1cs`` in .r1cs form; also returns the file written under ``scratch``."""
-    path = scratch / R1CS_NAME
-    write_r1cs(r1cs, path)
-    return _sha256_file(path), path
+class _HashSink:
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.hash.update(data)
+
+
+def r1cs_digest(r1cs: R1CS) -> str:
+    """SHA-256 of ``r1cs`` in .r1cs form, streamed: nothing is written, so a cache on a
+    read-only volume can still be looked up."""
+    sink = _HashSink()
+    r1cs_writer(r1cs).write_to(sink)
+    return sink.hash.hexdigest()
 
 
 @contextlib.contextmanager
@@ -130,33 +139,32 @@ def load_or_setup(
     """
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     base = root / "circuits"
-    base.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(dir=base, prefix=".tmp-") as scratch:
-        t = time.perf_counter()
-        digest, r1cs_file = r1cs_digest(circuit.r1cs, Path(scratch))
-        seconds["hash"] = time.perf_counter() - t
-        directory = base / digest
-        pk = _load(directory, digest, circuit)
+    t = time.perf_counter()
+    digest = r1cs_digest(circuit.r1cs)
+    seconds["hash"] = time.perf_counter() - t
+    directory = base / digest
+    pk = _load(directory, digest, circuit)
+    if pk is not None:
+        return CachedCircuit(circuit, pk, digest, directory, True, seconds)
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base, prefix=".tmp-") as scratch, _locked(base / f"{digest}.lock"):
+        pk = _load(directory, digest, circuit)  # another process may have finished meanwhile
         if pk is not None:
             return CachedCircuit(circuit, pk, digest, directory, True, seconds)
-        with _locked(base / f"{digest}.lock"):
-            pk = _load(directory, digest, circuit)  # another process may have finished meanwhile
-            if pk is not None:
-                return CachedCircuit(circuit, pk, digest, directory, True, seconds)
-            log.info("setup for %s (%d constraints): not cached, running it", circuit.name, circuit.n_constraints)
-            t = time.perf_counter()
-            pk = (make_key or _default_setup)(circuit.r1cs, circuit.name)
-            seconds["setup"] = time.perf_counter() - t
-            staging = Path(scratch) / "entry"
-            staging.mkdir()
-            os.replace(r1cs_file, staging / R1CS_NAME)
-            write_zkey(pk, staging / ZKEY_NAME)
-            if directory.exists():  # a stale or corrupt entry: replace it
-                shutil.rmtree(directory)
-            os.replace(staging, directory)
-            (base / f"{circuit.name}.json").write_text(json.dumps({"digest": digest}) + "\n")
-            return CachedCircuit(circuit, pk, digest, directory, False, seconds)
+        log.info("setup for %s (%d constraints): not cached, running it", circuit.name, circuit.n_constraints)
+        t = time.perf_counter()
+        pk = (make_key or _default_setup)(circuit.r1cs, circuit.name)
+        seconds["setup"] = time.perf_counter() - t
+        staging = Path(scratch) / "entry"
+        staging.mkdir()
+        write_r1cs(circuit.r1cs, staging / R1CS_NAME)
+        write_zkey(pk, staging / ZKEY_NAME)
+        if directory.exists():  # a stale or corrupt entry: replace it
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+        (base / f"{circuit.name}.json").write_text(json.dumps({"digest": digest}) + "\n")
+        return CachedCircuit(circuit, pk, digest, directory, False, seconds)
 
 
 def batch_circuit(
