@@ -1,9 +1,9 @@
 """Compile the CUDA kernels with CuPy, once per process, cached on disk.
 
-``load(name)`` returns a compiled module for ``kernels/<name>.cu`` (``ntt``, ``qap``,
-``field_ops``; part 2 adds ``msm`` here with no other change: every ``*.cu`` next to this file is
-loadable by its stem, see :data:`MODULES`). Modules are CuPy ``RawModule`` objects whose
-``get_function(name)`` returns the ``extern "C"`` kernels.
+``load(name)`` returns a compiled module for ``kernels/<name>.cu`` (``ntt``, ``qap``, ``msm``,
+``field_ops``: every ``*.cu`` next to this file is loadable by its stem, see :data:`MODULES`).
+Modules are CuPy ``RawModule`` objects whose ``get_function(name)`` returns the ``extern "C"``
+kernels.
 
 Compilation:
 
@@ -40,9 +40,8 @@ log = logging.getLogger("zkprover.kernels")
 KERNEL_DIR = Path(__file__).resolve().parent
 #: loadable modules: the stems of the .cu files next to this file
 MODULES = tuple(sorted(p.stem for p in KERNEL_DIR.glob("*.cu")))
-#: modules the prover needs; ``probe`` compiles these (``field_ops`` is for tests and benchmarks).
-#: Part 2 appends "msm".
-PRODUCTION_MODULES = ("ntt", "qap")
+#: modules the prover needs; ``probe`` compiles these (``field_ops`` is for tests and benchmarks)
+PRODUCTION_MODULES = ("ntt", "qap", "msm")
 #: log2 of the NTT tile (elements per shared-memory tile); kernels/ntt_plan.py plans with it
 NTT_TILE_LOG = 10
 

@@ -58,7 +58,8 @@ def compiled(request) -> dict[str, tuple[int, str]]:
 
 
 def test_there_are_kernels():
-    assert {"ntt.cu", "qap.cu", "field_ops.cu"} <= {s.name for s in SOURCES}
+    assert {"ntt.cu", "qap.cu", "msm.cu", "field_ops.cu"} <= {s.name for s in SOURCES}
+    assert set(loader.PRODUCTION_MODULES) <= {s.stem for s in SOURCES}
 
 
 @pytest.mark.parametrize("name", [s.name for s in SOURCES])

@@ -1,4 +1,4 @@
-"""The CUDA backend (part 1): NTT and the H step on the GPU, proving key resident on the device.
+"""The CUDA backend: NTT, the H step and the MSMs on the GPU, proving key resident on the device.
 
 Layers:
 
@@ -12,7 +12,7 @@ Layers:
   mirror of the kernels, so the orchestration is tested in CI without a GPU.
 * :class:`GpuBackend`: the ``Backend`` (``prover.backend.interface``).
 
-Data flow of a proof (final shape; part 2 swaps the MSM implementation only):
+Data flow of a proof:
 ``load_key`` uploads the key's points and matrices once (keyed by the key's digest, reference
 counted, freed by ``release_key``) after checking that they fit in free device memory (a
 BackendError with the sizes otherwise, before anything is allocated). ``quotient_evaluations``
@@ -21,12 +21,17 @@ a = A.w, b = B.w, c = a*b, the three coset transforms (batched) and H without le
 device; the witness and H stay there (``resident.private["w_dev"]``, ``["h_dev"]``) for the
 MSMs, and H is also returned to the host as the API requires.
 
-**Part-2 seam (MSM):** ``msm_g1``/``msm_g2`` currently delegate to the CPU backend
-(``prover.backend.cpu.CpuBackend`` when the native extension is built, else ``PythonBackend``)
-using host copies of the resident points, kept once at ``load_key`` (:class:`DevicePoints`
-holds both copies). Part 2 replaces the bodies of those two methods with ``kernels/msm.cu``
-launches on ``DevicePoints.device`` and, through :meth:`GpuEngine.device_scalars`, on the
-witness / H already on the device; nothing else in the data flow changes.
+**MSM** (``kernels/msm.cu``, steps in ``kernels/msm.cuh``): Pippenger with signed-digit
+windows decomposed on the device, a counting sort of (bucket, point) entries with
+warp-aggregated atomics, XYZZ bucket sums by chunks of bounded length (heavy buckets from
+repeated small witness values are split, then recombined tree-wise), per-segment weighted
+bucket reduction on the device; the CPU backend only combines the W window sums
+(:meth:`GpuEngine.msm`). Bases are the resident ``DevicePoints.device`` arrays (or a host
+array uploaded per call); the witness and H already on the device are used in place
+(:meth:`GpuEngine.device_scalars_form`; the witness there is Montgomery form and the kernels
+convert it). ``ZKPROVER_GPU_MSM=cpu`` sends every MSM to the CPU backend instead (comparison,
+fallback); ``ZKPROVER_GPU_MSM_WINDOW`` / ``_CHUNK`` / ``_FANIN`` / ``_SEGMENT`` override the
+tuning for measurement.
 
 This module imports without CuPy; ``GpuBackend.available()`` says why the GPU is unusable.
 """
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,15 +53,18 @@ from prover.backend.interface import (
     BackendError,
     KeyArrays,
     ResidentKey,
+    check_msm_sizes,
     check_ntt_size,
 )
-from prover.field.arrays import FrVector
-from prover.field.bn254 import FR_MODULUS, root_of_unity
-from prover.field.curve import G1Affine, G2Affine
+from prover.field.arrays import FrVector, fr_vector, g1_array, g2_array
+from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
+from prover.field.curve import FQ, FQ2, G1Affine, G2Affine
 
 log = logging.getLogger("zkprover.backend.gpu")
 
 P = FR_MODULUS
+Q = FQ_MODULUS
+_RINV_Q = pow(1 << 256, -1, Q)
 
 # scale modes of the permute_scale kernel (kernels/ntt.cuh, enum ScaleMode)
 SCALE_NONE, SCALE_SRC, SCALE_DST, SCALE_DST_BITREV = 0, 1, 2, 3
@@ -64,6 +73,9 @@ SCALE_NONE, SCALE_SRC, SCALE_DST, SCALE_DST_BITREV = 0, 1, 2, 3
 MEMORY_MARGIN = 256 << 20
 #: threads per block of the element-wise kernels
 ELEMENTWISE_BLOCK = 256
+#: threads per block of the MSM point kernels: G2's XYZZ arithmetic uses up to 255 registers
+#: per thread, and 128 x 255 fits every SM's register file with room for two blocks
+MSM_BLOCK = 128
 
 
 @dataclass
@@ -109,6 +121,14 @@ class CupyOps:
         self._coeffs = qap.get_function("fr_coeffs_from_zkey")
         self._sparse = qap.get_function("fr_sparse_abc")
         self._qh = qap.get_function("fr_quotient_h")
+        msm = loader.load("msm")
+        self._msm_hist = msm.get_function("msm_histogram")
+        self._msm_scatter = msm.get_function("msm_scatter")
+        self._msm_fn = {
+            (g, kind): msm.get_function(f"{g}_{kind}")
+            for g in ("g1", "g2")
+            for kind in ("sum_chunks_affine", "sum_chunks_xyzz", "reduce_segments")
+        }
 
     # memory
     def upload(self, host: np.ndarray) -> Any:
@@ -172,12 +192,131 @@ class CupyOps:
         grid, block = self._grid1(n)
         self._qh(grid, block, (abc, h, _u64(n)))
 
+    # MSM (kernels/msm.cu)
+    def msm_histogram(self, scalars: Any, n: int, mont: bool, c: int, n_windows: int, counts: Any) -> None:
+        grid, block = self._grid1(n)
+        self._msm_hist(grid, block, (scalars, _u64(n), _u32(int(mont)), _u32(c), _u32(n_windows), counts))
+
+    def msm_scatter(self, scalars: Any, n: int, mont: bool, c: int, n_windows: int, cursor: Any, sorted_: Any) -> None:
+        grid, block = self._grid1(n)
+        args = (scalars, _u64(n), _u32(int(mont)), _u32(c), _u32(n_windows), cursor, sorted_)
+        self._msm_scatter(grid, block, args)
+
+    def msm_sum_chunks(
+        self,
+        g2: bool,
+        src: Any,
+        items: Any | None,
+        item_off: Any,
+        chunk_off: Any,
+        n_seg: int,
+        L: int,
+        total: int,
+        out: Any,
+    ) -> None:
+        g = "g2" if g2 else "g1"
+        grid = ((total + MSM_BLOCK - 1) // MSM_BLOCK,)
+        tail = (item_off, chunk_off, _u32(n_seg), _u32(L), _u64(total), out)
+        if items is not None:
+            self._msm_fn[g, "sum_chunks_affine"](grid, (MSM_BLOCK,), (src, items, *tail))
+        else:
+            self._msm_fn[g, "sum_chunks_xyzz"](grid, (MSM_BLOCK,), (src, *tail))
+
+    def msm_reduce_segments(
+        self, g2: bool, sums: Any, off: Any, n_buckets: int, seg_len: int, n_windows: int, out: Any
+    ) -> None:
+        threads = n_windows * (n_buckets // seg_len)
+        grid = ((threads + MSM_BLOCK - 1) // MSM_BLOCK,)
+        args = (sums, off, _u32(n_buckets), _u32(seg_len), _u32(n_windows), out)
+        self._msm_fn["g2" if g2 else "g1", "reduce_segments"](grid, (MSM_BLOCK,), args)
+
 
 # ----------------------------------------------------------------------------------------------
 # orchestration (runs unchanged on the NumPy mirror of the kernels)
 # ----------------------------------------------------------------------------------------------
 def _fmt_bytes(n: int) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 1 << 30 else f"{n / 2**20:.1f} MiB"
+
+
+def _env_tuning(name: str, default: int, lo: int, hi: int) -> int:
+    """An MSM tuning knob from the environment (for measurement sweeps), else ``default``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        v = int(raw)
+    except ValueError as exc:
+        raise BackendError(f"{name} must be an integer, got {raw!r}") from exc
+    if not lo <= v <= hi:
+        raise BackendError(f"{name} must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+def msm_window(n: int) -> int:
+    """Window bits c for an MSM of n points (env ``ZKPROVER_GPU_MSM_WINDOW`` overrides).
+
+    About log2(n) - 4 (2^(c-1) buckets per window, so ~32 entries per bucket: enough work per
+    bucket to amortise the reduction, which costs ~2 XYZZ additions per bucket), clamped to
+    [2, 16]: 16 at 2^20, 12 at 2^16. A starting point, to be tuned by measurement on the GPU
+    (bench/gpu_harness.py sweeps it)."""
+    default = max(2, min(16, max(n, 1).bit_length() - 5))  # floor(log2 n) - 4
+    return _env_tuning("ZKPROVER_GPU_MSM_WINDOW", default, 2, 20)
+
+
+def msm_windows(c: int) -> int:
+    """Number of c-bit signed-digit windows for scalars below r < 2^254: W * c >= 255, so the
+    top window's digit plus a carry never exceeds 2^(c-1) (no carry out of the last window)."""
+    return (255 + c - 1) // c
+
+
+def msm_chunk_len(entries: int, n_buckets: int) -> int:
+    """Entries per thread in the first accumulation pass (env ``ZKPROVER_GPU_MSM_CHUNK``):
+    twice the mean bucket load rounded up to a power of two, in [8, 256]. Random scalars then
+    leave nearly every bucket in one chunk; a heavy bucket (repeated small scalars) is cut into
+    many chunks that run in parallel."""
+    mean = max(1, -(-2 * entries // max(1, n_buckets)))
+    default = min(256, max(8, 1 << (mean - 1).bit_length()))
+    return _env_tuning("ZKPROVER_GPU_MSM_CHUNK", default, 1, 1 << 16)
+
+
+#: partial sums combined per thread in the tree passes (env ZKPROVER_GPU_MSM_FANIN)
+MSM_FANIN = 16
+#: buckets per thread in the reduction (env ZKPROVER_GPU_MSM_SEGMENT), a power of two
+MSM_SEGMENT = 16
+
+
+@dataclass
+class MsmPlan:
+    """The shape of one MSM on the device: window bits, windows, buckets per window."""
+
+    n: int
+    c: int
+    n_windows: int
+    n_buckets: int
+
+    @classmethod
+    def for_size(cls, n: int) -> MsmPlan:
+        c = msm_window(n)
+        return cls(n=n, c=c, n_windows=msm_windows(c), n_buckets=1 << (c - 1))
+
+    @property
+    def total_buckets(self) -> int:
+        return self.n_windows * self.n_buckets
+
+    def seg_len(self) -> int:
+        seg = _env_tuning("ZKPROVER_GPU_MSM_SEGMENT", MSM_SEGMENT, 1, 1 << 19)
+        if seg & (seg - 1):
+            raise BackendError(f"ZKPROVER_GPU_MSM_SEGMENT must be a power of two, got {seg}")
+        return min(seg, self.n_buckets)
+
+    def scratch_bytes(self, g2: bool) -> int:
+        """Upper bound of the device bytes one MSM allocates: counts, offsets and cursor; the
+        sorted entries (one u32 per non-zero digit, at most n W); partial sums (at most one
+        per chunk: buckets + entries / 8) and the level above them; the reduction segments."""
+        xyzz = 256 if g2 else 128
+        entries = self.n * self.n_windows
+        chunks = self.total_buckets + entries // 8
+        return 3 * 4 * (self.total_buckets + 1) + 4 * entries + 2 * xyzz * chunks + 3 * 4 * (chunks + 1)
 
 
 class GpuEngine:
@@ -310,6 +449,88 @@ class GpuEngine:
         out = self.ntt_device(src, log_n, inverse=inverse, coset=coset)
         return self.ops.download(out)
 
+    # --- MSM ----------------------------------------------------------------------------------
+    def _chunk_offsets(self, item_off: Any, n_seg: int, L: int) -> tuple[Any, int, int]:
+        """(chunk_off, total chunks, largest segment) for segments ``item_off`` cut into
+        chunks of L: chunk_off[g] = sum_{h < g} ceil(count_h / L)."""
+        xp = self.xp
+        counts = item_off[1:] - item_off[:-1]
+        chunk_off = xp.zeros(n_seg + 1, dtype=np.uint32)
+        xp.cumsum((counts + np.uint32(L - 1)) // np.uint32(L), dtype=np.uint32, out=chunk_off[1:])
+        return chunk_off, int(chunk_off[-1]), int(counts.max()) if n_seg else 0
+
+    def _tree(self, parts: Any, off: Any, n_seg: int, g2: bool) -> tuple[Any, Any]:
+        """Sum each segment of XYZZ points ``parts[off[g]:off[g+1]]`` by passes of fan-in
+        MSM_FANIN until every segment has at most one point; returns (points, offsets)."""
+        fanin = _env_tuning("ZKPROVER_GPU_MSM_FANIN", MSM_FANIN, 2, 1 << 16)
+        width = 32 if g2 else 16
+        while True:
+            chunk_off, total, longest = self._chunk_offsets(off, n_seg, fanin)
+            if longest <= 1:
+                return parts, off
+            out = self.empty(total, width)
+            self.ops.msm_sum_chunks(g2, parts, None, off, chunk_off, n_seg, fanin, total, out)
+            parts, off = out, chunk_off
+
+    def msm_windows(self, plan: MsmPlan, bases: Any, scalars: Any, *, g2: bool, mont: bool) -> list[np.ndarray | None]:
+        """The W window sums sum_b (b+1) S_b of one MSM as raw XYZZ rows (Montgomery; None
+        for infinity), computed on the device; see kernels/msm.cuh for the steps. ``bases``
+        and ``scalars`` are device buffers of plan.n rows; ``mont``: scalars are Montgomery."""
+        xp, ops = self.xp, self.ops
+        n, c, nw, nb = plan.n, plan.c, plan.n_windows, plan.total_buckets
+        self.check_fits(f"msm of {n} points on {'G2' if g2 else 'G1'}", {"scratch": plan.scratch_bytes(g2)})
+        counts = xp.zeros(nb, dtype=np.uint32)
+        ops.msm_histogram(scalars, n, mont, c, nw, counts)
+        off = xp.zeros(nb + 1, dtype=np.uint32)
+        xp.cumsum(counts, dtype=np.uint32, out=off[1:])
+        entries = int(off[-1])
+        if entries == 0:  # every scalar is zero (or every digit: no point enters a bucket)
+            return [None] * nw
+        cursor = off[:-1].copy()
+        sorted_ = self.ops.empty((entries,), np.uint32)
+        ops.msm_scatter(scalars, n, mont, c, nw, cursor, sorted_)
+        # bucket sums: chunks of L entries, then tree passes over heavy buckets
+        L = msm_chunk_len(entries, nb)
+        chunk_off, total, _ = self._chunk_offsets(off, nb, L)
+        width = 32 if g2 else 16
+        parts = self.empty(total, width)
+        ops.msm_sum_chunks(g2, bases, sorted_, off, chunk_off, nb, L, total, parts)
+        parts, part_off = self._tree(parts, chunk_off, nb, g2)
+        # weighted bucket sums per segment, then the segments of each window
+        seg = plan.seg_len()
+        per_window = plan.n_buckets // seg
+        segs = self.empty(nw * per_window, width)
+        ops.msm_reduce_segments(g2, parts, part_off, plan.n_buckets, seg, nw, segs)
+        seg_off = ops.upload(np.arange(nw + 1, dtype=np.uint32) * np.uint32(per_window))
+        wins, win_off = self._tree(segs, seg_off, nw, g2)
+        host, host_off = ops.download(wins), ops.download(win_off)
+        return [host[host_off[w]] if host_off[w + 1] > host_off[w] else None for w in range(nw)]
+
+    def msm(
+        self,
+        bases: Any,
+        scalars: Any,
+        n: int,
+        *,
+        g2: bool,
+        mont: bool,
+        combine: Callable[[list, list[int]], Any],
+    ) -> Any:
+        """sum_i scalars[i] * bases[i] (device buffers of n rows), as an affine point (None
+        for infinity). The device computes the W window sums; ``combine(points, ks)`` (an MSM
+        on the CPU backend) finishes sum_w 2^(c w) * window_w: W points and a serial chain of
+        ~255 doublings that would be latency-bound on one GPU thread (see kernels/msm.cuh)."""
+        if n == 0:
+            return None
+        plan = MsmPlan.for_size(n)
+        pts, ks = [], []
+        for w, row in enumerate(self.msm_windows(plan, bases, scalars, g2=g2, mont=mont)):
+            p = xyzz_to_affine(row, g2)
+            if p is not None:
+                pts.append(p)
+                ks.append(pow(2, plan.c * w, P))
+        return combine(pts, ks) if pts else None
+
     # --- resident key -------------------------------------------------------------------------
     @staticmethod
     def key_bytes(key: KeyArrays) -> dict[str, int]:
@@ -391,16 +612,45 @@ class GpuEngine:
         ``quotient_evaluations`` (or a row slice of it) or the H it returned, else None.
         Part 2's MSM uses it to skip the upload (the host array must not have been modified
         since; the prover never does). Device copies hold the witness in Montgomery form."""
+        found = GpuEngine.device_scalars_form(resident, scalars)
+        return None if found is None else found[0]
+
+    @staticmethod
+    def device_scalars_form(resident: ResidentKey, scalars: FrVector) -> tuple[Any, bool] | None:
+        """As :meth:`device_scalars`, with the form: (buffer, True) for the witness (Montgomery
+        on the device), (buffer, False) for H (standard form)."""
         st = resident.private
-        for host_key, dev_key in (("w_host", "w_dev"), ("h_host", "h_dev")):
+        for host_key, dev_key, mont in (("w_host", "w_dev", True), ("h_host", "h_dev", False)):
             host = st.get(host_key)
             if host is None or not isinstance(scalars, np.ndarray) or not np.shares_memory(host, scalars):
                 continue
             offset = scalars.__array_interface__["data"][0] - host.__array_interface__["data"][0]
             if offset % 32 == 0 and scalars.flags.c_contiguous and scalars.shape[1:] == (4,):
                 start = offset // 32
-                return st[dev_key][start : start + len(scalars)]
+                return st[dev_key][start : start + len(scalars)], mont
         return None
+
+
+def _fq_from_mont(limbs: np.ndarray) -> int:
+    return int.from_bytes(np.ascontiguousarray(limbs, dtype="<u8").tobytes(), "little") * _RINV_Q % Q
+
+
+def xyzz_to_affine(row: np.ndarray | None, g2: bool) -> Any:
+    """A raw XYZZ row (X, Y, ZZ, ZZZ, Montgomery over Fq or Fq2) -> affine (x, y) = (X/ZZ,
+    Y/ZZZ) as prover.field.curve tuples; None (infinity) for ZZ = 0 or a missing row."""
+    if row is None:
+        return None
+    F = FQ2 if g2 else FQ
+    words = 8 if g2 else 4
+
+    def coord(k: int) -> Any:
+        c = row[k * words : (k + 1) * words]
+        return (_fq_from_mont(c[:4]), _fq_from_mont(c[4:])) if g2 else _fq_from_mont(c)
+
+    x, y, zz, zzz = (coord(k) for k in range(4))
+    if zz == F.zero:
+        return None
+    return (F.mul(x, F.inv(zz)), F.mul(y, F.inv(zzz)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -427,7 +677,7 @@ def _env_int(name: str) -> int | None:
 
 
 class GpuBackend(Backend):
-    """NTT and H on the GPU, MSMs on the CPU backend until part 2 (see the module docstring).
+    """NTT, H and MSMs on the GPU (see the module docstring).
 
     ``poison``: fill fresh output buffers with 0xff (tests; env ``ZKPROVER_GPU_POISON=1``).
     ``memory_limit``: cap on the device bytes this backend assumes it may use (env
@@ -448,7 +698,11 @@ class GpuBackend(Backend):
             memory_limit = _env_int("ZKPROVER_GPU_MEMORY_LIMIT")
         self._device = reason
         self.engine = GpuEngine(CupyOps(), poison=poison, memory_limit=memory_limit)
+        #: the CPU backend: the final window combination of every GPU MSM (W points), and all
+        #: of each MSM when ``msm_on_cpu``
         self._msm = msm_backend or _msm_fallback()
+        #: ZKPROVER_GPU_MSM=cpu runs the MSMs on the CPU backend (comparison, fallback)
+        self.msm_on_cpu = os.environ.get("ZKPROVER_GPU_MSM", "gpu").strip().lower() == "cpu"
         self._resident: dict[str, tuple[ResidentKey, int]] = {}  # digest -> (key, refcount)
 
     @classmethod
@@ -458,18 +712,55 @@ class GpuBackend(Backend):
         return loader.probe()
 
     def describe(self) -> str:
-        return f"gpu ({self._device}; MSM on {self._msm.name} until the GPU MSM lands)"
+        where = f"MSM on {self._msm.name} (ZKPROVER_GPU_MSM=cpu)" if self.msm_on_cpu else "MSM on the GPU"
+        return f"gpu ({self._device}; {where})"
 
     # --- NTT ----------------------------------------------------------------------------------
     def ntt(self, values: FrVector, *, inverse: bool = False, coset: int | None = None) -> FrVector:
         return self.engine.ntt(values, inverse=inverse, coset=coset)
 
-    # --- MSM (part-2 seam) --------------------------------------------------------------------
+    # --- MSM -------------------------------------------------------------------------------------
     def msm_g1(self, bases: Any, scalars: FrVector) -> G1Affine:
-        return self._msm.msm_g1(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+        if self.msm_on_cpu:
+            return self._msm.msm_g1(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+        return self._msm_device(bases, scalars, g2=False)
 
     def msm_g2(self, bases: Any, scalars: FrVector) -> G2Affine:
-        return self._msm.msm_g2(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+        if self.msm_on_cpu:
+            return self._msm.msm_g2(bases.host if isinstance(bases, DevicePoints) else bases, scalars)
+        return self._msm_device(bases, scalars, g2=True)
+
+    def _msm_device(self, bases: Any, scalars: FrVector, *, g2: bool) -> Any:
+        """Bases: a resident handle (already on the device) or a host array (uploaded for this
+        call). Scalars: the resident witness / H when they are (no upload, see
+        GpuEngine.device_scalars_form), else uploaded as given (any 256-bit values; the kernels
+        reduce them mod r)."""
+        what = "msm_g2" if g2 else "msm_g1"
+        shape = (2, 2, 4) if g2 else (2, 4)
+        up = self.engine.ops.upload
+        if isinstance(bases, DevicePoints):
+            if bases.device is None:
+                raise BackendError(f"{what}: the key was released")
+            dev_bases, n = bases.device, len(bases)
+        else:
+            arr = np.ascontiguousarray(bases, dtype=np.uint64)
+            if arr.shape[1:] != shape:
+                raise BackendError(f"{what}: bases must be an (n, {', '.join(map(str, shape))}) uint64 array")
+            dev_bases, n = (up(arr) if len(arr) else None), len(arr)
+        check_msm_sizes(n, scalars, what)
+        if n == 0:
+            return None
+        found = None
+        for res, _count in self._resident.values():
+            found = self.engine.device_scalars_form(res, scalars)
+            if found is not None:
+                break
+        dev_scalars, mont = found if found is not None else (up(np.ascontiguousarray(scalars, dtype=np.uint64)), False)
+        if g2:
+            combine = lambda pts, ks: self._msm.msm_g2(g2_array(pts), fr_vector(ks))  # noqa: E731
+        else:
+            combine = lambda pts, ks: self._msm.msm_g1(g1_array(pts), fr_vector(ks))  # noqa: E731
+        return self.engine.msm(dev_bases, dev_scalars, n, g2=g2, mont=mont, combine=combine)
 
     # --- resident key -------------------------------------------------------------------------
     def load_key(self, key: KeyArrays) -> ResidentKey:
