@@ -12,6 +12,14 @@
    2^16 key (witness upload to H download); with ``--bench-data``, a full proof of the snarkjs
    key there (``*.zkey`` + ``*.wtns``, e.g. the poseidon_chain_65k files), checked with the
    verifier, next to the CPU backend on the same machine.
+   MSM (kernels/msm.cu, scalars and bases already on the device, the call as the prover makes
+   it including the CPU's final combination of W window points): G1 at 2^16 and 2^20, G2 at
+   2^20, random and witness-like scalars (mostly 0, 1, short values), parity and time of the
+   CPU backend on the same inputs; a window-size sweep at G1 2^16 / 2^20; a proof-shaped run
+   on synthetic 2^20 and 2^22 keys with real points (the H step and five MSMs after the
+   witness, as groth16.prover calls them) with the peak of CuPy's memory pool. The snarkjs
+   proof of ``--bench-data`` is saved (proof.json, public.json, vk.json next to the JSON) for
+   ``snarkjs groth16 verify`` back home (the GPU machine has no npm).
 3. Prints one table, writes JSON (``--json``, else ``$OUT/gpu_bench.json``, else
    ``bench/results/gpu_bench.json``) and the same table as Markdown next to it, ready for
    BENCHMARKS.md.
@@ -123,10 +131,10 @@ def make_backend(mirror: bool) -> tuple[Any, Any]:
     from prover.backend import gpu as gpu_mod
 
     if mirror:
-        from tests.test_gpu_mirror import MirrorOps
+        from tests.test_gpu_msm_mirror import MsmMirrorOps
 
         gpu_mod.GpuBackend.available = classmethod(lambda cls: (True, "CPU mirror (not a GPU)"))  # type: ignore
-        gpu_mod.CupyOps = lambda: MirrorOps(tile_log=4)  # type: ignore
+        gpu_mod.CupyOps = lambda: MsmMirrorOps(tile_log=4)  # type: ignore
         return gpu_mod.GpuBackend(), None
     ok, why = gpu_mod.GpuBackend.available()
     if not ok:
@@ -201,7 +209,7 @@ def bench_quotient(
     return row
 
 
-def bench_proof(gpu: Any, data_dir: Path, cpu: Any | None, repeats: int) -> dict[str, Any]:
+def bench_proof(gpu: Any, data_dir: Path, cpu: Any | None, repeats: int, out_dir: Path) -> dict[str, Any]:
     from circuits.wtns import read_wtns
     from prover.groth16.prover import prove
     from prover.groth16.verifier import verify
@@ -220,6 +228,7 @@ def bench_proof(gpu: Any, data_dir: Path, cpu: Any | None, repeats: int) -> dict
         for _ in range(repeats):
             runs.append(prove(pk, w, gpu, resident=res))
         row["verified"] = all(verify(pk.vk, r.public_signals, r.proof) for r in runs[:2])
+        save_proof_for_snarkjs(pk, runs[0], out_dir)
         row["gpu_stages_s"] = {k: statistics.median(r.timings[k] for r in runs) for k in runs[0].timings}
     finally:
         gpu.release_key(res)
@@ -229,6 +238,152 @@ def bench_proof(gpu: Any, data_dir: Path, cpu: Any | None, repeats: int) -> dict
         row["cpu_stages_s"] = dict(r.timings)
         row["cpu_verified"] = verify(pk.vk, r.public_signals, r.proof)
     return row
+
+
+def make_bases(n: int, g2: bool, cpu: Any | None, rng: np.random.Generator) -> np.ndarray:
+    """n bases for timing: distinct multiples of a random point (native fixed-base batch) up
+    to 2^18 of them, tiled beyond (the same point twice in a bucket is as rare as with
+    distinct points); 256 Python-made points when the native backend is absent."""
+    from prover.backend.python_backend import PythonBackend
+
+    distinct = min(n, 1 << 18) if cpu is not None else min(n, 256)
+    maker = cpu if cpu is not None else PythonBackend()
+    ks = np.zeros((distinct, 4), dtype=np.uint64)
+    ks[:, 0] = rng.integers(1, 2**63, size=distinct, dtype=np.uint64)
+    ks[:, 1] = rng.integers(0, 2**63, size=distinct, dtype=np.uint64)
+    from prover.field.curve import G1, G2
+
+    group = G2 if g2 else G1
+    base = group.affine_mul(group.generator, int(rng.integers(1, 2**62)))
+    pts = (maker.batch_mul_g2 if g2 else maker.batch_mul_g1)(base, ks)
+    reps = -(-n // distinct)
+    return np.ascontiguousarray(np.concatenate([pts] * reps)[:n])
+
+
+def witness_like(n: int, rng: np.random.Generator) -> np.ndarray:
+    from tests.gpu.test_gpu_msm import witness_like as wl
+
+    return wl(n, rng)
+
+
+def bench_msm(
+    gpu: Any, clock: Clock, cases: list[tuple[str, int]], rng: np.random.Generator, cpu: Any | None, repeats: int
+) -> list[dict[str, Any]]:
+    """One row per (group, size, scalar kind): device time of the call, CPU backend time,
+    parity."""
+    from prover.backend.gpu import DevicePoints
+
+    rows = []
+    for group, log_n in cases:
+        g2 = group == "G2"
+        n = 1 << log_n
+        host_bases = make_bases(n, g2, cpu, rng)
+        handle = DevicePoints(host_bases, gpu.engine.ops.upload(host_bases))
+        fn = gpu.msm_g2 if g2 else gpu.msm_g1
+        for kind in ("random", "witness"):
+            s = rand_fr_array(n, rng) if kind == "random" else witness_like(n, rng)
+            row: dict[str, Any] = {"group": group, "log_n": log_n, "scalars": kind}
+            got = fn(handle, s)
+            row["gpu"] = clock.measure(lambda fn=fn, s=s, h=handle: fn(h, s), warmup=1, repeats=repeats)
+            if cpu is not None:
+                cfn = cpu.msm_g2 if g2 else cpu.msm_g1
+                row["parity"] = bool(cfn(host_bases, s) == got)
+                row["cpu"] = wall_ms(lambda cfn=cfn, s=s, b=host_bases: cfn(b, s), 1)
+            rows.append(row)
+            print(f"msm {group} 2^{log_n} {kind}: {row['gpu']['median_ms']:.3f} ms", flush=True)
+        handle.device = None  # drop the device copy before the next size
+        gpu.engine.ops.free_pool()
+    return rows
+
+
+def bench_msm_windows(
+    gpu: Any, clock: Clock, log_n: int, windows: range, rng: np.random.Generator, cpu: Any | None, repeats: int
+) -> dict[str, Any]:
+    """G1 MSM time by window size (ZKPROVER_GPU_MSM_WINDOW), random scalars: the measurement
+    that tunes prover.backend.gpu.msm_window."""
+    from prover.backend.gpu import DevicePoints
+
+    n = 1 << log_n
+    host_bases = make_bases(n, False, cpu, rng)
+    handle = DevicePoints(host_bases, gpu.engine.ops.upload(host_bases))
+    s = rand_fr_array(n, rng)
+    out: dict[str, Any] = {"log_n": log_n, "ms_by_window": {}}
+    old = os.environ.get("ZKPROVER_GPU_MSM_WINDOW")
+    try:
+        for c in windows:
+            os.environ["ZKPROVER_GPU_MSM_WINDOW"] = str(c)
+            out["ms_by_window"][c] = clock.measure(lambda: gpu.msm_g1(handle, s), warmup=1, repeats=repeats)[
+                "median_ms"
+            ]
+    finally:
+        if old is None:
+            os.environ.pop("ZKPROVER_GPU_MSM_WINDOW", None)
+        else:
+            os.environ["ZKPROVER_GPU_MSM_WINDOW"] = old
+    out["best"] = min(out["ms_by_window"], key=out["ms_by_window"].get)
+    handle.device = None
+    gpu.engine.ops.free_pool()
+    print(f"msm window sweep 2^{log_n}: best c = {out['best']}", flush=True)
+    return out
+
+
+def bench_proof_shaped(
+    gpu: Any, clock: Clock, log_n: int, rng: np.random.Generator, cpu: Any | None, repeats: int
+) -> dict[str, Any]:
+    """A 2^log_n-constraint proof's backend work after the witness, as groth16.prover calls it
+    (H step, then MSMs A, B1, B2, C, H on the resident key), on a synthetic key whose points
+    are real (tiled distinct multiples) so the MSMs do real work; witness-like scalars. No
+    proof comes out (the synthetic key has no trapdoor); the verified proof is the
+    --bench-data row. Peak GPU memory: the high-water of CuPy's pool (total bytes held)
+    from an emptied pool through load_key and one proof."""
+    from dataclasses import replace
+
+    key = synthetic_key(log_n, rng)
+    g1 = make_bases(max(key.n_vars, key.domain_size), False, cpu, rng)
+    g2 = make_bases(key.n_vars, True, cpu, rng)
+    key = replace(
+        key,
+        a_query=g1[: key.n_vars],
+        b1_query=np.roll(g1[: key.n_vars], 1, axis=0),
+        b2_query=g2,
+        c_query=g1[2 : key.n_vars],
+        h_query=g1[: key.domain_size],
+    )
+    w = witness_like(key.n_vars, rng)
+    w[0] = (1, 0, 0, 0)
+    pool = gpu.engine.ops.xp.get_default_memory_pool() if clock.cupy is not None else None
+    gpu.engine.ops.free_pool()
+    res = gpu.load_key(key)
+    row: dict[str, Any] = {"log_n": log_n, "n_vars": key.n_vars}
+    try:
+
+        def proof() -> None:
+            h = gpu.quotient_evaluations(res, w)
+            gpu.msm_g1(res.a_query, w)
+            gpu.msm_g1(res.b1_query, w)
+            gpu.msm_g2(res.b2_query, w)
+            gpu.msm_g1(res.c_query, w[2:])
+            gpu.msm_g1(res.h_query, h)
+
+        proof()
+        if pool is not None:
+            row["peak_pool_bytes"] = int(pool.total_bytes())
+            row["peak_pool_gib"] = round(row["peak_pool_bytes"] / 2**30, 3)
+        row["gpu"] = clock.measure(proof, warmup=1, repeats=repeats)
+    finally:
+        gpu.release_key(res)
+    print(f"proof-shaped 2^{log_n}: {row['gpu']['median_ms']:.1f} ms", flush=True)
+    return row
+
+
+def save_proof_for_snarkjs(pk: Any, result: Any, out_dir: Path) -> None:
+    """proof.json / public.json / vk.json for ``snarkjs groth16 verify`` back home."""
+    from prover.groth16.formats import proof_to_json, public_to_json, vk_to_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "proof.json").write_text(json.dumps(proof_to_json(result.proof)))
+    (out_dir / "public.json").write_text(json.dumps(public_to_json(result.public_signals)))
+    (out_dir / "vk.json").write_text(json.dumps(vk_to_json(pk.vk)))
 
 
 def table(report: dict[str, Any]) -> list[str]:
@@ -253,6 +408,24 @@ def table(report: dict[str, Any]) -> list[str]:
             "|---|---|---|---|",
             f"| 2^{q['log_n']}, {q['nnz']} terms | {ms(q['gpu'])} | {ms(q.get('cpu'))} | {q.get('parity', '-')} |",
         ]
+    if report.get("msm"):
+        lines += [
+            "",
+            "| MSM | scalars | GPU (ms) | CPU backend (ms) | parity |",
+            "|---|---|---|---|---|",
+        ]
+        for r in report["msm"]:
+            lines.append(
+                f"| {r['group']} 2^{r['log_n']} | {r['scalars']} | {ms(r['gpu'])} | {ms(r.get('cpu'))} | "
+                f"{r.get('parity', '-')} |"
+            )
+    for sw in report.get("msm_windows", []):
+        sweep = ", ".join(f"c={c}: {t:.3f}" for c, t in sw["ms_by_window"].items())
+        lines += ["", f"MSM G1 2^{sw['log_n']} by window (ms): {sweep}; best c = {sw['best']}"]
+    if report.get("proof_shaped"):
+        lines += ["", "| proof-shaped (H + 5 MSMs, synthetic key) | GPU (ms) | peak pool (GiB) |", "|---|---|---|"]
+        for r in report["proof_shaped"]:
+            lines.append(f"| 2^{r['log_n']} ({r['n_vars']} signals) | {ms(r['gpu'])} | {r.get('peak_pool_gib', '-')} |")
     p = report.get("proof")
     if p:
         g, c = p["gpu_stages_s"], p.get("cpu_stages_s", {})
@@ -308,8 +481,19 @@ def main() -> int:
     report["ntt"] = bench_ntt(gpu, clock, sizes, rng, cpu, repeats)
     report["quotient"] = bench_quotient(gpu, clock, 6 if args.mirror else 16, rng, cpu, repeats)
     ok &= report["quotient"].get("parity", True)
+    if args.mirror:
+        msm_cases, shaped, sweeps = [("G1", 4), ("G2", 3)], (), ()
+    elif args.quick:
+        msm_cases, shaped, sweeps = [("G1", 16), ("G1", 20), ("G2", 16)], (16,), ((16, range(11, 15)),)
+    else:
+        msm_cases = [("G1", 16), ("G1", 20), ("G2", 20)]
+        shaped, sweeps = (20, 22), ((16, range(10, 15)), (20, range(13, 19)))
+    report["msm"] = bench_msm(gpu, clock, msm_cases, rng, cpu, repeats)
+    ok &= all(r.get("parity", True) for r in report["msm"])
+    report["msm_windows"] = [bench_msm_windows(gpu, clock, ln, ws, rng, cpu, repeats) for ln, ws in sweeps]
+    report["proof_shaped"] = [bench_proof_shaped(gpu, clock, ln, rng, cpu, max(2, repeats // 3)) for ln in shaped]
     if args.bench_data:
-        report["proof"] = bench_proof(gpu, args.bench_data, cpu, 1 if args.mirror else 3)
+        report["proof"] = bench_proof(gpu, args.bench_data, cpu, 1 if args.mirror else 3, out.parent / "snarkjs_proof")
         ok &= bool(report["proof"]["verified"])
 
     lines = table(report)
