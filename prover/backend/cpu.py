@@ -30,13 +30,13 @@ import os
 import numpy as np
 
 from prover.backend.interface import (
-    COEFF_DTYPE,
     Backend,
     BackendError,
     KeyArrays,
     ResidentKey,
     check_msm_sizes,
     check_ntt_size,
+    csr_matrices,
 )
 from prover.field.arrays import FrVector, G1Array, G2Array, g1_array, g2_array
 from prover.field.bn254 import FR_MODULUS, root_of_unity
@@ -150,28 +150,14 @@ class CpuBackend(Backend):
         """Keep the point arrays (contiguous uint64: they are the MSM bases as they are) and turn
         the coefficient records into two CSR matrices with Montgomery-form values."""
         n = key.domain_size
-        if n < 1 or n & (n - 1):
-            raise BackendError(f"load_key: domain size {n} is not a power of two")
-        coeffs = np.asarray(key.coeffs)
-        if coeffs.dtype != COEFF_DTYPE:
-            coeffs = coeffs.astype(COEFF_DTYPE)
         private: dict = {"log_n": n.bit_length() - 1}
-        for tag, m in (("a", 0), ("b", 1)):
-            recs = coeffs[coeffs["matrix"] == m]
-            rows = recs["constraint"].astype(np.int64)
-            cols = recs["signal"]
-            if len(recs) and (int(rows.max()) >= n or int(cols.max()) >= key.n_vars):
-                raise BackendError(f"load_key: matrix {tag.upper()} refers past the domain or the signals")
-            order = np.argsort(rows, kind="stable")
-            vals = np.ascontiguousarray(recs["value"][order], dtype=np.uint64)
+        for tag, m in csr_matrices(key).items():
             # zkey stores coef * R^2 mod r; one Montgomery reduction makes it coef * R, the
             # Montgomery form that multiplies a standard-form witness into a standard result.
-            _native.fr_mont_reduce(vals, self.threads)
-            ptr = np.zeros(n + 1, dtype=np.uint64)
-            np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
-            private[f"{tag}_ptr"] = ptr
-            private[f"{tag}_cols"] = np.ascontiguousarray(cols[order], dtype=np.uint32)
-            private[f"{tag}_vals"] = vals
+            _native.fr_mont_reduce(m.vals, self.threads)
+            private[f"{tag}_ptr"] = m.ptr
+            private[f"{tag}_cols"] = m.cols
+            private[f"{tag}_vals"] = m.vals
         return ResidentKey(
             digest=key.digest(),
             n_vars=key.n_vars,

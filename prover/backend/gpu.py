@@ -48,13 +48,13 @@ import numpy as np
 
 from kernels.ntt_plan import DEFAULT_TILE_LOG, Pass, plan_passes, two_level_table
 from prover.backend.interface import (
-    COEFF_DTYPE,
     Backend,
     BackendError,
     KeyArrays,
     ResidentKey,
     check_msm_sizes,
     check_ntt_size,
+    csr_matrices,
 )
 from prover.field.arrays import FrVector, fr_vector, g1_array, g2_array
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
@@ -553,28 +553,14 @@ class GpuEngine:
         parts["twiddles"] = self.twiddle_bytes(log_n)
         self.check_fits(f"proving key (domain 2^{log_n}, {key.n_vars} signals)", parts)
 
-        coeffs = np.asarray(key.coeffs)
-        if coeffs.dtype != COEFF_DTYPE:
-            coeffs = coeffs.astype(COEFF_DTYPE)
+        matrices = csr_matrices(key)
         state: dict[str, Any] = {"log_n": log_n}
         try:
-            for tag, m in (("a", 0), ("b", 1)):
-                recs = coeffs[coeffs["matrix"] == m]
-                rows = recs["constraint"].astype(np.int64)
-                cols = recs["signal"]
-                if len(recs) and (int(rows.max()) >= n or int(cols.max()) >= key.n_vars):
-                    raise BackendError(f"load_key: matrix {tag.upper()} refers past the domain or the signals")
-                order = np.argsort(rows, kind="stable")
-                ptr = np.zeros(n + 1, dtype=np.uint64)
-                np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
-                vals = self.ops.upload(np.ascontiguousarray(recs["value"][order], dtype=np.uint64).reshape(-1, 4))
+            for tag, m in matrices.items():
+                vals = self.ops.upload(m.vals)
                 # snarkjs stores coef * R^2; one reduction on the device makes it coef * R
-                self.ops.coeffs_from_zkey(vals, len(recs))
-                state[f"{tag}_csr"] = (
-                    self.ops.upload(ptr),
-                    self.ops.upload(np.ascontiguousarray(cols[order], dtype=np.uint32)),
-                    vals,
-                )
+                self.ops.coeffs_from_zkey(vals, len(m.vals))
+                state[f"{tag}_csr"] = (self.ops.upload(m.ptr), self.ops.upload(m.cols), vals)
             state["n_rows"] = n
             state["abc"] = self.empty(3 * n)
             state["h_dev"] = self.empty(n)

@@ -143,6 +143,43 @@ class Backend(ABC):
         return g2_array(FixedBase(G2, base).batch(fr_ints(scalars)))
 
 
+@dataclass(frozen=True)
+class CsrMatrix:
+    """One of a key's A or B matrices in compressed-row form: row r's entries are
+    ``cols[ptr[r]:ptr[r+1]]`` with values ``vals`` (zkey encoding, coef * R^2 mod r)."""
+
+    ptr: np.ndarray  # (n_rows + 1,) uint64
+    cols: np.ndarray  # (nnz,) uint32
+    vals: np.ndarray  # (nnz, 4) uint64, as stored in the .zkey
+
+
+def csr_matrices(key: KeyArrays) -> dict[str, CsrMatrix]:
+    """The key's A and B coefficient records as CSR matrices over the domain's rows, checked
+    against the domain and the signal count. Every backend's ``load_key`` starts from these."""
+    n = key.domain_size
+    if n < 1 or n & (n - 1):
+        raise BackendError(f"load_key: domain size {n} is not a power of two")
+    coeffs = np.asarray(key.coeffs)
+    if coeffs.dtype != COEFF_DTYPE:
+        coeffs = coeffs.astype(COEFF_DTYPE)
+    out = {}
+    for tag, m in (("a", 0), ("b", 1)):
+        recs = coeffs[coeffs["matrix"] == m]
+        rows = recs["constraint"].astype(np.int64)
+        cols = recs["signal"]
+        if len(recs) and (int(rows.max()) >= n or int(cols.max()) >= key.n_vars):
+            raise BackendError(f"load_key: matrix {tag.upper()} refers past the domain or the signals")
+        order = np.argsort(rows, kind="stable")
+        ptr = np.zeros(n + 1, dtype=np.uint64)
+        np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
+        out[tag] = CsrMatrix(
+            ptr=ptr,
+            cols=np.ascontiguousarray(cols[order], dtype=np.uint32),
+            vals=np.ascontiguousarray(recs["value"][order], dtype=np.uint64).reshape(-1, 4),
+        )
+    return out
+
+
 def check_msm_sizes(n_bases: int, scalars: FrVector, what: str) -> None:
     if scalars.ndim != 2 or scalars.shape[1] != 4:
         raise BackendError(f"{what}: scalars must be an (n, 4) uint64 array, got shape {scalars.shape}")
