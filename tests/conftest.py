@@ -9,7 +9,7 @@ def _gpu_reason() -> str | None:
     try:
         import cupy
     except ImportError:
-        return "CuPy is not installed (pip install '.[gpu]')"
+        return "CuPy is not installed (pip install '.[gpu-cuda13]' or '.[gpu-cuda12]')"
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             return "no CUDA device found"
