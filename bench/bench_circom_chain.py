@@ -79,7 +79,9 @@ def main() -> None:
         info = subprocess.run([str(BIN / "snarkjs"), "r1cs", "info", str(d / "chain.r1cs")], capture_output=True,
                               text=True).stdout  # fmt: skip
         plain = re.sub(r"\x1b\[[0-9;]*m", "", info)  # snarkjs colours its log lines
-        results["r1cs_info"] = [line.split("snarkJS:")[-1].strip() for line in plain.splitlines() if "Constraints" in line]
+        results["r1cs_info"] = [
+            line.split("snarkJS:")[-1].strip() for line in plain.splitlines() if "Constraints" in line
+        ]
         provers = {
             "zkprover (cpu)": [*zk, "prove", str(d / "chain.zkey"), str(d / "chain.wtns"), "{proof}", "{public}",
                                "--backend", "cpu"],
