@@ -56,6 +56,7 @@ from prover.backend.interface import (
     check_ntt_size,
     csr_matrices,
 )
+from prover.backend.selftest import self_test
 from prover.field.arrays import FrVector, fr_vector, g1_array, g2_array
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
 from prover.field.curve import FQ, FQ2, G1Affine, G2Affine
@@ -691,11 +692,27 @@ class GpuBackend(Backend):
         self.msm_on_cpu = os.environ.get("ZKPROVER_GPU_MSM", "gpu").strip().lower() == "cpu"
         self._resident: dict[str, tuple[ResidentKey, int]] = {}  # digest -> (key, refcount)
 
+    #: the start-up self-test's verdict, once per process
+    _verdict: tuple[bool, str] | None = None
+
     @classmethod
     def available(cls) -> tuple[bool, str]:
+        """CuPy finds a device, the kernels compile, and they pass a known-answer self-test
+        against the pure-Python backend (``prover.backend.selftest``), run once per process."""
         from kernels import loader
 
-        return loader.probe()
+        ok, reason = loader.probe()
+        if not ok:
+            return ok, reason
+        if cls._verdict is None:
+            cls._verdict = (True, reason)  # lets the constructor below pass its own check
+            try:
+                problem = self_test(cls())
+            except Exception as exc:  # a kernel launch failing is a verdict too
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem is not None:
+                cls._verdict = (False, f"GPU kernels failed the start-up self-test on {reason}: {problem}")
+        return cls._verdict
 
     def describe(self) -> str:
         where = f"MSM on {self._msm.name} (ZKPROVER_GPU_MSM=cpu)" if self.msm_on_cpu else "MSM on the GPU"
