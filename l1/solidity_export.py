@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 
 from l1.calldata import g1_words, g2_words
 from prover.binfile import atomic_output
@@ -156,6 +157,116 @@ def write_solidity_verifier(vk: VerifyingKey, path: str | os.PathLike) -> None:
 
 
 # --- Poseidon ---------------------------------------------------------------------------------
+def _mat_inv(m: list[list[int]]) -> list[list[int]]:
+    """Inverse of a square matrix over F_r (Gauss-Jordan)."""
+    n = len(m)
+    a = [[x % FR_MODULUS for x in row] + [int(i == j) for j in range(n)] for i, row in enumerate(m)]
+    for col in range(n):
+        piv = next(i for i in range(col, n) if a[i][col])
+        a[col], a[piv] = a[piv], a[col]
+        inv = pow(a[col][col], FR_MODULUS - 2, FR_MODULUS)
+        a[col] = [x * inv % FR_MODULUS for x in a[col]]
+        for i in range(n):
+            if i != col and a[i][col]:
+                f = a[i][col]
+                a[i] = [(x - f * y) % FR_MODULUS for x, y in zip(a[i], a[col], strict=True)]
+    return [row[n:] for row in a]
+
+
+def _mat_mul(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
+    cols = list(zip(*b, strict=True))
+    return [[sum(x * y for x, y in zip(row, col, strict=True)) % FR_MODULUS for col in cols] for row in a]
+
+
+@dataclass(frozen=True)
+class OptimizedPoseidon:
+    """Poseidon's optimized form (Poseidon paper, appendix B; as circomlib's ``poseidon_constants_opt``),
+    derived here from the plain Grain-LFSR constants and MDS matrix of one width ``t``.
+
+    Round r adds ``constants[r]`` (a full row in full rounds, one value for cell 0 in partial
+    rounds), applies the S-box (to every cell, or to cell 0), then its linear layer: ``mds`` in
+    full rounds except ``pre_sparse`` in the last full round before the partial rounds, and in
+    partial round k the sparse matrix [[mds[0][0], v[k]], [w[k], I]]:
+    cell 0 <- mds[0][0]·s0 + v[k]·(s1..), cell j <- w[k][j-1]·s0 + s_j.
+
+    Why it is the same permutation: (1) in a partial round the constants of cells 1.. pass the
+    S-box unchanged, so M·b can be added to the next round's constants instead (pushed forward
+    to the first of the final full rounds); (2) a partial round's matrix factors as
+    L = [[L00, L0r·H^-1], [Lr0, I]]·diag(1, H), H the lower-right block of L, and diag(1, H)
+    commutes with the cell-0-only constant and S-box, so it moves into the previous round's
+    matrix (diag(1, H)·M), from the last partial round back to the last full round.
+    """
+
+    t: int
+    full_rounds: int
+    partial_rounds: int
+    constants: tuple[tuple[int, ...], ...]
+    mds: tuple[tuple[int, ...], ...]
+    pre_sparse: tuple[tuple[int, ...], ...]
+    v: tuple[tuple[int, ...], ...]
+    w: tuple[tuple[int, ...], ...]
+
+
+def optimized_poseidon_params(t: int) -> OptimizedPoseidon:
+    from circuits.native.poseidon_constants import N_ROUNDS_F, n_rounds_p, poseidon_params
+
+    consts, mds = poseidon_params(t)
+    r_p = n_rounds_p(t)
+    half = N_ROUNDS_F // 2
+    n_rounds = N_ROUNDS_F + r_p
+    m = [list(row) for row in mds]
+    c = [list(consts[r * t : (r + 1) * t]) for r in range(n_rounds)]
+    # (1) constants of cells 1.. in partial rounds: pushed forward through the MDS.
+    for r in range(half, half + r_p):
+        rest = [0, *c[r][1:]]
+        c[r][1:] = [0] * (t - 1)
+        pushed = [sum(a * b for a, b in zip(row, rest, strict=True)) for row in m]
+        c[r + 1] = [(x + y) % FR_MODULUS for x, y in zip(c[r + 1], pushed, strict=True)]
+    # (2) sparse factorisation, from the last partial round back.
+    v: list[tuple[int, ...]] = []
+    w: list[tuple[int, ...]] = []
+    layer = m
+    for _ in range(r_p):
+        h = [row[1:] for row in layer[1:]]
+        h_inv = _mat_inv(h)
+        v.append(tuple(_mat_mul([layer[0][1:]], h_inv)[0]))
+        w.append(tuple(row[0] for row in layer[1:]))
+        assert layer[0][0] == m[0][0]
+        lift = [[int(i == j) if i == 0 or j == 0 else h[i - 1][j - 1] for j in range(t)] for i in range(t)]
+        layer = _mat_mul(lift, m)
+    consts_opt = tuple(tuple(row) if not half <= r < half + r_p else (row[0],) for r, row in enumerate(c))
+    return OptimizedPoseidon(
+        t=t,
+        full_rounds=N_ROUNDS_F,
+        partial_rounds=r_p,
+        constants=consts_opt,
+        mds=tuple(tuple(row) for row in m),
+        pre_sparse=tuple(tuple(row) for row in layer),
+        v=tuple(reversed(v)),
+        w=tuple(reversed(w)),
+    )
+
+
+def optimized_poseidon_permutation(state: list[int], params: OptimizedPoseidon) -> list[int]:
+    """The permutation computed in the optimized form (a check of the derivation, and the
+    reference the generated contract follows round by round)."""
+    p = FR_MODULUS
+    half, r_p = params.full_rounds // 2, params.partial_rounds
+    s = [x % p for x in state]
+    for r, c in enumerate(params.constants):
+        if half <= r < half + r_p:
+            k = r - half
+            s[0] = pow(s[0] + c[0], 5, p)
+            v, w = params.v[k], params.w[k]
+            s0 = (params.mds[0][0] * s[0] + sum(a * b for a, b in zip(v, s[1:], strict=True))) % p
+            s = [s0, *((wj * s[0] + sj) % p for wj, sj in zip(w, s[1:], strict=True))]
+        else:
+            s = [pow(x + k, 5, p) for x, k in zip(s, c, strict=True)]
+            mat = params.pre_sparse if r == half - 1 else params.mds
+            s = [sum(a * b for a, b in zip(row, s, strict=True)) % p for row in mat]
+    return s
+
+
 _POSEIDON_TEMPLATE = """\
 // SPDX-License-Identifier: Apache-2.0
 // GENERATED by l1/solidity_export.py (poseidon_solidity) from circuits/native/poseidon_constants.py:
@@ -166,6 +277,9 @@ pragma solidity 0.8.28;
 /// @notice poseidon([a, b, c]) equals circomlibjs poseidon([a, b, c]): state [0, a, b, c],
 /// {full} full rounds split around {partial} partial rounds, S-box x^5, the Grain-LFSR round
 /// constants and MDS matrix of the Poseidon paper. The rollup's L1 digest chain uses it.
+/// Computed in the optimized form (Poseidon paper appendix B, as circomlib's poseidon.circom):
+/// partial rounds carry one constant and a sparse matrix; the constants here are derived from
+/// the plain ones by l1/solidity_export.py (optimized_poseidon_params).
 contract PoseidonT{t} {{
     uint256 internal constant F = {r};
 
@@ -173,59 +287,106 @@ contract PoseidonT{t} {{
     /// so a caller passing x + r would otherwise get the hash of x)
     function poseidon(uint256[{n}] calldata inputs) external pure returns (uint256 out) {{
         assembly {{
-            // Sum of four products below F: 4F < 2^256, so one reduction at the end is enough.
-            function mix(s0, s1, s2, s3) -> t0, t1, t2, t3 {{
-{mix}
-            }}
-            function sbox(x) -> y {{
-                let x2 := mulmod(x, x, F)
-                y := mulmod(mulmod(x2, x2, F), x, F)
-            }}
             if iszero(and(and(lt(calldataload(4), F), lt(calldataload(36), F)), lt(calldataload(68), F))) {{
                 revert(0, 0)
             }}
-            let s0 := 0
-            let s1 := calldataload(4)
-            let s2 := calldataload(36)
-            let s3 := calldataload(68)
-            // Constants are added without reduction: x + c < 2F and mulmod takes any 256-bit x.
-{rounds}
-            out := s0
+            // Lazy reduction: a cell may hold any value below 5F < 2^256 (mulmod takes any
+            // 256-bit operand); sums of at most five terms below F are never reduced with mod.
+            let q := F
+            let m00 := {m00}
+{body}
         }}
     }}
 }}
 """
 
+#: Largest multiple of F a cell may reach unreduced: 5F < 2^256 < 6F.
+_MAX_BOUND = 5
+
 
 def poseidon_solidity(t: int = 4) -> str:
     """Source of a Poseidon contract for width ``t`` (only t = 4 is used and tested)."""
-    from circuits.native.poseidon_constants import N_ROUNDS_F, n_rounds_p, poseidon_params
-
     if t != 4:
         raise ValueError("only t = 4 (three inputs) is generated")
-    consts, mds = poseidon_params(t)
-    r_p = n_rounds_p(t)
-    half = N_ROUNDS_F // 2
-    ind = " " * 16
-    mix = []
-    for i, row in enumerate(mds):
-        terms = [f"mulmod(s{j}, {m}, F)" for j, m in enumerate(row)]
-        mix.append(f"{ind}t{i} := mod(add(add({terms[0]}, {terms[1]}), add({terms[2]}, {terms[3]})), F)")
-    rounds = []
+    assert _MAX_BOUND * FR_MODULUS < 2**256 <= (_MAX_BOUND + 1) * FR_MODULUS
+    pp = optimized_poseidon_params(t)
+    half, r_p = pp.full_rounds // 2, pp.partial_rounds
+    n_rounds = len(pp.constants)
+    cells = range(t)
     ind = " " * 12
-    for rnd in range(N_ROUNDS_F + r_p):
-        c = consts[rnd * t : (rnd + 1) * t]
-        full = rnd < half or rnd >= half + r_p
-        for i in range(t):
-            expr = f"add(s{i}, {c[i]})"
-            rounds.append(f"{ind}s{i} := {f'sbox({expr})' if full or i == 0 else expr}")
-        rounds.append(f"{ind}s0, s1, s2, s3 := mix(s0, s1, s2, s3)")
+    lines: list[str] = []
+    bound = [1] * t  # each cell < bound * F
+
+    def emit(text: str) -> None:
+        lines.append(ind + text)
+
+    def total(terms: list[str]) -> str:
+        # a balanced tree of adds: fewer stack shuffles than a chain
+        while len(terms) > 1:
+            pairs = [terms[i : i + 2] for i in range(0, len(terms), 2)]
+            terms = [f"add({p[0]}, {p[1]})" if len(p) == 2 else p[0] for p in pairs]
+        return terms[0]
+
+    def next_constants(r: int) -> tuple[int, ...]:
+        return pp.constants[r + 1] if r + 1 < n_rounds else ()
+
+    def sbox(i: int) -> None:
+        emit(f"{{ let x2 := mulmod(s{i}, s{i}, q) s{i} := mulmod(mulmod(x2, x2, q), s{i}, q) }}")
+        bound[i] = 1
+
+    # round 0: cell 0 is 0 + c, so its S-box is a constant
+    c0 = pp.constants[0]
+    emit(f"let s0 := {pow(c0[0], 5, FR_MODULUS)}")
+    for i in cells[1:]:
+        emit(f"let s{i} := add(calldataload({4 + 32 * (i - 1)}), {c0[i]})")
+        bound[i] = 2
+    for r in range(n_rounds):
+        partial = half <= r < half + r_p
+        emit(f"// round {r} ({'partial' if partial else 'full'})")
+        for i in [0] if partial else cells:
+            if r or i:  # round 0's cell 0 is already done
+                sbox(i)
+        nxt = next_constants(r)
+        if r == n_rounds - 1:
+            terms = [f"mulmod(s{j}, {pp.mds[0][j]}, q)" if j else "mulmod(s0, m00, q)" for j in cells]
+            emit(f"out := mod({total(terms)}, q)")
+            break
+        if not partial:
+            mat = pp.pre_sparse if r == half - 1 else pp.mds
+            assert mat[0][0] == pp.mds[0][0]
+            emit("{")
+            for i in cells:
+                terms = [f"mulmod(s{j}, {mat[i][j]}, q)" if (i, j) != (0, 0) else "mulmod(s0, m00, q)" for j in cells]
+                if i < len(nxt) and nxt[i]:
+                    terms.append(str(nxt[i]))
+                target = f"let t{i}" if i < t - 1 else f"s{i}"
+                emit(f"    {target} := {total(terms)}")
+            bound[:] = [t + (1 if i < len(nxt) and nxt[i] else 0) for i in cells]
+            emit("    " + " ".join(f"s{i} := t{i}" for i in cells[:-1]))
+            emit("}")
+        else:
+            k = r - half
+            v, w = pp.v[k], pp.w[k]
+            emit("{")
+            terms = ["mulmod(s0, m00, q)", *(f"mulmod(s{j}, {v[j - 1]}, q)" for j in cells[1:])]
+            if nxt[0]:
+                terms.append(str(nxt[0]))
+            emit(f"    let t0 := {total(terms)}")
+            for j in cells[1:]:
+                cst = j < len(nxt) and nxt[j]
+                prod = f"mulmod(s0, {w[j - 1]}, q)"
+                if 1 + bound[j] + bool(cst) <= _MAX_BOUND:
+                    expr, b = f"add({prod}, s{j})", 1 + bound[j]
+                else:
+                    expr, b = f"addmod({prod}, s{j}, q)", 1
+                if cst:
+                    expr, b = f"add({expr}, {nxt[j]})", b + 1
+                emit(f"    s{j} := {expr}")
+                bound[j] = b
+            emit("    s0 := t0")
+            emit("}")
+            bound[0] = len(terms)  # every term < F
+        assert max(bound) <= _MAX_BOUND, (r, bound)
     return _POSEIDON_TEMPLATE.format(
-        t=t,
-        n=t - 1,
-        full=N_ROUNDS_F,
-        partial=r_p,
-        r=FR_MODULUS,
-        mix="\n".join(mix),
-        rounds="\n".join(rounds),
+        t=t, n=t - 1, full=pp.full_rounds, partial=r_p, r=FR_MODULUS, m00=pp.mds[0][0], body="\n".join(lines)
     )
