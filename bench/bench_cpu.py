@@ -119,8 +119,7 @@ def bench_msm(be: CpuBackend, logs: list[int], repeat: int, rng) -> list[dict]:
         n = 1 << lg
         scalars = witness_like(n, rng)
         wall, cpu = best_of(lambda b=bases[:n], s=scalars, f=msm: f(b, s), repeat)
-        out.append({"op": f"msm_{group}", "log_n": lg, "scalars": "witness-like", "seconds": wall,
-                    "cpu_seconds": cpu})
+        out.append({"op": f"msm_{group}", "log_n": lg, "scalars": "witness-like", "seconds": wall, "cpu_seconds": cpu})
         print(f"  msm {group.upper()} 2^{lg}, witness-like scalars: {wall:.3f} s (cpu {cpu:.3f} s)", flush=True)
     return out
 
@@ -135,10 +134,21 @@ def bench_ntt(be: CpuBackend, logs: list[int], repeat: int, rng) -> list[dict]:
         first = time.perf_counter() - t0
         wall, cpu = best_of(lambda v=v: be.ntt(v), repeat)
         iw, _ = best_of(lambda v=v: be.ntt(v, inverse=True, coset=7), max(1, repeat - 1))
-        out.append({"op": "ntt", "log_n": lg, "seconds": wall, "cpu_seconds": cpu, "first_call_seconds": first,
-                    "inverse_coset_seconds": iw})
-        print(f"  ntt 2^{lg}: {wall:.3f} s (cpu {cpu:.3f} s; first call with twiddles {first:.3f} s; "
-              f"inverse coset {iw:.3f} s)", flush=True)
+        out.append(
+            {
+                "op": "ntt",
+                "log_n": lg,
+                "seconds": wall,
+                "cpu_seconds": cpu,
+                "first_call_seconds": first,
+                "inverse_coset_seconds": iw,
+            }
+        )
+        print(
+            f"  ntt 2^{lg}: {wall:.3f} s (cpu {cpu:.3f} s; first call with twiddles {first:.3f} s; "
+            f"inverse coset {iw:.3f} s)",
+            flush=True,
+        )
     return out
 
 
@@ -171,8 +181,9 @@ def bench_proof(be: CpuBackend, repeat: int, workdir: Path) -> dict:
             c0, t0 = time.process_time(), time.perf_counter()
             result = prove(pk, w, be, resident=resident)
             wall = time.perf_counter() - t0
-            runs.append({"wall": wall, "cpu": time.process_time() - c0, "native": timer.seconds,
-                         "stages": result.timings})
+            runs.append(
+                {"wall": wall, "cpu": time.process_time() - c0, "native": timer.seconds, "stages": result.timings}
+            )
     finally:
         cpu_mod._native = real
     best = min(runs, key=lambda r: r["wall"])
@@ -198,8 +209,12 @@ def bench_proof(be: CpuBackend, repeat: int, workdir: Path) -> dict:
     write_json(public_to_json(result.public_signals), public_path)
     vk = DATA / "poseidon_chain_276_verification_key.json"
     if SNARKJS.exists():
-        v = subprocess.run([str(SNARKJS), "groth16", "verify", str(vk), str(public_path), str(proof_path)],
-                           capture_output=True, text=True, timeout=300)
+        v = subprocess.run(
+            [str(SNARKJS), "groth16", "verify", str(vk), str(public_path), str(proof_path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         res["snarkjs_verify_ok"] = v.returncode == 0 and "OK" in v.stdout
     else:
         res["snarkjs_verify_ok"] = None
@@ -212,9 +227,20 @@ def bench_snarkjs(workdir: Path, repeat: int) -> dict:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        p = subprocess.run([str(SNARKJS), "groth16", "prove", str(DATA / "poseidon_chain_276_final.zkey"),
-                            str(DATA / "poseidon_chain_276.wtns"), str(workdir / "sj_proof.json"),
-                            str(workdir / "sj_public.json")], capture_output=True, text=True, timeout=600)
+        p = subprocess.run(
+            [
+                str(SNARKJS),
+                "groth16",
+                "prove",
+                str(DATA / "poseidon_chain_276_final.zkey"),
+                str(DATA / "poseidon_chain_276.wtns"),
+                str(workdir / "sj_proof.json"),
+                str(workdir / "sj_public.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         times.append(time.perf_counter() - t0)
         if p.returncode != 0:
             return {"error": p.stderr[-2000:]}
@@ -261,9 +287,18 @@ def bench_rapidsnark(src: str | None, workdir: Path, repeat: int) -> dict:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        p = subprocess.run([str(binary), str(DATA / "poseidon_chain_276_final.zkey"),
-                            str(DATA / "poseidon_chain_276.wtns"), str(workdir / "rs_proof.json"),
-                            str(workdir / "rs_public.json")], capture_output=True, text=True, timeout=600)
+        p = subprocess.run(
+            [
+                str(binary),
+                str(DATA / "poseidon_chain_276_final.zkey"),
+                str(DATA / "poseidon_chain_276.wtns"),
+                str(workdir / "rs_proof.json"),
+                str(workdir / "rs_public.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         times.append(time.perf_counter() - t0)
         if p.returncode != 0:
             return {"error": (p.stdout + p.stderr)[-2000:]}
@@ -290,8 +325,17 @@ def synthetic_proof(log_n: int, threads: int) -> dict:
     coeffs["constraint"] = np.tile(np.repeat(np.arange(rows, dtype=np.uint32), per), 2)
     coeffs["signal"] = rng.integers(0, n_vars, size=len(coeffs), dtype=np.uint32)
     coeffs["value"] = rand_scalars(len(coeffs), rng)
-    key = KeyArrays(n_vars=n_vars, n_public=1, domain_size=n, a_query=g1[:n_vars], b1_query=g1[:n_vars],
-                    b2_query=g2, c_query=g1[: n_vars - 2], h_query=g1, coeffs=coeffs)
+    key = KeyArrays(
+        n_vars=n_vars,
+        n_public=1,
+        domain_size=n,
+        a_query=g1[:n_vars],
+        b1_query=g1[:n_vars],
+        b2_query=g2,
+        c_query=g1[: n_vars - 2],
+        h_query=g1,
+        coeffs=coeffs,
+    )
     w = rand_scalars(n_vars, rng)
     w[0] = (1, 0, 0, 0)
     del g1, g2  # the key holds what it needs; generation temporaries are not part of a proof
@@ -304,18 +348,27 @@ def synthetic_proof(log_n: int, threads: int) -> dict:
     t0 = time.perf_counter()
     h = be.quotient_evaluations(res, w)
     t["quotient"] = time.perf_counter() - t0
-    for name, fn, bases, sc in (("msm_a", be.msm_g1, res.a_query, w), ("msm_b1", be.msm_g1, res.b1_query, w),
-                                ("msm_b2", be.msm_g2, res.b2_query, w), ("msm_c", be.msm_g1, res.c_query, w[2:]),
-                                ("msm_h", be.msm_g1, res.h_query, h)):
+    for name, fn, bases, sc in (
+        ("msm_a", be.msm_g1, res.a_query, w),
+        ("msm_b1", be.msm_g1, res.b1_query, w),
+        ("msm_b2", be.msm_g2, res.b2_query, w),
+        ("msm_c", be.msm_g1, res.c_query, w[2:]),
+        ("msm_h", be.msm_g1, res.h_query, h),
+    ):
         t0 = time.perf_counter()
         fn(bases, sc)
         t[name] = time.perf_counter() - t0
     t["prove_total"] = sum(v for k, v in t.items() if k != "load_key")
     key_bytes = sum(a.nbytes for a in (key.a_query, key.b2_query, key.h_query, coeffs))
     peak = _rss("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"log_n": log_n, "stages": t, "key_array_bytes": key_bytes, "rss_before_proof_bytes": rss_before,
-            "peak_rss_bytes": peak,
-            "peak_scope": "proof only (VmHWM reset after key generation)" if reset else "whole process"}
+    return {
+        "log_n": log_n,
+        "stages": t,
+        "key_array_bytes": key_bytes,
+        "rss_before_proof_bytes": rss_before,
+        "peak_rss_bytes": peak,
+        "peak_scope": "proof only (VmHWM reset after key generation)" if reset else "whole process",
+    }
 
 
 def _rss(field: str) -> int:
@@ -340,8 +393,12 @@ def _reset_peak_rss() -> bool:
 
 
 def bench_memory(log_n: int, threads: int) -> dict:
-    p = subprocess.run([sys.executable, __file__, "--_synthetic", str(log_n), "--threads", str(threads)],
-                       capture_output=True, text=True, timeout=1200)
+    p = subprocess.run(
+        [sys.executable, __file__, "--_synthetic", str(log_n), "--threads", str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     if p.returncode != 0:
         return {"error": p.stderr[-2000:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -357,11 +414,18 @@ def machine_info() -> dict:
                 break
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": model, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "commit": commit,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "load_average_start": os.getloadavg()}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "load_average_start": os.getloadavg(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     be = CpuBackend(threads=threads)
     rng = np.random.default_rng()
     report: dict = {"machine": machine_info(), "backend": be.describe(), "threads": threads}
-    print(f"zkprover CPU benchmark — {report['machine']['cpu']}, {report['machine']['cores']} CPUs, "
-          f"{threads} threads, commit {report['machine']['commit']}, load {report['machine']['load_average_start']}")
+    print(
+        f"zkprover CPU benchmark — {report['machine']['cpu']}, {report['machine']['cores']} CPUs, "
+        f"{threads} threads, commit {report['machine']['commit']}, load {report['machine']['load_average_start']}"
+    )
 
     print("MSM (random full-size scalars, distinct bases):")
     report["msm"] = bench_msm(be, [int(x) for x in args.msm.split(",")], args.repeat, rng)
@@ -441,24 +507,32 @@ def print_table(r: dict) -> None:
                 print(f"| &nbsp;&nbsp;quotient (H step) | {v:.3f} | of which 6 NTTs ~{p['h_step_ntt_seconds']:.3f} s |")
             elif k != "total":
                 print(f"| &nbsp;&nbsp;{k} | {v:.3f} | |")
-        print(f"| &nbsp;&nbsp;Python layer (wall minus native calls) | {p['python_seconds']:.3f} | "
-              f"{100 * p['python_share']:.1f}% of the proof |")
-        print(f"| &nbsp;&nbsp;witness load (.wtns) | {p['witness_load']:.3f} | read_zkey {p['read_zkey']:.3f} s, "
-              f"load_key {p['load_key']:.3f} s (once per key) |")
+        print(
+            f"| &nbsp;&nbsp;Python layer (wall minus native calls) | {p['python_seconds']:.3f} | "
+            f"{100 * p['python_share']:.1f}% of the proof |"
+        )
+        print(
+            f"| &nbsp;&nbsp;witness load (.wtns) | {p['witness_load']:.3f} | read_zkey {p['read_zkey']:.3f} s, "
+            f"load_key {p['load_key']:.3f} s (once per key) |"
+        )
         print(f"| &nbsp;&nbsp;end to end (read files, load key, prove) | {p['end_to_end_seconds']:.3f} | |")
         for peer in ("snarkjs", "rapidsnark"):
             q = r.get(peer, {})
             if "prove_seconds" in q:
-                print(f"| proof, {peer} | {q['prove_seconds']:.3f} | "
-                      f"zkprover is {q['prove_seconds'] / p['prove_seconds']:.2f}x faster |")
+                print(
+                    f"| proof, {peer} | {q['prove_seconds']:.3f} | "
+                    f"zkprover is {q['prove_seconds'] / p['prove_seconds']:.2f}x faster |"
+                )
             else:
                 print(f"| proof, {peer} | – | {q.get('skipped') or q.get('error', '')[:80]} |")
     m = r.get("memory")
     if m and "peak_rss_bytes" in m:
         mib = {k: m.get(k, 0) / 2**20 for k in ("peak_rss_bytes", "rss_before_proof_bytes", "key_array_bytes")}
-        print(f"| proof pipeline 2^{m['log_n']} (synthetic key) | {m['stages']['prove_total']:.3f} | "
-              f"peak RSS {mib['peak_rss_bytes']:.0f} MiB ({m.get('peak_scope', '')}; before the proof "
-              f"{mib['rss_before_proof_bytes']:.0f} MiB, key arrays {mib['key_array_bytes']:.0f} MiB) |")
+        print(
+            f"| proof pipeline 2^{m['log_n']} (synthetic key) | {m['stages']['prove_total']:.3f} | "
+            f"peak RSS {mib['peak_rss_bytes']:.0f} MiB ({m.get('peak_scope', '')}; before the proof "
+            f"{mib['rss_before_proof_bytes']:.0f} MiB, key arrays {mib['key_array_bytes']:.0f} MiB) |"
+        )
     la = r["machine"]
     print(f"\nload average at start {la['load_average_start']}, at end {la['load_average_end']}")
 

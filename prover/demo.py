@@ -87,12 +87,18 @@ def run_demo(args: argparse.Namespace) -> int:
                 return pb.Signature(r8x=str(tx.signature.r8[0]), r8y=str(tx.signature.r8[1]), s=str(tx.signature.s))
 
             txs = [
-                pb.Transaction(deposit=pb.Deposit(pubkey_ax=str(k.public_key().x), pubkey_ay=str(k.public_key().y),
-                                                  amount=str(a)))
+                pb.Transaction(
+                    deposit=pb.Deposit(pubkey_ax=str(k.public_key().x), pubkey_ay=str(k.public_key().y), amount=str(a))
+                )
                 for k, a in ((alice, 1000), (bob, 500))
             ]
-            txs.append(pb.Transaction(transfer=pb.Transfer(
-                from_index=0, to_index=1, amount="100", fee="1", nonce=0, signature=sig(transfer))))
+            txs.append(
+                pb.Transaction(
+                    transfer=pb.Transfer(
+                        from_index=0, to_index=1, amount="100", fee="1", nonce=0, signature=sig(transfer)
+                    )
+                )
+            )
             txs.append(pb.Transaction(withdrawal=pb.Withdrawal(
                 from_index=1, amount="250", fee="0", nonce=0, l1_address="0x" + carol.address.hex(),
                 signature=sig(withdrawal))))  # fmt: skip

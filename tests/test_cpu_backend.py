@@ -215,9 +215,15 @@ def test_quotient_matches_python_backend(be, log_n):
     coeffs = np.array(recs, dtype=COEFF_DTYPE)
     z1 = np.zeros((n_vars, 2, 4), dtype=np.uint64)
     key = KeyArrays(
-        n_vars=n_vars, n_public=1, domain_size=n, a_query=z1, b1_query=z1,
-        b2_query=np.zeros((n_vars, 2, 2, 4), dtype=np.uint64), c_query=z1[: n_vars - 2],
-        h_query=np.zeros((n, 2, 4), dtype=np.uint64), coeffs=coeffs,
+        n_vars=n_vars,
+        n_public=1,
+        domain_size=n,
+        a_query=z1,
+        b1_query=z1,
+        b2_query=np.zeros((n_vars, 2, 2, 4), dtype=np.uint64),
+        c_query=z1[: n_vars - 2],
+        h_query=np.zeros((n, 2, 4), dtype=np.uint64),
+        coeffs=coeffs,
     )
     witness = fr_vector([1, *rand_fr(n_vars - 1)])
     got = be.quotient_evaluations(be.load_key(key), witness)

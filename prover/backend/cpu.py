@@ -74,8 +74,9 @@ def default_threads() -> int:
 def _u64_rows(arr: np.ndarray, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
     """The array as C-contiguous uint64 with the given trailing shape (no copy when it already is)."""
     if not isinstance(arr, np.ndarray) or arr.shape[1:] != shape_tail:
-        raise BackendError(f"{what}: expected shape (n, {', '.join(map(str, shape_tail))}), "
-                           f"got {getattr(arr, 'shape', type(arr))}")
+        raise BackendError(
+            f"{what}: expected shape (n, {', '.join(map(str, shape_tail))}), got {getattr(arr, 'shape', type(arr))}"
+        )
     return np.ascontiguousarray(arr, dtype=np.uint64)
 
 
@@ -174,13 +175,23 @@ class CpuBackend(Backend):
     def quotient_evaluations(self, resident: ResidentKey, witness: FrVector) -> FrVector:
         p = resident.private
         if witness.ndim != 2 or witness.shape[1] != 4 or len(witness) != resident.n_vars:
-            raise BackendError(f"quotient_evaluations: witness shape {witness.shape}, "
-                               f"key has {resident.n_vars} signals")
+            raise BackendError(
+                f"quotient_evaluations: witness shape {witness.shape}, key has {resident.n_vars} signals"
+            )
         w = np.ascontiguousarray(witness, dtype=np.uint64)
         out = np.empty((resident.domain_size, 4), dtype=np.uint64)
         _native.quotient(
-            p["a_ptr"], p["a_cols"], p["a_vals"], p["b_ptr"], p["b_cols"], p["b_vals"],
-            resident.domain_size, w, p["log_n"], out, self.threads,
+            p["a_ptr"],
+            p["a_cols"],
+            p["a_vals"],
+            p["b_ptr"],
+            p["b_cols"],
+            p["b_vals"],
+            resident.domain_size,
+            w,
+            p["log_n"],
+            out,
+            self.threads,
         )
         return out
 
@@ -195,8 +206,9 @@ def _self_test() -> None:
     assert got == [1, w, w * w % FR_MODULUS, pow(w, 3, FR_MODULUS)], got
 
 
-def point_series(group: str, start: G1Affine | G2Affine, step: G1Affine | G2Affine, n: int,
-                 threads: int | None = None) -> np.ndarray:
+def point_series(
+    group: str, start: G1Affine | G2Affine, step: G1Affine | G2Affine, n: int, threads: int | None = None
+) -> np.ndarray:
     """``start + i * step`` for i < n as a G1Array / G2Array (``group`` "g1" or "g2"), computed
     natively with batch normalisation: many distinct valid bases fast, for tests and
     benchmarks. An MSM over them has the cheap closed form
