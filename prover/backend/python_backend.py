@@ -29,7 +29,6 @@ _RINV2 = pow(MONT_R % P, -2, P)
 def ntt_ints(values: list[int], inverse: bool = False, coset: int | None = None) -> list[int]:
     """Radix-2 NTT on a list of ints (natural order in and out); see Backend.ntt."""
     n = len(values)
-    log_n = n.bit_length() - 1
     a = [v % P for v in values]
     if coset is not None and not inverse:
         g, acc = coset % P, 1
@@ -70,7 +69,6 @@ def ntt_ints(values: list[int], inverse: bool = False, coset: int | None = None)
             for i in range(n):
                 a[i] = a[i] * acc % P
                 acc = acc * g_inv % P
-    del log_n
     return a
 
 
