@@ -58,7 +58,8 @@ class KeyArrays:
         h = hashlib.sha256()
         h.update(np.array([self.n_vars, self.n_public, self.domain_size], dtype="<u8").tobytes())
         for arr in (self.a_query, self.b1_query, self.b2_query, self.c_query, self.h_query, self.coeffs):
-            h.update(np.ascontiguousarray(arr).view(np.uint8).tobytes())
+            # hash the buffer in place: a tobytes() copy of a multi-GB key costs as much as the hash
+            h.update(memoryview(np.ascontiguousarray(arr).view(np.uint8).reshape(-1)))
         return h.hexdigest()
 
 
