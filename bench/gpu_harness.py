@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def wall_ms(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
     return {"median_ms": statistics.median(times), "min_ms": min(times), "repeats": repeats}
 
 
-def run_tests(out_dir: Path) -> dict[str, Any]:
+def run_tests(out_dir: Path, timeout_s: int) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
@@ -116,14 +117,26 @@ def run_tests(out_dir: Path) -> dict[str, Any]:
         "-p",
         "no:cacheprovider",
         "-rs",
-        f"--junitxml={out_dir / 'gpu_tests.xml'}",
+        # per-test limit where pytest-timeout is installed (an unknown ini key only warns): a
+        # kernel that never returns costs one test, not the device session
+        "-o",
+        "timeout=240",
     ]
     print("$", " ".join(cmd), flush=True)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    tail = (proc.stdout + proc.stderr).strip().splitlines()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+        rc, text = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        rc = -1
+        partial = exc.stdout or ""
+        text = (partial.decode(errors="replace") if isinstance(partial, bytes) else partial) + (
+            f"\nGPU tests stopped after {timeout_s} s"
+        )
+    (out_dir / "gpu_tests.log").write_text(text)
+    tail = text.strip().splitlines()
     print("\n".join(tail[-40:]), flush=True)
-    return {"rc": proc.returncode, "summary": tail[-1] if tail else "", "seconds": time.perf_counter() - t}
+    return {"rc": rc, "summary": tail[-1] if tail else "", "seconds": time.perf_counter() - t}
 
 
 def make_backend(mirror: bool) -> tuple[Any, Any]:
@@ -390,12 +403,15 @@ def table(report: dict[str, Any]) -> list[str]:
     def ms(d: dict | None) -> str:
         return f"{d['median_ms']:.3f}" if d else "-"
 
+    failed = {k: v for k, v in report.items() if isinstance(v, dict) and "error" in v}
+    report = {k: v for k, v in report.items() if k not in failed}
     lines = [f"device: {report['device']}", ""]
+    lines += [f"section {k} FAILED: {v['error']}" for k, v in failed.items()] + ([""] if failed else [])
     lines += [
         "| NTT size | forward (ms) | inverse (ms) | H coset x3 (ms) | ntt() with transfers (ms) | CPU forward (ms) |",
         "|---|---|---|---|---|---|",
     ]
-    for r in report["ntt"]:
+    for r in report.get("ntt", []):
         lines.append(
             f"| 2^{r['log_n']} | {ms(r['forward'])} | {ms(r['inverse'])} | {ms(r['coset_batch3'])} | "
             f"{ms(r['host_api_forward'])} | {ms(r.get('cpu_forward'))} |"
@@ -443,6 +459,45 @@ def table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+SECTIONS = ("tests", "ntt", "quotient", "msm", "msm_windows", "proof_shaped", "proof")
+
+
+class Report:
+    """The report under construction, written to disk after every section so that a run cut
+    off by the device's time limit, or a section that crashes (a kernel fault poisons the CUDA
+    context of this process), still leaves every finished section's figures behind."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.data: dict[str, Any] = {
+            "python": platform.python_version(),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "device": "(not reached)",
+        }
+        self.ok = True
+
+    def section(self, name: str, fn: Callable[[], Any], passed: Callable[[Any], bool] = lambda _: True) -> None:
+        print(f"== {name}", flush=True)
+        t = time.perf_counter()
+        try:
+            result = fn()
+        except Exception as exc:  # record and go on: later sections may still run
+            result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-4000:]}
+            print(result["traceback"], flush=True)
+            self.ok = False
+        else:
+            self.ok &= bool(passed(result))
+        self.data[name] = result
+        self.data.setdefault("section_seconds", {})[name] = round(time.perf_counter() - t, 2)
+        self.write()
+
+    def write(self) -> list[str]:
+        lines = table(self.data)
+        self.out.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
+        self.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+        return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-data", type=Path, help="directory with a snarkjs .zkey and .wtns for a full proof")
@@ -450,8 +505,15 @@ def main() -> int:
     ap.add_argument("--no-tests", action="store_true", help="benchmarks only")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, NTT up to 2^20")
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    ap.add_argument("--test-timeout", type=int, default=420, help="seconds for the whole GPU test run")
     ap.add_argument("--mirror", action="store_true", help="smoke-test the harness on the CPU mirror (no GPU)")
     args = ap.parse_args()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if unknown := only - set(SECTIONS):
+        ap.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    if args.no_tests or args.mirror:
+        only.discard("tests")
 
     out = args.json or (
         Path(os.environ["OUT"]) / "gpu_bench.json"
@@ -459,28 +521,23 @@ def main() -> int:
         else ROOT / "bench" / "results" / "gpu_bench.json"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S %z")}
-    ok = True
-    if not args.no_tests and not args.mirror:
-        report["tests"] = run_tests(out.parent)
-        ok &= report["tests"]["rc"] == 0
+    rep = Report(out)
+    if "tests" in only:
+        rep.section("tests", lambda: run_tests(out.parent, args.test_timeout), lambda r: r["rc"] == 0)
 
     gpu, cupy = make_backend(args.mirror)
-    report["device"] = gpu.describe()
+    rep.data["device"] = gpu.describe()
     if cupy is not None:
-        report["cupy"] = cupy.__version__
-        report["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+        rep.data["cupy"] = cupy.__version__
+        rep.data["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
     from prover.backend.cpu import CpuBackend
 
     cpu = CpuBackend() if CpuBackend.available()[0] else None
-    report["cpu_reference"] = cpu.describe() if cpu else "native CPU backend not built: no CPU columns"
+    rep.data["cpu_reference"] = cpu.describe() if cpu else "native CPU backend not built: no CPU columns"
     clock = Clock(cupy)
     rng = np.random.default_rng()
     repeats = 3 if (args.quick or args.mirror) else args.repeats
     sizes = (4, 6) if args.mirror else (NTT_SIZES[:2] if args.quick else NTT_SIZES)
-    report["ntt"] = bench_ntt(gpu, clock, sizes, rng, cpu, repeats)
-    report["quotient"] = bench_quotient(gpu, clock, 6 if args.mirror else 16, rng, cpu, repeats)
-    ok &= report["quotient"].get("parity", True)
     if args.mirror:
         msm_cases, shaped, sweeps = [("G1", 4), ("G2", 3)], (), ()
     elif args.quick:
@@ -488,20 +545,41 @@ def main() -> int:
     else:
         msm_cases = [("G1", 16), ("G1", 20), ("G2", 20)]
         shaped, sweeps = (20, 22), ((16, range(10, 15)), (20, range(13, 19)))
-    report["msm"] = bench_msm(gpu, clock, msm_cases, rng, cpu, repeats)
-    ok &= all(r.get("parity", True) for r in report["msm"])
-    report["msm_windows"] = [bench_msm_windows(gpu, clock, ln, ws, rng, cpu, repeats) for ln, ws in sweeps]
-    report["proof_shaped"] = [bench_proof_shaped(gpu, clock, ln, rng, cpu, max(2, repeats // 3)) for ln in shaped]
+    plan: list[tuple[str, Callable[[], Any], Callable[[Any], bool]]] = [
+        ("ntt", lambda: bench_ntt(gpu, clock, sizes, rng, cpu, repeats), lambda r: True),
+        (
+            "quotient",
+            lambda: bench_quotient(gpu, clock, 6 if args.mirror else 16, rng, cpu, repeats),
+            lambda r: r.get("parity", True),
+        ),
+        (
+            "msm",
+            lambda: bench_msm(gpu, clock, msm_cases, rng, cpu, repeats),
+            lambda r: all(x.get("parity", True) for x in r),
+        ),
+        ("msm_windows", lambda: [bench_msm_windows(gpu, clock, ln, ws, rng, cpu, repeats) for ln, ws in sweeps], bool),
+        (
+            "proof_shaped",
+            lambda: [bench_proof_shaped(gpu, clock, ln, rng, cpu, max(2, repeats // 3)) for ln in shaped],
+            lambda r: True,
+        ),
+    ]
     if args.bench_data:
-        report["proof"] = bench_proof(gpu, args.bench_data, cpu, 1 if args.mirror else 3, out.parent / "snarkjs_proof")
-        ok &= bool(report["proof"]["verified"])
+        plan.append(
+            (
+                "proof",
+                lambda: bench_proof(gpu, args.bench_data, cpu, 1 if args.mirror else 3, out.parent / "snarkjs_proof"),
+                lambda r: bool(r["verified"]),
+            )
+        )
+    for name, fn, passed in plan:
+        if name in only:
+            rep.section(name, fn, passed)
 
-    lines = table(report)
+    lines = rep.write()
     print("\n".join(lines))
-    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(f"\nJSON: {out}\nMarkdown: {out.with_suffix('.md')}")
-    return 0 if ok else 1
+    return 0 if rep.ok else 1
 
 
 if __name__ == "__main__":

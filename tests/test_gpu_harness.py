@@ -1,0 +1,35 @@
+"""The GPU harness's own behaviour, on the CPU mirror of the kernels (no GPU needed): the one
+device call of a GPU session depends on it writing what it finished even when a section fails."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+gpu_harness = pytest.importorskip("gpu_harness")
+
+
+def test_a_failing_section_is_recorded_and_the_others_still_run(tmp_path, monkeypatch):
+    def planted(*args):
+        raise RuntimeError("planted kernel fault")
+
+    monkeypatch.setattr(gpu_harness, "bench_ntt", planted)
+    out = tmp_path / "gpu_bench.json"
+    monkeypatch.setattr(sys, "argv", ["gpu_harness", "--mirror", "--only", "quotient,ntt", "--json", str(out)])
+    assert gpu_harness.main() == 1  # a failed section fails the run
+    report = json.loads(out.read_text())
+    assert "planted kernel fault" in report["ntt"]["error"]
+    assert report["quotient"]["parity"] is True  # the next section still ran, and checked parity
+    assert report["quotient"]["gpu"]["median_ms"] > 0
+    assert "section ntt FAILED" in out.with_suffix(".md").read_text()
+
+
+def test_unknown_section_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gpu_harness", "--mirror", "--only", "ntt,msmm"])
+    with pytest.raises(SystemExit):
+        gpu_harness.main()
+    assert "msmm" in capsys.readouterr().err
