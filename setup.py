@@ -67,8 +67,8 @@ setup(
     ext_modules=[
         Extension(
             "prover.backend._native",
-            sources=[f"{NATIVE}/module.c", f"{NATIVE}/msm.c", f"{NATIVE}/ntt.c"],
-            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h"],
+            sources=[f"{NATIVE}/module.c", f"{NATIVE}/msm.c", f"{NATIVE}/ntt.c", f"{NATIVE}/pairing.c"],
+            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
             include_dirs=[NATIVE],
             optional=True,
         )

@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "pairing.h"
 #include "zkp.h"
 
 static int get_buf(PyObject *obj, Py_buffer *view, int writable, const char *what) {
@@ -240,6 +241,126 @@ static PyObject *py_series(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* (g1, g2) point buffers of n pairs: 64 and 128 bytes a point. */
+static int pairing_args(PyObject *args, Py_buffer *g1, Py_buffer *g2, size_t *n) {
+    PyObject *g1_obj, *g2_obj;
+    if (!PyArg_ParseTuple(args, "OO", &g1_obj, &g2_obj)) return -1;
+    if (get_buf(g1_obj, g1, 0, "g1_points") < 0) return -1;
+    if (get_buf(g2_obj, g2, 0, "g2_points") < 0) {
+        PyBuffer_Release(g1);
+        return -1;
+    }
+    *n = (size_t)g1->len / 64;
+    if ((size_t)g1->len % 64 || (size_t)g2->len != *n * 128) {
+        PyErr_Format(PyExc_ValueError, "pairing: %zd bytes of G1 points, %zd bytes of G2 points", g1->len, g2->len);
+        PyBuffer_Release(g1);
+        PyBuffer_Release(g2);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *pairing_error(int rc) {
+    if (rc == -2) return PyErr_NoMemory();
+    PyErr_SetString(PyExc_ValueError, "pairing: a coordinate is not below q or a point is off its curve");
+    return NULL;
+}
+
+/* count standard-form 4-limb values -> tuple of Python ints */
+static PyObject *ints_from_limbs(const uint64_t *v, int count) {
+    PyObject *t = PyTuple_New(count);
+    if (!t) return NULL;
+    for (int i = 0; i < count; i++) {
+        PyObject *x = PyObject_CallMethod((PyObject *)&PyLong_Type, "from_bytes", "y#s", (const char *)(v + 4 * i),
+                                          (Py_ssize_t)32, "little");
+        if (!x) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
+static PyObject *py_pairing_product_is_one(PyObject *self, PyObject *args) {
+    Py_buffer g1, g2;
+    size_t n;
+    if (pairing_args(args, &g1, &g2, &n) < 0) return NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_pairing_product_is_one((const uint64_t *)g1.buf, (const uint64_t *)g2.buf, n);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&g1);
+    PyBuffer_Release(&g2);
+    if (rc < 0) return pairing_error(rc);
+    return PyBool_FromLong(rc);
+}
+
+static PyObject *py_pairing_product(PyObject *self, PyObject *args) {
+    Py_buffer g1, g2;
+    size_t n;
+    if (pairing_args(args, &g1, &g2, &n) < 0) return NULL;
+    uint64_t out[48];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_pairing_product((const uint64_t *)g1.buf, (const uint64_t *)g2.buf, n, out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&g1);
+    PyBuffer_Release(&g2);
+    if (rc < 0) return pairing_error(rc);
+    return ints_from_limbs(out, 12);
+}
+
+static PyObject *py_final_exponentiation(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    Py_buffer v;
+    if (get_buf(obj, &v, 0, "values") < 0) return NULL;
+    if (v.len != 384) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "final_exponentiation: expected 12 elements of 32 bytes");
+        return NULL;
+    }
+    uint64_t in[48], out[48];
+    memcpy(in, v.buf, sizeof(in));
+    PyBuffer_Release(&v);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_final_exponentiation(in, out);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_SetString(PyExc_ValueError, "final_exponentiation: an element is not below q");
+        return NULL;
+    }
+    return ints_from_limbs(out, 12);
+}
+
+static PyObject *py_g2_in_subgroup(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    Py_buffer v;
+    if (get_buf(obj, &v, 0, "g2_points") < 0) return NULL;
+    if (v.len % 128) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "g2_in_subgroup: length not a multiple of 128 bytes");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_g2_in_subgroup((const uint64_t *)v.buf, (size_t)v.len / 128);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    return PyBool_FromLong(rc);
+}
+
+static PyObject *py_pairing_constants(PyObject *self, PyObject *noargs) {
+    uint64_t x, c[ZKP_PAIRING_NCONST * 4];
+    zkp_pairing_constants(&x, c);
+    PyObject *values = ints_from_limbs(c, ZKP_PAIRING_NCONST);
+    if (!values) return NULL;
+    return Py_BuildValue("(KN)", (unsigned long long)x, values);
+}
+
 static PyMethodDef methods[] = {
     {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
     {"msm_g1", py_msm_g1, METH_VARARGS, "msm_g1(bases, scalars, nthreads) -> 64 bytes (x, y standard LE) or None"},
@@ -250,11 +371,21 @@ static PyMethodDef methods[] = {
     {"quotient", py_quotient, METH_VARARGS,
      "quotient(a_ptr, a_cols, a_vals, b_ptr, b_cols, b_vals, n_rows, witness, log_n, out, nthreads)"},
     {"fr_mont_reduce", py_fr_mont_reduce, METH_VARARGS, "fr_mont_reduce(values, nthreads): v <- v / 2^256 mod r"},
+    {"pairing_product_is_one", py_pairing_product_is_one, METH_VARARGS,
+     "pairing_product_is_one(g1_points, g2_points) -> bool: prod e(P_i, Q_i) == 1 (Q_i must be in G2)"},
+    {"pairing_product", py_pairing_product, METH_VARARGS,
+     "pairing_product(g1_points, g2_points) -> 12 ints: the Fq12 product, tower order (test hook)"},
+    {"final_exponentiation", py_final_exponentiation, METH_VARARGS,
+     "final_exponentiation(values) -> 12 ints: (12, 4) standard-form Fq12 to the (q^12-1)/r (test hook)"},
+    {"g2_in_subgroup", py_g2_in_subgroup, METH_VARARGS,
+     "g2_in_subgroup(g2_points) -> bool: all on the twist and of order r"},
+    {"pairing_constants", py_pairing_constants, METH_NOARGS, "pairing_constants() -> (x, 17 ints) (test hook)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "_native", "Native BN254 NTT/MSM kernels for zkprover (see cpu.py).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_native", "Native BN254 NTT/MSM kernels and pairing for zkprover (see cpu.py).", -1,
+    methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
