@@ -1,4 +1,7 @@
-"""Groth16 on Python-built circuits: setup -> prove -> verify, and everything that must fail."""
+"""Groth16 on Python-built circuits: setup -> prove -> verify, and everything that must fail.
+
+The accept/reject tests run on both verifier engines (native pairing and py_ecc fallback).
+"""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ def proved(chain):
     return prove(pk, witness, BACKEND, r1cs=circuit.r1cs)
 
 
-def test_valid_proof_verifies(chain, proved):
+def test_valid_proof_verifies(chain, proved, verifier_engine):
     _, pk, _ = chain
     assert proved.public_signals == [cube_chain_output(3, 77, 12), 3]
     assert verify(pk.vk, proved.public_signals, proved.proof)
@@ -63,7 +66,7 @@ def test_domain_size_follows_snarkjs(chain):
 
 
 @pytest.mark.parametrize("part", ["a", "b", "c"])
-def test_tampered_proof_rejected(chain, proved, part):
+def test_tampered_proof_rejected(chain, proved, part, verifier_engine):
     _, pk, _ = chain
     p = proved.proof
     if part == "b":
@@ -76,13 +79,13 @@ def test_tampered_proof_rejected(chain, proved, part):
     assert not verify(pk.vk, proved.public_signals, bad)
 
 
-def test_off_curve_point_rejected(chain, proved):
+def test_off_curve_point_rejected(chain, proved, verifier_engine):
     _, pk, _ = chain
     a = proved.proof.a
     assert not verify(pk.vk, proved.public_signals, Proof((a[0], a[1] + 1), proved.proof.b, proved.proof.c))
 
 
-def test_wrong_public_input_rejected(chain, proved):
+def test_wrong_public_input_rejected(chain, proved, verifier_engine):
     _, pk, _ = chain
     out, x = proved.public_signals
     assert not verify(pk.vk, [out, x + 1], proved.proof)
