@@ -115,7 +115,9 @@ class Group:
 
     def in_subgroup(self, p: Any) -> bool:
         """Order-r check; G1 has cofactor 1 so only G2 needs it, but it is correct for both."""
-        return self.is_on_curve(p) and self.to_affine(self.mul(self.from_affine(p), FR_MODULUS)) is None
+        # multiply by r itself: mul() reduces its scalar mod r, and r mod r = 0 would pass
+        # every point on the curve, including the twist's points outside G2
+        return self.is_on_curve(p) and self.to_affine(self._double_and_add(self.from_affine(p), FR_MODULUS)) is None
 
     # --- group law ------------------------------------------------------------------------
     def double(self, p: tuple) -> tuple:
@@ -190,7 +192,9 @@ class Group:
 
     def mul(self, p: tuple, k: int) -> tuple:
         """Scalar multiplication by double-and-add; k is reduced mod r, so -1 works."""
-        k %= FR_MODULUS
+        return self._double_and_add(p, k % FR_MODULUS)
+
+    def _double_and_add(self, p: tuple, k: int) -> tuple:
         acc = self.infinity
         for bit in bin(k)[2:]:
             acc = self.double(acc)

@@ -254,6 +254,7 @@ def test_g2_subgroup_check(verifier_engine, torsion_point):
         assert G2.is_on_curve(p)
         reference = o.is_inf(o.multiply(g2_to_pyecc(p), R))  # r itself, not r mod r
         assert verifier.g2_in_subgroup(p) is reference is (p in inside), p
+        assert G2.in_subgroup(p) is reference, p  # the pure-Python group's own check agrees
     assert verifier.g2_in_subgroup(None)
     off = (G2.generator[0], (G2.generator[1][0], G2.generator[1][1] + 1))
     assert not verifier.g2_in_subgroup(off)
