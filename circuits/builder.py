@@ -19,15 +19,28 @@ Linear combinations are free: only ``mul``/``enforce`` cost a constraint. Signal
 creation order while building; ``compile`` renumbers them into circom's wire order (constant,
 public outputs, public inputs, private inputs, internal) so the R1CS and witness files match
 what circom would write.
+
+Storage. A rollup batch circuit has about a million constraints and twenty million terms, so
+nothing is kept per constraint as Python objects. When a linear combination first appears in a
+constraint or as a hint's input, its terms are appended to flat arrays (signal numbers, and
+indices into a table of the distinct coefficients) and the ``LC`` remembers its number, so one
+used several times (x * x, a hint's input and its constraint) is stored once. Constraints are
+three such numbers, hint steps a kind and two numbers; labels and signal names are shared
+strings, one per scope and name. ``compile`` renumbers the signal array into wires in one numpy
+pass and hands the arrays to a :class:`~circuits.r1cs.ConstraintTable`; the witness calculator
+then works on wires directly.
 """
 
 from __future__ import annotations
 
 import contextlib
+from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from circuits.r1cs import R1CS, Constraint
+import numpy as np
+
+from circuits.r1cs import R1CS, ConstraintTable
 from prover.field.bn254 import FR_MODULUS
 
 P = FR_MODULUS
@@ -50,32 +63,58 @@ class UnsatisfiedConstraint(ValueError):
 
 
 class LC:
-    """A linear combination sum(coef * signal) + constant, coefficients mod r."""
+    """A linear combination sum(coef * signal) + constant, coefficients mod r.
 
-    __slots__ = ("terms",)
+    ``terms`` is not changed after construction (the builder stores an LC once and reuses its
+    number), so operations always return new objects.
+    """
+
+    __slots__ = ("_ref", "terms")
 
     def __init__(self, terms: dict[int, int] | None = None) -> None:
         self.terms: dict[int, int] = terms if terms is not None else {}
+        self._ref: tuple[object, int] | None = None  # (owning system's token, LC number) once stored
 
     # --- algebra (linear only) ------------------------------------------------------------
+    # Terms are reduced, so a sum is below 2r and a difference above -r: one conditional
+    # correction replaces a % per term. A key whose coefficient cancels is removed, and comes
+    # back at the end if a later term brings it back, as chained additions always did.
     def __add__(self, other: LC | int) -> LC:
-        o = as_lc(other).terms
-        out = dict(self.terms)
-        for k, v in o.items():
-            s = (out.get(k, 0) + v) % P
+        out = self.terms.copy()
+        if type(other) is int:
+            _add_constant(out, other)
+            return LC(out)
+        get = out.get
+        for k, v in as_lc(other).terms.items():
+            s = get(k, 0) + v
+            if s >= P:
+                s -= P
             if s:
                 out[k] = s
             else:
-                out.pop(k, None)
+                del out[k]
         return LC(out)
 
     __radd__ = __add__
 
     def __neg__(self) -> LC:
-        return LC({k: (-v) % P for k, v in self.terms.items()})
+        return LC({k: P - v for k, v in self.terms.items()})
 
     def __sub__(self, other: LC | int) -> LC:
-        return self + (-as_lc(other))
+        out = self.terms.copy()
+        if type(other) is int:
+            _add_constant(out, -other)
+            return LC(out)
+        get = out.get
+        for k, v in as_lc(other).terms.items():
+            s = get(k, 0) - v
+            if s < 0:
+                s += P
+            if s:
+                out[k] = s
+            else:
+                out.pop(k, None)
+        return LC(out)
 
     def __rsub__(self, other: LC | int) -> LC:
         return as_lc(other) - self
@@ -86,6 +125,8 @@ class LC:
         k %= P
         if k == 0:
             return LC()
+        if k == 1:
+            return LC(self.terms.copy())
         return LC({i: v * k % P for i, v in self.terms.items()})
 
     __rmul__ = __mul__
@@ -93,12 +134,23 @@ class LC:
     # --- inspection -----------------------------------------------------------------------
     def constant_value(self) -> int | None:
         """The value if this LC has no signal terms, else None."""
-        if all(i == ONE for i in self.terms):
-            return self.terms.get(ONE, 0)
+        terms = self.terms
+        if not terms:
+            return 0
+        if len(terms) == 1 and ONE in terms:
+            return terms[ONE]
         return None
 
     def __repr__(self) -> str:
         return "LC(" + " + ".join(f"{v}*s{i}" for i, v in self.terms.items()) + ")"
+
+
+def _add_constant(terms: dict[int, int], c: int) -> None:
+    v = (terms.get(ONE, 0) + c) % P
+    if v:
+        terms[ONE] = v
+    else:
+        terms.pop(ONE, None)
 
 
 class Signal(LC):
@@ -107,7 +159,8 @@ class Signal(LC):
     __slots__ = ("index",)
 
     def __init__(self, index: int) -> None:
-        super().__init__({index: 1})
+        self.terms = {index: 1}
+        self._ref = None
         self.index = index
 
     def __repr__(self) -> str:
@@ -123,47 +176,103 @@ def as_lc(x: LC | int) -> LC:
     return LC({ONE: x} if x else {})
 
 
-def _eval(lc: LC, values: list[int | None]) -> int:
-    total = 0
-    for i, k in lc.terms.items():
-        v = values[i]
-        if v is None:
-            raise CircuitError(f"signal {i} is read before it has a value (hint order)")
-        total += v * k
-    return total % P
-
-
 _KIND_OUT, _KIND_PUB, _KIND_PRV, _KIND_INT = 1, 2, 3, 4
+_STEP_MUL, _STEP_COPY, _STEP_HINT = 0, 1, 2
+
+
+class _CoefIndex(dict):
+    """Coefficient -> its index in ``table``; a new coefficient is appended on first lookup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table: list[int] = []
+
+    def __missing__(self, coef: int) -> int:
+        i = self[coef] = len(self.table)
+        self.table.append(coef)
+        return i
 
 
 @dataclass
-class _Step:
-    """Fill ``outputs`` from ``fn(*values of deps)``; fn returns an int or a sequence of ints."""
+class _Steps:
+    """How the witness calculator fills the signals, in creation order.
 
-    fn: Callable[..., int | Sequence[int]]
-    deps: tuple[LC, ...]
-    outputs: tuple[int, ...]
+    Step i is ``kind[i]``: MUL sets signal ``out[i]`` to LC ``a[i]`` times LC ``b[i]``; COPY sets
+    it to LC ``a[i]``; HINT runs ``hints[a[i]]`` = (fn, input LC numbers, first output signal,
+    output count, single) and fills consecutive signals from its result.
+    """
+
+    kind: bytearray
+    a: array
+    b: array
+    out: array
+    hints: list[tuple[Callable[..., int | Sequence[int]], tuple[int, ...], int, int, bool]]
+
+    def __len__(self) -> int:
+        return len(self.kind)
 
 
 class ConstraintSystem:
     def __init__(self, name: str) -> None:
         self.name = name
-        self._kinds: list[int] = [0]  # index 0: the constant 1
+        self._kinds = bytearray([0])  # index 0: the constant 1
         self._names: list[str] = ["one"]
         self._inputs: dict[str, list[int]] = {}  # input name -> signal indices
-        self._steps: list[_Step] = []
-        self._constraints: list[tuple[LC, LC, LC, str]] = []
+        # linear combinations: terms [ends[k], ends[k + 1]) of the two term arrays
+        self._token = object()  # marks the LCs stored here (an LC may be shared between systems)
+        self._term_sig = array("i")
+        self._term_coef = array("I")
+        self._coef_index = _CoefIndex()
+        self._ends = array("q", [0])
+        self._empty_lc = self._store(LC())
+        self._abc = array("i")  # 3 LC numbers per constraint
+        self._labels: list[str] = []
+        self._steps = _Steps(bytearray(), array("i"), array("i"), array("i"), [])
         self._scope: list[str] = []
+        # per scope path: (signal name -> full name, label -> full label), so both are shared
+        self._scope_strings: dict[str, tuple[dict[str, str], dict[str | None, str]]] = {}
+        self._enter_scope()
         self._compiled: CompiledCircuit | None = None
 
     one = LC({ONE: 1})
+
+    # --- storage --------------------------------------------------------------------------
+    def _store(self, lc: LC) -> int:
+        """The number of ``lc`` in this system's table, appending its terms the first time."""
+        ref = lc._ref
+        if ref is not None and ref[0] is self._token:
+            return ref[1]
+        terms = lc.terms
+        if not terms and len(self._ends) > 1:
+            return self._empty_lc
+        self._term_sig.extend(terms)
+        self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
+        k = len(self._ends) - 1
+        self._ends.append(len(self._term_sig))
+        lc._ref = (self._token, k)
+        return k
+
+    def _enter_scope(self) -> None:
+        path = "/".join(self._scope)
+        self._prefix = path + "/" if path else ""
+        self._where = path or self.name
+        strings = self._scope_strings.get(path)
+        if strings is None:
+            strings = self._scope_strings[path] = ({}, {})
+        self._names_here, self._labels_here = strings
+
+    def _full_name(self, name: str) -> str:
+        full = self._names_here.get(name)
+        if full is None:
+            full = self._names_here[name] = self._prefix + name
+        return full
 
     # --- signals --------------------------------------------------------------------------
     def _new(self, kind: int, name: str) -> Signal:
         if self._compiled is not None:
             raise CircuitError("the circuit is already compiled")
         self._kinds.append(kind)
-        self._names.append("/".join([*self._scope, name]))
+        self._names.append(self._full_name(name))
         return Signal(len(self._kinds) - 1)
 
     def _input(self, kind: int, name: str, count: int | None) -> Signal | list[Signal]:
@@ -184,11 +293,18 @@ class ConstraintSystem:
     def private_input(self, name: str, count: int | None = None) -> Signal | list[Signal]:
         return self._input(_KIND_PRV, name, count)
 
+    def _step(self, kind: int, a: int, b: int, out: int) -> None:
+        st = self._steps
+        st.kind.append(kind)
+        st.a.append(a)
+        st.b.append(b)
+        st.out.append(out)
+
     def public_output(self, name: str, value: LC | int) -> Signal:
         """A public output signal equal to ``value`` (one constraint binds them)."""
         value = as_lc(value)
         out = self._new(_KIND_OUT, name)
-        self._steps.append(_Step(lambda v: (v,), (value,), (out.index,)))
+        self._step(_STEP_COPY, self._store(value), 0, out.index)
         self.enforce(value, self.one, out, label=f"output {name}")
         return out
 
@@ -200,10 +316,14 @@ class ConstraintSystem:
         With ``count`` None, fn returns one int and one Signal is returned; otherwise fn returns
         ``count`` ints and a list of Signals is returned.
         """
-        n = 1 if count is None else count
-        outs = [self._new(_KIND_INT, f"{name}[{i}]" if count is not None else name) for i in range(n)]
-        call = fn if count is not None else (lambda *a: (fn(*a),))
-        self._steps.append(_Step(call, tuple(as_lc(d) for d in deps), tuple(s.index for s in outs)))
+        if count is None:
+            outs = [self._new(_KIND_INT, name)]
+        else:
+            outs = [self._new(_KIND_INT, f"{name}[{i}]") for i in range(count)]
+        refs = tuple(self._store(as_lc(d)) for d in deps)
+        hints = self._steps.hints
+        self._step(_STEP_HINT, len(hints), 0, 0)
+        hints.append((fn, refs, outs[0].index if outs else 0, len(outs), count is None))
         return outs if count is not None else outs[0]
 
     # --- constraints ----------------------------------------------------------------------
@@ -211,8 +331,12 @@ class ConstraintSystem:
         """Add the constraint a * b = c."""
         if self._compiled is not None:
             raise CircuitError("the circuit is already compiled")
-        where = "/".join(self._scope) or self.name
-        self._constraints.append((as_lc(a), as_lc(b), as_lc(c), f"{where}: {label}" if label else where))
+        store = self._store
+        self._abc.extend((store(as_lc(a)), store(as_lc(b)), store(as_lc(c))))
+        full = self._labels_here.get(label)
+        if full is None:
+            full = self._labels_here[label] = f"{self._where}: {label}" if label else self._where
+        self._labels.append(full)
 
     def mul(self, a: LC | int, b: LC | int, name: str = "mul") -> LC:
         """a * b as a new signal with one constraint (free when either side is a constant)."""
@@ -222,7 +346,9 @@ class ConstraintSystem:
             return b * ka
         if kb is not None:
             return a * kb
-        out = self.hint(lambda x, y: x * y % P, a, b, name=name)
+        out = self._new(_KIND_INT, name)
+        ra, rb = self._store(a), self._store(b)
+        self._step(_STEP_MUL, ra, rb, out.index)
         self.enforce(a, b, out, label=name)
         return out
 
@@ -236,49 +362,53 @@ class ConstraintSystem:
     def scope(self, name: str) -> Iterator[None]:
         """Name the constraints made inside (shown when a witness fails one)."""
         self._scope.append(name)
+        self._enter_scope()
         try:
             yield
         finally:
             self._scope.pop()
+            self._enter_scope()
 
     @property
     def n_constraints(self) -> int:
-        return len(self._constraints)
+        return len(self._abc) // 3
 
     # --- compile --------------------------------------------------------------------------
     def compile(self) -> CompiledCircuit:
         """Freeze the system: renumber signals into circom wire order and build the R1CS."""
         if self._compiled is not None:
             return self._compiled
-        order = sorted(range(1, len(self._kinds)), key=lambda i: (self._kinds[i], i))
-        wire_of = [0] * len(self._kinds)
-        for w, i in enumerate(order, start=1):
-            wire_of[i] = w
-
-        def remap(lc: LC) -> dict[int, int]:
-            return {wire_of[i]: v for i, v in lc.terms.items()}
-
-        constraints: list[Constraint] = [(remap(a), remap(b), remap(c)) for a, b, c, _ in self._constraints]
-        count = {k: self._kinds.count(k) for k in (_KIND_OUT, _KIND_PUB, _KIND_PRV)}
+        n = len(self._kinds)
+        kinds = np.frombuffer(self._kinds, dtype=np.uint8)
+        order = np.argsort(kinds[1:], kind="stable") + 1  # by kind, then creation (a stable sort)
+        wire_of = np.zeros(n, dtype=np.uint32)
+        wire_of[order] = np.arange(1, n, dtype=np.uint32)
+        wires = array("I", wire_of[np.frombuffer(self._term_sig, dtype=np.int32)].tobytes())
+        step_out = array("I", wire_of[np.frombuffer(self._steps.out, dtype=np.int32)].tobytes())
+        hints = [(fn, deps, int(wire_of[first]), cnt, single) for fn, deps, first, cnt, single in self._steps.hints]
+        table = ConstraintTable(self._abc, self._ends, wires, self._term_coef, self._coef_index.table)
+        count = np.bincount(kinds, minlength=_KIND_INT + 1)
         r1cs = R1CS(
-            n_wires=len(self._kinds),
-            n_pub_out=count[_KIND_OUT],
-            n_pub_in=count[_KIND_PUB],
-            n_prv_in=count[_KIND_PRV],
-            constraints=constraints,
-            n_labels=len(self._kinds),
-            wire_to_label=[0, *order],
+            n_wires=n,
+            n_pub_out=int(count[_KIND_OUT]),
+            n_pub_in=int(count[_KIND_PUB]),
+            n_prv_in=int(count[_KIND_PRV]),
+            constraints=table,
+            n_labels=n,
+            wire_to_label=[0, *order.tolist()],
         )
+        st = self._steps
         self._compiled = CompiledCircuit(
             name=self.name,
             r1cs=r1cs,
-            wire_of=wire_of,
-            names=list(self._names),
+            wire_of=array("I", wire_of.tobytes()),
+            names=self._names,
             inputs=dict(self._inputs),
-            steps=list(self._steps),
-            labels=[lbl for *_, lbl in self._constraints],
-            n_signals=len(self._kinds),
+            steps=_Steps(st.kind, st.a, st.b, step_out, hints),
+            labels=self._labels,
+            n_signals=n,
         )
+        self._term_sig = array("i")  # building numbers: not needed any more
         return self._compiled
 
 
@@ -286,10 +416,10 @@ class ConstraintSystem:
 class CompiledCircuit:
     name: str
     r1cs: R1CS
-    wire_of: list[int]  # building index -> wire
+    wire_of: Sequence[int]  # building index -> wire
     names: list[str]  # building index -> signal name
-    inputs: dict[str, list[int]]
-    steps: list[_Step]
+    inputs: dict[str, list[int]]  # input name -> building indices
+    steps: _Steps  # signals by wire
     labels: list[str]  # constraint index -> where it was made
     n_signals: int
 
@@ -312,6 +442,7 @@ class CompiledCircuit:
         unknown = set(inputs) - set(self.inputs)
         if unknown:
             raise CircuitError(f"circuit {self.name!r} has no input(s) {sorted(unknown)}")
+        wire_of = self.wire_of
         for name, idxs in self.inputs.items():
             if name not in inputs:
                 raise CircuitError(f"circuit {self.name!r}: input {name!r} is missing")
@@ -322,19 +453,49 @@ class CompiledCircuit:
             for i, v in zip(idxs, seq, strict=True):
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise CircuitError(f"input {name!r}: values must be integers, got {type(v).__name__}")
-                values[i] = v % P
-        for step in self.steps:
-            result = step.fn(*(_eval(d, values) for d in step.deps))
-            if len(result) != len(step.outputs):
-                raise CircuitError(f"a hint returned {len(result)} values for {len(step.outputs)} signals")
-            for i, v in zip(step.outputs, result, strict=True):
-                values[i] = int(v) % P
-        wires = [0] * self.n_signals
-        for i, v in enumerate(values):
-            wires[self.wire_of[i]] = v  # type: ignore[assignment]
+                values[wire_of[i]] = v % P
+        table = self.r1cs.constraints
+        assert isinstance(table, ConstraintTable)
+        # LC values are memoised: every one is read after all its signals are set, and the check
+        # below reuses them (the A and B of a product are its step's inputs).
+        value = table.evaluator(values)  # type: ignore[arg-type]
+        self._run_steps(values, value)
         if check:
-            self.check(wires)
-        return wires
+            bad = table.first_unsatisfied(values, P, value)  # type: ignore[arg-type]
+            if bad is not None:
+                raise UnsatisfiedConstraint(bad, self.labels[bad], self.name)
+        return values  # type: ignore[return-value]
+
+    def _run_steps(self, values: list[int | None], value: Callable[[int], int]) -> None:
+        st = self.steps
+        hints = st.hints
+        for kind, a, b, out in zip(st.kind, st.a, st.b, st.out, strict=True):
+            try:
+                if kind == _STEP_MUL:
+                    values[out] = value(a) * value(b) % P
+                elif kind == _STEP_COPY:
+                    values[out] = value(a) % P
+                else:
+                    fn, deps, first, count, single = hints[a]
+                    result = fn(*(value(d) % P for d in deps))
+                    if single:
+                        result = (result,)
+                    if len(result) != count:
+                        raise CircuitError(f"a hint returned {len(result)} values for {count} signals")
+                    values[first : first + count] = [int(v) % P for v in result]
+            except TypeError:
+                # None * int: an input read before its hint ran (a builder misuse), or the hint's own error
+                self._raise_unset(values, (a, b) if kind == _STEP_MUL else (a,) if kind == _STEP_COPY else hints[a][1])
+                raise
+
+    def _raise_unset(self, values: list[int | None], lcs: Sequence[int]) -> None:
+        table = self.r1cs.constraints
+        assert isinstance(table, ConstraintTable)
+        for k in lcs:
+            for w in table.wires[table.ends[k] : table.ends[k + 1]]:
+                if values[w] is None:
+                    i = self.r1cs.wire_to_label[w]
+                    raise CircuitError(f"signal {i} is read before it has a value (hint order)") from None
 
     def check(self, witness: list[int]) -> None:
         """Raise UnsatisfiedConstraint for the first violated constraint."""
