@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,6 +176,30 @@ def as_lc(x: LC | int) -> LC:
     return LC({ONE: x} if x else {})
 
 
+def lincomb(pairs: Iterable[tuple[LC | int, int]]) -> LC:
+    """sum(k * x for x, k in pairs), built in one dict.
+
+    Exactly the combination (terms and their order) that chaining ``total + x * k`` gives, without
+    copying the growing total at every step.
+    """
+    out: dict[int, int] = {}
+    get = out.get
+    for x, k in pairs:
+        if type(x) is int:
+            _add_constant(out, x * k)
+            continue
+        k %= P
+        if not k:
+            continue
+        for i, v in as_lc(x).terms.items():
+            s = (get(i, 0) + v * k) % P
+            if s:
+                out[i] = s
+            else:
+                out.pop(i, None)
+    return LC(out)
+
+
 _KIND_OUT, _KIND_PUB, _KIND_PRV, _KIND_INT = 1, 2, 3, 4
 _STEP_MUL, _STEP_COPY, _STEP_HINT = 0, 1, 2
 
@@ -243,10 +267,15 @@ class ConstraintSystem:
         if ref is not None and ref[0] is self._token:
             return ref[1]
         terms = lc.terms
-        if not terms and len(self._ends) > 1:
+        if len(terms) == 1:  # most are: a product's output, a bit
+            ((i, v),) = terms.items()
+            self._term_sig.append(i)
+            self._term_coef.append(self._coef_index[v])
+        elif terms or len(self._ends) == 1:
+            self._term_sig.extend(terms)
+            self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
+        else:
             return self._empty_lc
-        self._term_sig.extend(terms)
-        self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
         k = len(self._ends) - 1
         self._ends.append(len(self._term_sig))
         lc._ref = (self._token, k)
@@ -332,7 +361,10 @@ class ConstraintSystem:
         if self._compiled is not None:
             raise CircuitError("the circuit is already compiled")
         store = self._store
-        self._abc.extend((store(as_lc(a)), store(as_lc(b)), store(as_lc(c))))
+        self._constrain(store(as_lc(a)), store(as_lc(b)), store(as_lc(c)), label)
+
+    def _constrain(self, ra: int, rb: int, rc: int, label: str | None) -> None:
+        self._abc.extend((ra, rb, rc))
         full = self._labels_here.get(label)
         if full is None:
             full = self._labels_here[label] = f"{self._where}: {label}" if label else self._where
@@ -349,7 +381,7 @@ class ConstraintSystem:
         out = self._new(_KIND_INT, name)
         ra, rb = self._store(a), self._store(b)
         self._step(_STEP_MUL, ra, rb, out.index)
-        self.enforce(a, b, out, label=name)
+        self._constrain(ra, rb, self._store(out), name)
         return out
 
     def assert_equal(self, a: LC | int, b: LC | int, label: str = "equal") -> None:

@@ -22,6 +22,7 @@ Scalars are given as little-endian bit lists whose booleanity the caller has pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from circuits.builder import LC, ConstraintSystem, Signal, as_lc
 from circuits.native import babyjub as native
@@ -101,11 +102,7 @@ def mul_fixed(cs: ConstraintSystem, bits: Sequence[LC | int], base: native.Point
     bits = [as_lc(b) for b in bits]
     acc: Point | None = None
     with cs.scope("mul_fixed"):
-        step = base
-        for k in range(0, len(bits), 2):
-            t1 = step
-            t2 = native.double(step)
-            t3 = native.add(t2, step)
+        for k, (t1, t2, t3) in zip(range(0, len(bits), 2), _windows(tuple(base), len(bits)), strict=True):
             b0 = bits[k]
             if k + 1 < len(bits):
                 b1 = bits[k + 1]
@@ -118,8 +115,20 @@ def mul_fixed(cs: ConstraintSystem, bits: Sequence[LC | int], base: native.Point
             else:
                 win = (b0 * t1[0], 1 + b0 * (t1[1] - 1))
             acc = win if acc is None else add(cs, acc, win)  # type: ignore[arg-type]
-            step = native.double(native.double(step))
     return acc if acc is not None else IDENTITY
+
+
+@cache
+def _windows(base: native.Point, n_bits: int) -> tuple[tuple[native.Point, native.Point, native.Point], ...]:
+    """1, 2 and 3 times 4^k·base for each 2-bit window k of ``mul_fixed`` (native arithmetic with a
+    field inversion per operation: computed once per base, not per signature)."""
+    out = []
+    step = base
+    for _ in range(0, n_bits, 2):
+        t2 = native.double(step)
+        out.append((step, t2, native.add(t2, step)))
+        step = native.double(native.double(step))
+    return tuple(out)
 
 
 def mul_var(cs: ConstraintSystem, bits: Sequence[LC | int], p: tuple[LC | int, LC | int]) -> Point:

@@ -7,7 +7,7 @@ value plus r would both decompose, and the decomposition would stop being unique
 
 from __future__ import annotations
 
-from circuits.builder import LC, CircuitError, ConstraintSystem, Signal, as_lc
+from circuits.builder import LC, CircuitError, ConstraintSystem, Signal, as_lc, lincomb
 
 MAX_BITS = 253
 
@@ -26,19 +26,13 @@ def to_bits(cs: ConstraintSystem, x: LC | int, n: int) -> list[Signal]:
     with cs.scope(f"bits{n}"):
         for b in bits:
             assert_bool(cs, b)
-        total = LC()
-        for i, b in enumerate(bits):
-            total = total + b * (1 << i)
-        cs.assert_equal(total, x, label="bits sum to the value")
+        cs.assert_equal(from_bits(bits), x, label="bits sum to the value")
     return bits
 
 
 def from_bits(bits: list[LC]) -> LC:
     """The number sum(b_i * 2^i) as a linear combination (free)."""
-    total = LC()
-    for i, b in enumerate(bits):
-        total = total + as_lc(b) * (1 << i)
-    return total
+    return lincomb((b, 1 << i) for i, b in enumerate(bits))
 
 
 def range_check(cs: ConstraintSystem, x: LC | int, n: int) -> None:

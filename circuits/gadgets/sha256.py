@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from circuits.builder import LC, ConstraintSystem, as_lc
+from circuits.builder import LC, ConstraintSystem, as_lc, lincomb
 from circuits.gadgets.bits import to_bits
 from circuits.native.sha256 import IV, K
 
@@ -52,7 +52,7 @@ def _xor(cs: ConstraintSystem, a: LC, b: LC) -> LC:
         return b if ka == 0 else 1 - b
     if kb is not None:
         return a if kb == 0 else 1 - a
-    return a + b - cs.mul(a, b, name="xor") * 2
+    return lincomb(((a, 1), (b, 1), (cs.mul(a, b, name="xor"), -2)))
 
 
 def _xor_words(cs: ConstraintSystem, *words: Word) -> Word:
@@ -84,13 +84,9 @@ def _maj(cs: ConstraintSystem, a: Word, b: Word, c: Word) -> Word:
 
 def _add(cs: ConstraintSystem, *words: Word | int) -> Word:
     """The sum of words (or int constants) mod 2^32."""
-    total = LC()
-    for w in words:
-        if isinstance(w, int):
-            total = total + w
-        else:
-            for i, b in enumerate(w):
-                total = total + b * (1 << i)
+    total = lincomb(
+        pair for w in words for pair in ([(w, 1)] if isinstance(w, int) else [(b, 1 << i) for i, b in enumerate(w)])
+    )
     k = total.constant_value()
     if k is not None:
         return const_word(k % (1 << 32))
@@ -140,7 +136,4 @@ def sha256(cs: ConstraintSystem, bits: Sequence[LC | int]) -> list[LC]:
 
 def digest_to_field(digest_bits: Sequence[LC]) -> LC:
     """The digest read as a big-endian integer, mod r — free (the rollup's public input)."""
-    total = LC()
-    for i, b in enumerate(digest_bits):
-        total = total + as_lc(b) * (1 << (255 - i))
-    return total
+    return lincomb((b, 1 << (255 - i)) for i, b in enumerate(digest_bits))
