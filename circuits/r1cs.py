@@ -94,7 +94,11 @@ class ConstraintTable(Sequence[Constraint]):
             v = memo[k]
             if v is None:
                 s, e = ends[k], ends[k + 1]
-                v = memo[k] = sum(map(mul, map(get, wires[s:e]), map(coefs.__getitem__, cidx[s:e])))
+                if e - s == 1:  # most are single terms (a product's output, a bit)
+                    v = get(wires[s]) * coefs[cidx[s]]
+                else:
+                    v = sum(map(mul, map(get, wires[s:e]), map(coefs.__getitem__, cidx[s:e])))
+                memo[k] = v
             return v
 
         return value
@@ -105,9 +109,9 @@ class ConstraintTable(Sequence[Constraint]):
         """Index of the first violated constraint (``value``: an ``evaluator`` of this witness)."""
         value = value or self.evaluator(witness)
         abc = self.abc
-        for i in range(0, len(abc), 3):
-            if (value(abc[i]) * value(abc[i + 1]) - value(abc[i + 2])) % p:
-                return i // 3
+        for i, (a, b, c) in enumerate(zip(abc[0::3], abc[1::3], abc[2::3], strict=True)):
+            if (value(a) * value(b) - value(c)) % p:
+                return i
         return None
 
     def section_size(self, n8: int) -> int:
@@ -134,14 +138,18 @@ class ConstraintTable(Sequence[Constraint]):
             seg = np.repeat(np.arange(len(refs)), cnt)  # which combination each output term is in
             local = np.arange(total) - (np.cumsum(cnt) - cnt)[seg]  # its place in that combination
             term = ends[refs][seg] + local
-            term = term[np.lexsort((wires[term], seg))]  # by wire within each combination
+            # by wire within each combination (wires are distinct there, so the keys are unique)
+            term = term[np.argsort((seg.astype(np.uint64) << np.uint64(32)) | wires[term])]
+            records = np.empty((total, 1 + words), dtype="<u4")  # a term: its wire, its coefficient
+            records[:, 0] = wires[term]
+            records[:, 1:] = coef_words[cidx[term]]
             seg_words = 1 + (1 + words) * cnt
-            offset = np.cumsum(seg_words) - seg_words
+            offset = np.cumsum(seg_words) - seg_words  # where each combination's term count goes
             out = np.empty(int(seg_words.sum()), dtype="<u4")
+            is_term = np.ones(len(out), dtype=bool)
+            is_term[offset] = False
             out[offset] = cnt
-            at = offset[seg] + 1 + (1 + words) * local
-            out[at] = wires[term]
-            out[at[:, None] + 1 + np.arange(words)] = coef_words[cidx[term]]
+            out[is_term] = records.ravel()
             yield out.tobytes()
 
 
