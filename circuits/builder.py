@@ -249,6 +249,7 @@ class ConstraintSystem:
         self._coef_index = _CoefIndex()
         self._ends = array("q", [0])
         self._empty_lc = self._store(LC())
+        self._coef_one = self._coef_index[1]
         self._abc = array("i")  # 3 LC numbers per constraint
         self._labels: list[str] = []
         self._steps = _Steps(bytearray(), array("i"), array("i"), array("i"), [])
@@ -365,23 +366,45 @@ class ConstraintSystem:
 
     def _constrain(self, ra: int, rb: int, rc: int, label: str | None) -> None:
         self._abc.extend((ra, rb, rc))
-        full = self._labels_here.get(label)
-        if full is None:
-            full = self._labels_here[label] = f"{self._where}: {label}" if label else self._where
-        self._labels.append(full)
+        self._labels.append(self._labels_here.get(label) or self._full_label(label))
+
+    def _full_label(self, label: str | None) -> str:
+        full = self._labels_here[label] = f"{self._where}: {label}" if label else self._where
+        return full
 
     def mul(self, a: LC | int, b: LC | int, name: str = "mul") -> LC:
         """a * b as a new signal with one constraint (free when either side is a constant)."""
-        a, b = as_lc(a), as_lc(b)
-        ka, kb = a.constant_value(), b.constant_value()
-        if ka is not None:
-            return b * ka
-        if kb is not None:
-            return a * kb
-        out = self._new(_KIND_INT, name)
-        ra, rb = self._store(a), self._store(b)
-        self._step(_STEP_MUL, ra, rb, out.index)
-        self._constrain(ra, rb, self._store(out), name)
+        if not isinstance(a, LC):
+            a = as_lc(a)
+        if not isinstance(b, LC):
+            b = as_lc(b)
+        ta, tb = a.terms, b.terms
+        if len(ta) <= 1 and (not ta or ONE in ta):  # a is a constant (constant_value, inlined)
+            return b * ta.get(ONE, 0)
+        if len(tb) <= 1 and (not tb or ONE in tb):
+            return a * tb.get(ONE, 0)
+        # A circuit is mostly products, so this is _new, _store (out is one fresh term), _step and
+        # enforce written out.
+        if self._compiled is not None:
+            raise CircuitError("the circuit is already compiled")
+        i = len(self._kinds)
+        self._kinds.append(_KIND_INT)
+        self._names.append(self._names_here.get(name) or self._full_name(name))
+        out = Signal(i)
+        ra = self._store(a)
+        rb = ra if b is a else self._store(b)
+        rc = len(self._ends) - 1
+        self._term_sig.append(i)
+        self._term_coef.append(self._coef_one)
+        self._ends.append(len(self._term_sig))
+        out._ref = (self._token, rc)
+        st = self._steps
+        st.kind.append(_STEP_MUL)
+        st.a.append(ra)
+        st.b.append(rb)
+        st.out.append(i)
+        self._abc.extend((ra, rb, rc))
+        self._labels.append(self._labels_here.get(name) or self._full_label(name))
         return out
 
     def assert_equal(self, a: LC | int, b: LC | int, label: str = "equal") -> None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import mul
 
 from circuits.builder import LC, ONE, ConstraintSystem, Signal, as_lc
 from circuits.native.poseidon import MAX_INPUTS
@@ -120,7 +121,7 @@ def _terms(zs: list[int], zc: Sequence[int], keys: Sequence[int], cols: list[lis
     with weights ``w`` over their columns, then the constant ``k``: one cell, as a dict."""
     terms = dict(zip(zs, zc, strict=False))
     for key, col in zip(keys, cols, strict=True):
-        v = sum(a * b for a, b in zip(w, col, strict=True)) % P
+        v = sum(map(mul, w, col)) % P
         if key == ONE:
             v = (v + k) % P
         if v:
