@@ -192,7 +192,9 @@ def lincomb(pairs: Iterable[tuple[LC | int, int]]) -> LC:
         if not k:
             continue
         for i, v in as_lc(x).terms.items():
-            s = (get(i, 0) + v * k) % P
+            s = get(i, 0) + v if k == 1 else (get(i, 0) + v * k) % P
+            if s >= P:  # both terms reduced: at most one r over
+                s -= P
             if s:
                 out[i] = s
             else:

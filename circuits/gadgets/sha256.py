@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from circuits.builder import LC, ConstraintSystem, as_lc, lincomb
+from circuits.builder import LC, ConstraintSystem, P, Signal, as_lc, lincomb
 from circuits.gadgets.bits import to_bits
 from circuits.native.sha256 import IV, K
 
@@ -52,7 +52,11 @@ def _xor(cs: ConstraintSystem, a: LC, b: LC) -> LC:
         return b if ka == 0 else 1 - b
     if kb is not None:
         return a if kb == 0 else 1 - a
-    return lincomb(((a, 1), (b, 1), (cs.mul(a, b, name="xor"), -2)))
+    ab = cs.mul(a, b, name="xor")
+    assert isinstance(ab, Signal)  # neither side is a constant
+    out = a + b
+    out.terms[ab.index] = P - 2  # a + b - 2ab; ab is a new signal, so its term goes last (out is not shared yet)
+    return out
 
 
 def _xor_words(cs: ConstraintSystem, *words: Word) -> Word:
