@@ -246,7 +246,7 @@ class ConstraintSystem:
         self._inputs: dict[str, list[int]] = {}  # input name -> signal indices
         # linear combinations: terms [ends[k], ends[k + 1]) of the two term arrays
         self._token = object()  # marks the LCs stored here (an LC may be shared between systems)
-        self._term_sig = array("i")
+        self._term_sig = array("I")
         self._term_coef = array("I")
         self._coef_index = _CoefIndex()
         self._ends = array("q", [0])
@@ -254,7 +254,7 @@ class ConstraintSystem:
         self._coef_one = self._coef_index[1]
         self._abc = array("i")  # 3 LC numbers per constraint
         self._labels: list[str] = []
-        self._steps = _Steps(bytearray(), array("i"), array("i"), array("i"), [])
+        self._steps = _Steps(bytearray(), array("i"), array("i"), array("I"), [])
         self._scope: list[str] = []
         # per scope path: (signal name -> full name, label -> full label), so both are shared
         self._scope_strings: dict[str, tuple[dict[str, str], dict[str | None, str]]] = {}
@@ -440,10 +440,12 @@ class ConstraintSystem:
         order = np.argsort(kinds[1:], kind="stable") + 1  # by kind, then creation (a stable sort)
         wire_of = np.zeros(n, dtype=np.uint32)
         wire_of[order] = np.arange(1, n, dtype=np.uint32)
-        wires = array("I", wire_of[np.frombuffer(self._term_sig, dtype=np.int32)].tobytes())
-        step_out = array("I", wire_of[np.frombuffer(self._steps.out, dtype=np.int32)].tobytes())
+        # The arrays pass to the compiled circuit as they are (the system is frozen from here on);
+        # signal numbers become wires in place.
+        _renumber(self._term_sig, wire_of)
+        _renumber(self._steps.out, wire_of)
         hints = [(fn, deps, int(wire_of[first]), cnt, single) for fn, deps, first, cnt, single in self._steps.hints]
-        table = ConstraintTable(self._abc, self._ends, wires, self._term_coef, self._coef_index.table)
+        table = ConstraintTable(self._abc, self._ends, self._term_sig, self._term_coef, self._coef_index.table)
         count = np.bincount(kinds, minlength=_KIND_INT + 1)
         r1cs = R1CS(
             n_wires=n,
@@ -452,7 +454,7 @@ class ConstraintSystem:
             n_prv_in=int(count[_KIND_PRV]),
             constraints=table,
             n_labels=n,
-            wire_to_label=[0, *order.tolist()],
+            wire_to_label=array("I", np.concatenate(([0], order)).astype(np.uint32).tobytes()),
         )
         st = self._steps
         self._compiled = CompiledCircuit(
@@ -461,12 +463,19 @@ class ConstraintSystem:
             wire_of=array("I", wire_of.tobytes()),
             names=self._names,
             inputs=dict(self._inputs),
-            steps=_Steps(st.kind, st.a, st.b, step_out, hints),
+            steps=_Steps(st.kind, st.a, st.b, st.out, hints),
             labels=self._labels,
             n_signals=n,
         )
-        self._term_sig = array("i")  # building numbers: not needed any more
         return self._compiled
+
+
+def _renumber(numbers: array, wire_of: np.ndarray) -> None:
+    """numbers[i] = wire_of[numbers[i]] in place, a chunk at a time (no full-size temporary)."""
+    view = np.frombuffer(numbers, dtype=np.uint32)
+    chunk = 1 << 20
+    for s in range(0, len(view), chunk):
+        view[s : s + chunk] = wire_of[view[s : s + chunk]]
 
 
 @dataclass
@@ -515,7 +524,7 @@ class CompiledCircuit:
         assert isinstance(table, ConstraintTable)
         # LC values are memoised: every one is read after all its signals are set, and the check
         # below reuses them (the A and B of a product are its step's inputs).
-        value = table.evaluator(values)  # type: ignore[arg-type]
+        value = table.evaluator(values, P)  # type: ignore[arg-type]
         self._run_steps(values, value)
         if check:
             bad = table.first_unsatisfied(values, P, value)  # type: ignore[arg-type]

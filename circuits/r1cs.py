@@ -84,8 +84,9 @@ class ConstraintTable(Sequence[Constraint]):
     def __repr__(self) -> str:
         return f"ConstraintTable({len(self)} constraints, {len(self.wires)} terms)"
 
-    def evaluator(self, witness: Sequence[int]) -> Callable[[int], int]:
-        """Value (not reduced) of combination k under ``witness``, each computed once."""
+    def evaluator(self, witness: Sequence[int], p: int) -> Callable[[int], int]:
+        """Value of combination k under ``witness``, each computed once (mod ``p``, except that a
+        single term with coefficient 1 is the witness value as given)."""
         ends, wires, cidx, coefs = self.ends, self.wires, self.cidx, self.coefs
         get = witness.__getitem__
         memo: list[int | None] = [None] * (len(ends) - 1)
@@ -95,9 +96,10 @@ class ConstraintTable(Sequence[Constraint]):
             if v is None:
                 s, e = ends[k], ends[k + 1]
                 if e - s == 1:  # most are single terms (a product's output, a bit)
-                    v = get(wires[s]) * coefs[cidx[s]]
+                    c = coefs[cidx[s]]
+                    v = get(wires[s]) if c == 1 else get(wires[s]) * c % p
                 else:
-                    v = sum(map(mul, map(get, wires[s:e]), map(coefs.__getitem__, cidx[s:e])))
+                    v = sum(map(mul, map(get, wires[s:e]), map(coefs.__getitem__, cidx[s:e]))) % p
                 memo[k] = v
             return v
 
@@ -107,7 +109,7 @@ class ConstraintTable(Sequence[Constraint]):
         self, witness: Sequence[int], p: int, value: Callable[[int], int] | None = None
     ) -> int | None:
         """Index of the first violated constraint (``value``: an ``evaluator`` of this witness)."""
-        value = value or self.evaluator(witness)
+        value = value or self.evaluator(witness, p)
         abc = self.abc
         for i, (a, b, c) in enumerate(zip(abc[0::3], abc[1::3], abc[2::3], strict=True)):
             if (value(a) * value(b) - value(c)) % p:
@@ -199,7 +201,7 @@ class R1CS:
     n_prv_in: int
     constraints: Sequence[Constraint]
     n_labels: int = 0
-    wire_to_label: list[int] = field(default_factory=list)
+    wire_to_label: Sequence[int] = field(default_factory=list)
     prime: int = FR_MODULUS
 
     @property

@@ -34,9 +34,13 @@ Point = tuple[LC, LC]
 IDENTITY: Point = (as_lc(0), as_lc(1))
 
 
-def _div(cs: ConstraintSystem, num: LC, den: LC, name: str) -> Signal:
+def _quotient(n: int, d: int) -> int:
     # A zero denominator only happens off the curve; returning 0 lets the constraint fail there.
-    out = cs.hint(lambda n, d: n * pow(d, -1, P) % P if d else 0, num, den, name=name)
+    return n * pow(d, -1, P) % P if d else 0
+
+
+def _div(cs: ConstraintSystem, num: LC, den: LC, name: str) -> Signal:
+    out = cs.hint(_quotient, num, den, name=name)  # one function object for the tens of thousands of divisions
     cs.enforce(den, out, num, label=name)
     return out
 
