@@ -247,7 +247,9 @@ class ConstraintSystem:
         # linear combinations: terms [ends[k], ends[k + 1]) of the two term arrays
         self._token = object()  # marks the LCs stored here (an LC may be shared between systems)
         self._term_sig = array("I")
-        self._term_coef = array("I")
+        # 16-bit coefficient indices while there are at most 65,536 distinct coefficients (a
+        # rollup circuit has about 5,000), 32-bit after that (_widen_coefs)
+        self._term_coef = array("H")
         self._coef_index = _CoefIndex()
         self._ends = array("q", [0])
         self._empty_lc = self._store(LC())
@@ -270,19 +272,30 @@ class ConstraintSystem:
         if ref is not None and ref[0] is self._token:
             return ref[1]
         terms = lc.terms
-        if len(terms) == 1:  # most are: a product's output, a bit
-            ((i, v),) = terms.items()
-            self._term_sig.append(i)
-            self._term_coef.append(self._coef_index[v])
-        elif terms or len(self._ends) == 1:
-            self._term_sig.extend(terms)
-            self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
-        else:
+        if not terms and len(self._ends) > 1:
             return self._empty_lc
+        n = len(self._term_coef)
+        try:
+            if len(terms) == 1:  # most are: a product's output, a bit
+                self._term_coef.append(self._coef_index[next(iter(terms.values()))])
+            else:
+                self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
+        except OverflowError:
+            self._widen_coefs(n)
+            self._term_coef.extend(map(self._coef_index.__getitem__, terms.values()))
+        if len(terms) == 1:
+            self._term_sig.append(next(iter(terms)))
+        else:
+            self._term_sig.extend(terms)
         k = len(self._ends) - 1
         self._ends.append(len(self._term_sig))
         lc._ref = (self._token, k)
         return k
+
+    def _widen_coefs(self, n: int) -> None:
+        """Switch to 32-bit coefficient indices, dropping any appended past ``n`` by a failed extend."""
+        del self._term_coef[n:]
+        self._term_coef = array("I", self._term_coef)
 
     def _enter_scope(self) -> None:
         path = "/".join(self._scope)

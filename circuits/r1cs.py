@@ -128,7 +128,7 @@ class ConstraintTable(Sequence[Constraint]):
         ends = np.frombuffer(self.ends, dtype=np.int64)
         counts = np.diff(ends)
         wires = np.frombuffer(self.wires, dtype=np.uint32)
-        cidx = np.frombuffer(self.cidx, dtype=np.uint32)
+        cidx = np.frombuffer(self.cidx, dtype=self.cidx.typecode)
         words = n8 // 4
         table = b"".join((c % prime).to_bytes(n8, "little") for c in self.coefs)
         coef_words = np.frombuffer(table, dtype="<u4").reshape(len(self.coefs), words)

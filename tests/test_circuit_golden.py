@@ -9,11 +9,13 @@ The shapes are the test fixtures' (4-ary depth 2, chain 5), small enough to buil
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
 
 from circuits.builder import ConstraintSystem
+from circuits.r1cs import R1CS
 from circuits.rollup.batch_circuit import build_batch_circuit
 from circuits.rollup.params import BatchShape
 from prover.rollup.accounts import PrivateKey
@@ -89,3 +91,31 @@ def _permutation(t: int, kind: str, round_by_round: bool, monkeypatch) -> tuple[
 @pytest.mark.parametrize("kind", ["signals", "combinations"])
 def test_poseidon_partial_rounds_match_round_by_round_mixing(t: int, kind: str, monkeypatch) -> None:
     assert _permutation(t, kind, False, monkeypatch) == _permutation(t, kind, True, monkeypatch)
+
+
+def _plain(r1cs: R1CS) -> R1CS:
+    """The same system with its constraints as a list of dicts (the reader's form)."""
+    return dataclasses.replace(r1cs, constraints=list(r1cs.constraints))
+
+
+@pytest.mark.parametrize("terms", [1, 2])
+def test_many_distinct_coefficients(terms: int) -> None:
+    """Past 65,536 distinct coefficients the builder widens its coefficient indices mid-build."""
+    cs = ConstraintSystem("coefficients")
+    x = cs.private_input("x")
+    n = 70_000
+    for i in range(n):
+        lc = x * (i + 2) if terms == 1 else x * (i + 2) + 3 * i + 1
+        cs.enforce(lc, 1, lc)
+    c = cs.compile()
+    assert c.r1cs.constraints.cidx.typecode == "I"  # type: ignore[attr-defined]  # the widening happened
+    last = {1: n + 1} if terms == 1 else {1: n + 1, 0: 3 * n - 2}
+    assert c.r1cs.constraints[-1] == (last, {0: 1}, last)
+    c.witness({"x": 3})
+    assert r1cs_digest(c.r1cs) == r1cs_digest(_plain(c.r1cs))
+
+
+def test_constraint_table_writes_what_the_dict_writer_writes() -> None:
+    c = build_batch_circuit(BatchShape(1, 1))
+    assert r1cs_digest(c.r1cs) == r1cs_digest(_plain(c.r1cs))
+    assert _plain(c.r1cs).constraints == c.r1cs.constraints
