@@ -65,8 +65,9 @@ class UnsatisfiedConstraint(ValueError):
 class LC:
     """A linear combination sum(coef * signal) + constant, coefficients mod r.
 
-    ``terms`` is not changed after construction (the builder stores an LC once and reuses its
-    number), so operations always return new objects.
+    ``terms`` maps signal -> coefficient in 1..r-1 (reduced, no zeros). It is not changed once
+    the LC is in use (the builder stores an LC once and reuses its number), so operations always
+    return new objects.
     """
 
     __slots__ = ("_ref", "terms")
@@ -92,7 +93,7 @@ class LC:
             if s:
                 out[k] = s
             else:
-                del out[k]
+                out.pop(k, None)
         return LC(out)
 
     __radd__ = __add__
@@ -233,9 +234,6 @@ class _Steps:
     b: array
     out: array
     hints: list[tuple[Callable[..., int | Sequence[int]], tuple[int, ...], int, int, bool]]
-
-    def __len__(self) -> int:
-        return len(self.kind)
 
 
 class ConstraintSystem:
