@@ -52,8 +52,20 @@ class ConstraintTable(Sequence[Constraint]):
         self.coefs = coefs
 
     def lc(self, k: int) -> LinComb:
-        s, e = self.ends[k], self.ends[k + 1]
-        return dict(zip(self.wires[s:e], map(self.coefs.__getitem__, self.cidx[s:e]), strict=True))
+        return self._reader()(k)
+
+    def _reader(self) -> Callable[[int], LinComb]:
+        """A fast ``lc`` for many lookups (a fresh dict each time: callers may keep or change it)."""
+        ends, wires, cidx, coefs = self.ends, self.wires, self.cidx, self.coefs
+        coef = coefs.__getitem__
+
+        def lc(k: int) -> LinComb:
+            s, e = ends[k], ends[k + 1]
+            if e - s == 1:
+                return {wires[s]: coefs[cidx[s]]}
+            return dict(zip(wires[s:e], map(coef, cidx[s:e]), strict=False))  # same lengths by construction
+
+        return lc
 
     def __len__(self) -> int:
         return len(self.abc) // 3
@@ -67,12 +79,13 @@ class ConstraintTable(Sequence[Constraint]):
         if not 0 <= i < n:
             raise IndexError("constraint index out of range")
         a, b, c = self.abc[3 * i : 3 * i + 3]
-        return self.lc(a), self.lc(b), self.lc(c)
+        lc = self._reader()
+        return lc(a), lc(b), lc(c)
 
     def __iter__(self) -> Iterator[Constraint]:
-        lc, abc = self.lc, self.abc
-        for i in range(0, len(abc), 3):
-            yield lc(abc[i]), lc(abc[i + 1]), lc(abc[i + 2])
+        lc, abc = self._reader(), self.abc
+        for a, b, c in zip(abc[0::3], abc[1::3], abc[2::3], strict=True):
+            yield lc(a), lc(b), lc(c)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
