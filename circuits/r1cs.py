@@ -29,7 +29,8 @@ from prover.field.bn254 import FR_MODULUS
 LinComb = dict[int, int]
 Constraint = tuple[LinComb, LinComb, LinComb]
 
-_BLOCK = 1 << 14  # constraints serialised at a time (a few MB of output)
+_BLOCK = 1 << 14  # constraints per block when writing a list of dicts
+_BLOCK_TERMS = 1 << 16  # terms per block from a ConstraintTable: 2.3 MB of output, ~5x that in temporaries
 
 
 class ConstraintTable(Sequence[Constraint]):
@@ -146,8 +147,15 @@ class ConstraintTable(Sequence[Constraint]):
         table = b"".join((c % prime).to_bytes(n8, "little") for c in self.coefs)
         coef_words = np.frombuffer(table, dtype="<u4").reshape(len(self.coefs), words)
         abc = np.frombuffer(self.abc, dtype=np.int32)
-        for start in range(0, len(abc), 3 * _BLOCK):
-            refs = abc[start : start + 3 * _BLOCK]
+        # blocks of about _BLOCK_TERMS terms: dense constraints (Poseidon) would make a fixed
+        # number of constraints a large block
+        cum = np.cumsum(counts.astype(np.int32)[abc].reshape(-1, 3).sum(axis=1, dtype=np.int64))
+        start = 0
+        while start < len(cum):
+            before = int(cum[start - 1]) if start else 0
+            stop = max(start + 1, int(np.searchsorted(cum, before + _BLOCK_TERMS, side="right")))
+            refs = abc[3 * start : 3 * stop]
+            start = stop
             cnt = counts[refs]
             total = int(cnt.sum())
             seg = np.repeat(np.arange(len(refs)), cnt)  # which combination each output term is in
