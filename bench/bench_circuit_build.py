@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
@@ -55,9 +55,9 @@ def measure(size: int, depth: int) -> dict:
     from prover.rollup.batch import apply_batch
     from prover.rollup.circuit_cache import r1cs_digest
 
-    rss_start = _peak_rss_mb()
+    rss_start = _peak_rss_mib()
     circuit, build_s, build_cpu_s = _timed(lambda: build_batch_circuit(BatchShape(size, depth)))
-    rss_build = _peak_rss_mb()
+    rss_build = _peak_rss_mib()
     digest, hash_s, _ = _timed(lambda: r1cs_digest(circuit.r1cs))
     st, txs, fee_account = sample_batch(size, depth)
     res = apply_batch(st, txs, batch_size=size, chain_id=CHAIN, batch_number=1, fee_account=fee_account)
@@ -75,9 +75,9 @@ def measure(size: int, depth: int) -> dict:
         "witness_s": witness_s,
         "check_s": check_s,
         "witness_checked_s": checked_s,
-        "rss_start_mb": rss_start,
-        "rss_after_build_mb": rss_build,
-        "rss_peak_mb": _peak_rss_mb(),
+        "rss_start_mib": rss_start,
+        "rss_after_build_mib": rss_build,
+        "rss_peak_mib": _peak_rss_mib(),
         "r1cs_sha256": digest,
     }
 
@@ -112,8 +112,8 @@ def main() -> None:
         "batches": [],
     }
     print(
-        f"{'batch':>5} {'constraints':>12} {'build s':>8} {'peak MB':>8} {'hash s':>7} {'witness s':>10} "
-        f"{'check s':>8} {'w+check s':>10} {'peak MB':>8}  r1cs sha256"
+        f"{'batch':>5} {'constraints':>12} {'build s':>8} {'peak MiB':>9} {'hash s':>7} {'witness s':>10} "
+        f"{'check s':>8} {'w+check s':>10} {'peak MiB':>9}  r1cs sha256"
     )
     for size in args.sizes:
         cmd = [sys.executable, __file__, "--child", str(size), "--depth", str(args.depth)]
@@ -121,9 +121,9 @@ def main() -> None:
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         out["batches"].append(row)
         print(
-            f"{size:>5} {row['constraints']:>12,} {row['build_s']:>8.1f} {row['rss_after_build_mb']:>8,.0f} "
+            f"{size:>5} {row['constraints']:>12,} {row['build_s']:>8.1f} {row['rss_after_build_mib']:>9,.0f} "
             f"{row['hash_s']:>7.1f} {row['witness_s']:>10.1f} {row['check_s']:>8.1f} {row['witness_checked_s']:>10.1f} "
-            f"{row['rss_peak_mb']:>8,.0f}  "
+            f"{row['rss_peak_mib']:>9,.0f}  "
             f"{row['r1cs_sha256'][:16]}",
             flush=True,
         )
