@@ -84,16 +84,8 @@ class LC:
         out = self.terms.copy()
         if type(other) is int:
             _add_constant(out, other)
-            return LC(out)
-        get = out.get
-        for k, v in as_lc(other).terms.items():
-            s = get(k, 0) + v
-            if s >= P:
-                s -= P
-            if s:
-                out[k] = s
-            else:
-                out.pop(k, None)
+        else:
+            _accumulate(out, as_lc(other).terms, 1)
         return LC(out)
 
     __radd__ = __add__
@@ -184,23 +176,27 @@ def lincomb(pairs: Iterable[tuple[LC | int, int]]) -> LC:
     copying the growing total at every step.
     """
     out: dict[int, int] = {}
-    get = out.get
     for x, k in pairs:
         if type(x) is int:
             _add_constant(out, x * k)
             continue
         k %= P
-        if not k:
-            continue
-        for i, v in as_lc(x).terms.items():
-            s = get(i, 0) + v if k == 1 else (get(i, 0) + v * k) % P
-            if s >= P:  # both terms reduced: at most one r over
-                s -= P
-            if s:
-                out[i] = s
-            else:
-                out.pop(i, None)
+        if k:
+            _accumulate(out, as_lc(x).terms, k)
     return LC(out)
+
+
+def _accumulate(out: dict[int, int], terms: dict[int, int], k: int) -> None:
+    """out += k * terms in place (k in 1..r-1), dropping a key whose coefficient cancels."""
+    get = out.get
+    for i, v in terms.items():
+        s = get(i, 0) + v * k
+        if s >= P:  # reduce only when needed: with k = 1 (most calls) the sum is below 2r
+            s %= P
+        if s:
+            out[i] = s
+        else:
+            out.pop(i, None)
 
 
 _KIND_OUT, _KIND_PUB, _KIND_PRV, _KIND_INT = 1, 2, 3, 4
