@@ -20,14 +20,14 @@ creation order while building; ``compile`` renumbers them into circom's wire ord
 public outputs, public inputs, private inputs, internal) so the R1CS and witness files match
 what circom would write.
 
-Storage. A rollup batch circuit has about a million constraints and twenty million terms, so
+Storage. A rollup batch circuit has about a million constraints and over ten million terms, so
 nothing is kept per constraint as Python objects. When a linear combination first appears in a
 constraint or as a hint's input, its terms are appended to flat arrays (signal numbers, and
 indices into a table of the distinct coefficients) and the ``LC`` remembers its number, so one
 used several times (x * x, a hint's input and its constraint) is stored once. Constraints are
 three such numbers, hint steps a kind and two numbers; labels and signal names are shared
-strings, one per scope and name. ``compile`` renumbers the signal array into wires in one numpy
-pass and hands the arrays to a :class:`~circuits.r1cs.ConstraintTable`; the witness calculator
+strings, one per scope and name. ``compile`` renumbers the signal array into wires in place
+(numpy) and hands the arrays to a :class:`~circuits.r1cs.ConstraintTable`; the witness calculator
 then works on wires directly.
 """
 
