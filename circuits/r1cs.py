@@ -55,6 +55,14 @@ class ConstraintTable(Sequence[Constraint]):
     def lc(self, k: int) -> LinComb:
         return self._reader()(k)
 
+    def term_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``abc``, ``ends``, ``wires`` and ``cidx`` as read-only NumPy views (no copy), for bulk
+        consumers such as the development setup; ``coefs`` is the table ``cidx`` indexes."""
+        views = tuple(np.frombuffer(a, dtype=a.typecode) for a in (self.abc, self.ends, self.wires, self.cidx))
+        for v in views:
+            v.flags.writeable = False
+        return views  # type: ignore[return-value]
+
     def _reader(self) -> Callable[[int], LinComb]:
         """A fast ``lc`` for many lookups (a fresh dict each time: callers may keep or change it)."""
         ends, wires, cidx, coefs = self.ends, self.wires, self.cidx, self.coefs
