@@ -13,6 +13,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 gpu_harness = pytest.importorskip("gpu_harness")
 
 
+@pytest.fixture(autouse=True)
+def _restore_gpu_backend(monkeypatch):
+    """``--mirror`` makes the harness's process believe the mirror is a GPU (it patches
+    GpuBackend.available and CupyOps for good, fine in its own process); undo that here, or
+    every later test's ``select_backend()`` would prove on the slow mirror."""
+    from prover.backend import gpu as gpu_mod
+
+    monkeypatch.setattr(gpu_mod.GpuBackend, "available", gpu_mod.GpuBackend.__dict__["available"])
+    monkeypatch.setattr(gpu_mod, "CupyOps", gpu_mod.CupyOps)
+
+
 def test_a_failing_section_is_recorded_and_the_others_still_run(tmp_path, monkeypatch):
     def planted(*args):
         raise RuntimeError("planted kernel fault")
