@@ -135,17 +135,26 @@ def test_keycheck_from_the_install(venv, tmp_path):
     bad_pin = subprocess.run([python, keycheck, "--expect", "rollup_b1_d2=xyz"], env=_env(), capture_output=True)
     assert bad_pin.returncode == 2
 
-    # the demo's cached key (zkprover demo builds it once), if this machine has it
-    cache = Path(os.environ.get("ZKPROVER_CACHE_DIR") or Path.home() / ".cache" / "zkprover")
-    index = cache / "circuits" / "rollup_b4_d2.json"
-    if not index.is_file():
-        pytest.skip(f"no cached rollup_b4_d2 key in {cache} (run zkprover demo once)")
+    # --build makes the key (the compose file's one-shot `keys` service), then the start-up check
+    # passes, with the key's file hash pinned; a wrong pin and a truncated key are refused
+    cache = tmp_path / "keys"
+
+    def keycheck_run(*args: str, pin: str | None = None) -> subprocess.CompletedProcess:
+        env = {**_env(), **({"ZKPROVER_KEY_SHA256": pin} if pin else {})}
+        cmd = [python, keycheck, "--batch-sizes", "1", "--depth", "2", "--cache-dir", str(cache), *args]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+    built = keycheck_run("--build")
+    assert built.returncode == 0, built.stdout + built.stderr
     import json
 
-    zkey = cache / "circuits" / json.loads(index.read_text())["digest"] / "circuit.zkey"
+    index = json.loads((cache / "circuits" / "rollup_b1_d2.json").read_text())
+    zkey = cache / "circuits" / index["digest"] / "circuit.zkey"
     sha = hashlib.sha256(zkey.read_bytes()).hexdigest()
-    ok = subprocess.run(
-        [python, keycheck, "--batch-sizes", "4", "--depth", "2", "--cache-dir", str(cache)],
-        env={**_env(), "ZKPROVER_KEY_SHA256": f"rollup_b4_d2={sha}"}, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    ok = keycheck_run(pin=f"rollup_b1_d2={sha}")
     assert ok.returncode == 0 and "OK" in ok.stdout and "pinned" in ok.stdout, ok.stdout + ok.stderr
+    wrong = keycheck_run(pin=f"rollup_b1_d2={'0' * 64}")
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    zkey.write_bytes(zkey.read_bytes()[: zkey.stat().st_size // 2])
+    truncated = keycheck_run()
+    assert truncated.returncode == 1, truncated.stdout + truncated.stderr
