@@ -8,7 +8,9 @@ by the real operator, witness, proof on the selected backend, self-check) and pr
 resident set size after each step. The GPU figure is *computed* from the key with the GPU
 backend's own accounting (``GpuEngine.key_bytes`` + twiddle tables + ``MEMORY_MARGIN``), the
 number ``GpuBackend.load_key`` checks against free device memory, so it is exactly what the
-worker will ask for; re-measure ``zkprover_gpu_memory_bytes`` on a real GPU before relying on it.
+worker will ask for. With ``--backend gpu`` the proof runs on the device and ``gpu_measured``
+adds what CuPy reports after it (pool high-water mark, device memory in use): the figure the
+deploy/README sizes table still lacks.
 
 The first run for a shape runs the development setup (minutes) and caches the key; the step
 ``key`` then measures a cold load, which is what a worker does at start.
@@ -32,6 +34,19 @@ def _current_mib() -> float:
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * resource.getpagesize() / (1 << 20)
+
+
+def _gpu_measured() -> dict[str, float]:
+    """Device memory after the proof, read from CuPy: its pool's total (the pool keeps every
+    block it ever took, so this is the proof's high-water mark of our allocations) and the
+    device's used memory (that plus the CUDA context and other processes)."""
+    import cupy
+
+    free, total = cupy.cuda.runtime.memGetInfo()
+    return {
+        "pool_total_mib": round(cupy.get_default_memory_pool().total_bytes() / (1 << 20), 1),
+        "device_used_mib": round((total - free) / (1 << 20), 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         "gpu_bytes_computed": gpu,
         "gpu_total_mib_computed": round(sum(gpu.values()) / (1 << 20), 1),
     }
+    if backend.describe().startswith("gpu"):
+        figures["gpu_measured"] = _gpu_measured()
     print(json.dumps(figures, indent=1))
     if args.json:
         with open(args.json, "w") as f:
