@@ -6,7 +6,8 @@
 # (msm.cu alone takes minutes; sequential compiles would eat the call's time limit), 4. runs
 # bench/gpu_harness.py, which writes its JSON/Markdown into $OUT after every section.
 # The device tool brings back at most 8 files: $OUT gets session.log (GPU, build and compile
-# logs), gpu_tests.log, gpu_bench.json/.md and snarkjs_proof/{proof,public,vk}.json.
+# logs), gpu_tests.log, gpu_bench.json/.md, snarkjs_proof/{proof,public,vk}.json and, with
+# GPU_MEMORY_BATCHES set, gpu_memory.jsonl.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/results}
@@ -37,3 +38,12 @@ data=.cache/bench-data/poseidon_chain_65k
 args=("$@")
 [ ${#args[@]} -eq 0 ] && [ -d "$data" ] && args=(--bench-data "$data")
 python3 bench/gpu_harness.py --json "$OUT/gpu_bench.json" "${args[@]}"
+rc=$?
+# deploy/README's GPU column, measured: GPU_MEMORY_BATCHES="1 2 4 8" runs a worker's job per
+# batch size (depth 12) on the GPU backend and appends each figure set to gpu_memory.jsonl
+for b in ${GPU_MEMORY_BATCHES:-}; do
+    python3 deploy/scripts/measure_memory.py --backend gpu --batch-size "$b" --depth 12 \
+        --cache-dir /tmp/zkprover-keys --json /tmp/mem.json >> "$LOG" 2>&1 \
+        && python3 -c "import json; print(json.dumps(json.load(open('/tmp/mem.json'))))" >> "$OUT/gpu_memory.jsonl"
+done
+exit $rc
