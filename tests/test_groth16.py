@@ -12,6 +12,7 @@ import pytest
 from circuits.examples import cube_chain, cube_chain_output
 from prover.backend.python_backend import PythonBackend
 from prover.cli import main as zkprover
+from prover.field.bn254 import FQ_MODULUS
 from prover.field.curve import G1
 from prover.groth16.formats import (
     proof_from_json,
@@ -83,6 +84,21 @@ def test_off_curve_point_rejected(chain, proved, verifier_engine):
     _, pk, _ = chain
     a = proved.proof.a
     assert not verify(pk.vk, proved.public_signals, Proof((a[0], a[1] + 1), proved.proof.b, proved.proof.c))
+
+
+@pytest.mark.parametrize("coordinate", ["a.x", "b.x.c1", "c.y"])
+def test_non_canonical_coordinate_rejected(chain, proved, coordinate, verifier_engine):
+    """x + q names the same field element, but the EVM precompiles refuse coordinates >= q, so
+    the off-chain twin of the L1 verifier must refuse them too."""
+    _, pk, _ = chain
+    a, b, c = proved.proof.a, proved.proof.b, proved.proof.c
+    if coordinate == "a.x":
+        a = (a[0] + FQ_MODULUS, a[1])
+    elif coordinate == "b.x.c1":
+        b = ((b[0][0], b[0][1] + FQ_MODULUS), b[1])
+    else:
+        c = (c[0], c[1] + FQ_MODULUS)
+    assert not verify(pk.vk, proved.public_signals, Proof(a, b, c))
 
 
 def test_wrong_public_input_rejected(chain, proved, verifier_engine):

@@ -4,8 +4,8 @@
 
 checked as one product e(-A, B) e(alpha1, beta2) e(vk_x, gamma2) e(C, delta2) = 1: four Miller
 loops and a single final exponentiation. A proof whose points are off the curve or outside the
-order-r subgroup, or a public input >= r, is invalid (the EVM precompiles refuse the same), not an
-error.
+order-r subgroup, or that has a coordinate >= q, or a public input >= r, is invalid (the EVM
+precompiles refuse the same), not an error.
 
 Two engines compute the same thing: the native extension (``prover/backend/native/pairing.c``,
 a few milliseconds a proof, vk_x by the native MSM) and py_ecc (about a second). The native one is
@@ -21,7 +21,7 @@ from py_ecc import optimized_bn128 as _o
 
 from prover.backend import cpu as _cpu
 from prover.field.arrays import fr_vector, g1_array, g2_array
-from prover.field.bn254 import FR_MODULUS
+from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
 from prover.field.curve import G1, G2, G1Affine, G2Affine, g1_to_pyecc, g2_to_pyecc
 from prover.groth16.keys import Proof, VerifyingKey
 
@@ -73,6 +73,15 @@ def _product_is_one_pyecc(pairs: list[tuple[G1Affine, G2Affine]]) -> bool:
     return _o.final_exponentiate(acc) == _o.FQ12.one()
 
 
+def _coordinates(value) -> list[int]:
+    """Every integer in a nest of tuples (affine G1/G2 points; None for infinity has none)."""
+    if value is None:
+        return []
+    if isinstance(value, int):
+        return [value]
+    return [v for part in value for v in _coordinates(part)]
+
+
 def verify(vk: VerifyingKey, public_signals: list[int], proof: Proof) -> bool:
     """True iff ``proof`` is valid for ``public_signals`` under ``vk``.
 
@@ -83,6 +92,8 @@ def verify(vk: VerifyingKey, public_signals: list[int], proof: Proof) -> bool:
         raise ValueError(f"{len(public_signals)} public signals given, the key expects {vk.n_public}")
     if any(not 0 <= x < FR_MODULUS for x in public_signals):
         return False
+    if not all(0 <= v < FQ_MODULUS for v in _coordinates((proof.a, proof.b, proof.c))):
+        return False  # x + q is the same element, but the EVM precompiles refuse it
     for p in (proof.a, proof.c):
         if p is not None and not G1.is_on_curve(p):
             return False
