@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,10 @@ def load(name: str) -> Any:
         mod = _modules.get(key)
         if mod is None:
             source = expand_source(KERNEL_DIR / f"{name}.cu")
+            # a cold cache costs minutes for msm.cu (NVRTC, ~100 s): say so, or a worker's first
+            # start looks hung
+            log.info("kernels: loading %s.cu for sm_%d (compiled on first use, cache %s)", name, cc, cache_dir())
+            t0 = time.perf_counter()
             with _cupy_cache_dir(cache_dir()):
                 try:
                     mod = cupy.RawModule(code=source, options=compile_options(cc))
@@ -128,6 +133,7 @@ def load(name: str) -> Any:
                     log.warning("kernels: NVRTC failed on %s.cu (%s); retrying with nvcc", name, exc)
                     mod = cupy.RawModule(code=source, options=compile_options(cc), backend="nvcc")
                     mod.compile()
+            log.info("kernels: %s.cu ready in %.1f s", name, time.perf_counter() - t0)
             _modules[key] = mod
     return mod
 
