@@ -35,7 +35,6 @@ from tests.l1.test_rollup_contract import (  # noqa: E402
     DEPTH,
     GENESIS,
     KEYS,
-    NOOP,
     TRANSFER,
     UNIT,
     WITHDRAWAL,
@@ -52,7 +51,6 @@ def submit_batch_gas(standin: StandIn, batch: int, with_l1: bool) -> int:
     chain = EvmChain()
     rollup = deploy_rollup(chain, standin.pk.vk, chain_id=CHAIN_ID, depth=DEPTH, genesis_root=GENESIS, amount_unit=UNIT)
     recipient = chain.new_account("l1-withdrawal-recipient").address
-    transfers = [record(TRANSFER, frm=1, to=2, amount=1, fee=1)]
     if with_l1:
         assert rollup.transact("deposit", *KEYS[0], sender=chain.accounts[1], value=100 * UNIT).ok
         l1 = [KEYS[0], (int.from_bytes(recipient, "big"), 0)]
@@ -60,8 +58,8 @@ def submit_batch_gas(standin: StandIn, batch: int, with_l1: bool) -> int:
         addrs = [recipient]
     else:
         l1, records, addrs = [], [], []
-    records += transfers * (batch - len(records))
-    data = blob(l1, records[:batch] + [record(NOOP)] * (batch - len(records)))
+    records += [record(TRANSFER, frm=1, to=2, amount=1, fee=1)] * (batch - len(records))
+    data = blob(l1, records)
     new_root = 0xBEEF
     proof = standin.prove(public_input(1, GENESIS, new_root, data))
     receipt = rollup.transact("submitBatch", *submit_batch_args(new_root, data, proof, addrs))
