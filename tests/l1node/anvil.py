@@ -16,10 +16,13 @@ from typing import Any
 
 import requests
 
+from l1.evm import Account
+from l1.node import NodeChain
 from tests.npm_peers import install_pinned
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
+FUNDS = 10**22  # 10,000 ether per test account
 
 
 def ensure_anvil() -> Path:
@@ -116,3 +119,10 @@ class Anvil:
 
     def pool(self) -> dict:
         return self.rpc("txpool_content")
+
+
+def funded(anvil: Anvil, node: NodeChain, seed: str, wei: int = FUNDS) -> Account:
+    """A deterministic account from ``seed`` with ``wei`` on anvil (anvil_setBalance)."""
+    account = node.new_account(seed)
+    anvil.set_balance(account.address, wei)
+    return account

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from l1.build import run_solc, standard_input
-from l1.evm import Account, Contract
+from l1.evm import Contract
 from l1.node import NodeChain
-from tests.l1node.anvil import HERE, NODE_MODULES, Anvil, ensure_anvil
-
-FUNDS = 10**22  # 10,000 ether per test account
+from tests.l1node.anvil import HERE, NODE_MODULES, Anvil, ensure_anvil, funded
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +33,6 @@ def anvil(anvil_binary, tmp_path) -> Iterator[Anvil]:
         yield node
     finally:
         node.kill()
-
-
-def funded(anvil: Anvil, node: NodeChain, seed: str, wei: int = FUNDS) -> Account:
-    account = node.new_account(seed)
-    anvil.set_balance(account.address, wei)
-    return account
 
 
 @pytest.fixture
