@@ -8,6 +8,8 @@ package.json, installed on first use; tests skip with the reason where npm is ab
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -26,8 +28,15 @@ FUNDS = 10**22  # 10,000 ether per test account
 
 
 def ensure_anvil() -> Path:
-    """The anvil binary (installing the pinned npm package if needed); skips where npm is absent."""
-    return install_pinned(HERE, "anvil (npm @foundry-rs/anvil)") / "anvil"
+    """The anvil binary (installing the pinned npm package if needed); skips where npm is absent.
+
+    The package's ``.bin/anvil`` is a Node wrapper that spawns the platform binary from an
+    optional dependency (``@foundry-rs/anvil-linux-amd64`` and so on); the tests run that binary
+    itself, so that a SIGKILL reaches the node and not only its wrapper.
+    """
+    wrapper = install_pinned(HERE, "anvil (npm @foundry-rs/anvil)") / "anvil"
+    native = sorted(NODE_MODULES.glob("@foundry-rs/anvil-*/bin/anvil"))
+    return native[0] if native else wrapper
 
 
 def _free_port() -> int:
@@ -54,7 +63,8 @@ class Anvil:
         args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(self.chain_id)]
         if self.state is not None:
             args += ["--state", str(self.state)]  # loaded at start, dumped at exit
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A session of its own: stop/kill signal the whole group, wrapper or not, and nothing outlives a test.
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -67,18 +77,19 @@ class Anvil:
                     raise TimeoutError(f"anvil did not answer on {self.url} within {timeout_s} s") from None
                 time.sleep(0.05)
 
-    def stop(self) -> None:
-        """SIGTERM: anvil dumps its state (with ``state``) and exits."""
+    def _signal(self, sig: signal.Signals) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
         self.proc = None
 
+    def stop(self) -> None:
+        """SIGTERM: anvil dumps its state (with ``state``) and exits."""
+        self._signal(signal.SIGTERM)
+
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-        self.proc = None
+        """SIGKILL: gone at once, nothing written."""
+        self._signal(signal.SIGKILL)
 
     def restart(self) -> None:
         self.stop()
