@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from l1.evm import Account, CallReverted, Contract, Receipt
-from l1.node import InsufficientFunds, NodeChain, RpcError, revert_data
+from l1.node import InsufficientFunds, NodeChain, NodeUnavailable, RpcError, revert_data
 from prover import metrics
 
 log = logging.getLogger("zkprover.l1.settler")
@@ -267,33 +267,45 @@ class Settler:
         """
         deadline = time.monotonic() + self.timeout_s
         while True:
-            receipt = self._mined(tx)
+            try:
+                receipt = self._step(tx)
+            except NodeUnavailable as exc:
+                # The node restarts or the network blips: the transaction is signed and its
+                # hashes known, so carry on from the same state once the node answers again.
+                log.warning("L1 node unavailable while waiting for tx %s (%s); retrying", tx.label, exc)
+                receipt = None
             if receipt is not None:
-                block = int(receipt["blockNumber"], 16)
-                if self.node.block_number - block >= self.confirmations:
-                    again = self.node.receipt(bytes.fromhex(receipt["transactionHash"][2:]))
-                    if again is not None and again.get("blockHash") == receipt["blockHash"]:
-                        self._record(receipt)
-                        return receipt
-                    continue  # reorged out between the two reads: look again
-            elif self.node.nonce(self.sender.address, "latest") > tx.nonce:
-                receipt = self._mined(tx)  # mined between the two reads?
-                if receipt is None:
-                    raise SettlerError(
-                        f"nonce {tx.nonce} of 0x{self.sender.address.hex()} was used by a transaction "
-                        f"the settler did not send (is another process using the operator key?)"
-                    )
-                continue
-            elif all(self.node.transaction(h) is None for h in tx.hashes):
-                self._resend(tx, "dropped")
-            elif time.monotonic() - tx.sent_at > self.resend_after_s:
-                self._resend(tx, "not mined")
+                self._record(receipt)
+                return receipt
             if time.monotonic() > deadline:
                 raise SettlementTimeout(
                     f"L1 tx {tx.label} (nonce {tx.nonce}) not mined and confirmed within {self.timeout_s} s "
                     f"({len(tx.hashes)} versions sent, last max fee {tx.max_fee}, cap {self.fees.max_fee_per_gas})"
                 )
             time.sleep(self.poll_s)
+
+    def _step(self, tx: SentTx) -> dict | None:
+        """One look at ``tx``: its receipt once confirmed, else None after resending if needed."""
+        receipt = self._mined(tx)
+        if receipt is not None:
+            block = int(receipt["blockNumber"], 16)
+            if self.node.block_number - block < self.confirmations:
+                return None
+            again = self.node.receipt(bytes.fromhex(receipt["transactionHash"][2:]))
+            # Reorged out between the two reads: the next look sees where it went.
+            return receipt if again is not None and again.get("blockHash") == receipt["blockHash"] else None
+        if self.node.nonce(self.sender.address, "latest") > tx.nonce:
+            if self._mined(tx) is None:  # not mined between the two reads either
+                raise SettlerError(
+                    f"nonce {tx.nonce} of 0x{self.sender.address.hex()} was used by a transaction "
+                    f"the settler did not send (is another process using the operator key?)"
+                )
+            return None
+        if all(self.node.transaction(h) is None for h in tx.hashes):
+            self._resend(tx, "dropped")
+        elif time.monotonic() - tx.sent_at > self.resend_after_s:
+            self._resend(tx, "not mined")
+        return None
 
     def _record(self, receipt: dict) -> None:
         gas = int(receipt["gasUsed"], 16)

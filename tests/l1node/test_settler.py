@@ -204,3 +204,18 @@ def test_picks_up_nonces_used_outside_the_settler(node, probe):
     node.send(probe.address, probe.encode("submitBatch", 2, ROOT))  # same key, outside the settler
     tx = settler.send(probe.address, probe.encode("submitBatch", 3, ROOT), gas=GAS)
     assert int(settler.wait(tx)["status"], 16) == 1 and probe.call("batchCount") == 3
+
+
+def test_waiting_survives_a_node_restart(anvil, node, probe):
+    settler = _settler(node, confirmations=2)
+    tx = settler.send(probe.address, probe.encode("submitBatch", 1, ROOT), gas=GAS)  # mined at once
+    anvil.stop()  # SIGTERM: the chain, with the transaction, is written to the state file
+
+    def come_back():
+        anvil.start()
+        anvil.mine(2)
+
+    helper = _later(0.5, come_back)
+    receipt = settler.wait(tx)  # node away for a while: keeps looking instead of failing
+    helper.join()
+    assert bytes.fromhex(receipt["transactionHash"][2:]) == tx.hashes[0] and probe.call("batchCount") == 1

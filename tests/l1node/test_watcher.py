@@ -55,6 +55,21 @@ def _deposit(node, probe, amount: int, sender: int = 1):
     return receipt
 
 
+def _signed_deposit(node, probe, amount: int) -> tuple[bytes, bytes]:
+    """A deposit signed with the next pending nonce but not sent: (raw, hash)."""
+    sender = node.accounts[1]
+    return node.sign(
+        sender,
+        nonce=node.nonce(sender.address),
+        to=probe.address,
+        data=probe.encode("deposit"),
+        value=amount,
+        gas=100_000,
+        max_fee=10**10,
+        priority_fee=10**9,
+    )
+
+
 def test_events_wait_for_the_confirmation_depth(anvil, node, probe):
     rec = Recorder()
     watcher = _watcher(node, probe, rec, confirmations=2)
@@ -110,17 +125,7 @@ def test_reorg_within_the_depth_retracts_the_orphaned_event(anvil, node, probe):
 def test_a_transaction_reincluded_after_a_reorg_is_delivered_once(anvil, node, probe):
     rec = Recorder()
     watcher = _watcher(node, probe, rec, confirmations=3)
-    sender = node.accounts[1]
-    raw, tx_hash = node.sign(
-        sender,
-        nonce=node.nonce(sender.address),
-        to=probe.address,
-        data=probe.encode("deposit"),
-        value=AMOUNT,
-        gas=100_000,
-        max_fee=10**10,
-        priority_fee=10**9,
-    )
+    raw, tx_hash = _signed_deposit(node, probe, AMOUNT)
     fork = anvil.snapshot()
     node.send_raw(raw)
     anvil.mine()
@@ -169,18 +174,7 @@ def test_a_restarted_watcher_resumes_from_its_saved_cursor(anvil, node, probe, t
 def test_a_crash_inside_a_block_redelivers_nothing_and_loses_nothing(anvil, node, probe, tmp_path):
     anvil.automine(False)
     for amount in (AMOUNT, 2 * AMOUNT, 3 * AMOUNT):
-        sender = node.accounts[1]
-        raw, _ = node.sign(
-            sender,
-            nonce=node.nonce(sender.address),
-            to=probe.address,
-            data=probe.encode("deposit"),
-            value=amount,
-            gas=100_000,
-            max_fee=10**10,
-            priority_fee=10**9,
-        )
-        node.send_raw(raw)
+        node.send_raw(_signed_deposit(node, probe, amount)[0])
     anvil.mine(3)  # all three deposits in one block
     rec = Recorder()
 
