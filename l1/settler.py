@@ -360,7 +360,7 @@ class Settler:
         """Send ``contract.fn(*args)`` settling batch ``batch``, unless L1 already has it.
 
         ``settled()`` reads the contract's settled batch number (e.g. ``lambda:
-        rollup.call("batchCount")``); it is asked after this account's in-flight transactions
+        rollup.call("batchNumber")``); it is asked after this account's in-flight transactions
         have mined, so a batch sent before a crash is found, not sent twice. Returns the receipt,
         or None when the batch was already settled.
         """
