@@ -19,6 +19,10 @@ One :class:`Settler` owns one operator account on one node. It
   and sends nothing for a batch that is already there.
 
 Gas and wei spent per transaction go to the Prometheus objects in :mod:`prover.metrics`.
+
+:class:`InProcessSettler` offers the same :class:`BatchSettler` surface (``transact``,
+``settle``) on :class:`l1.evm.EvmChain`, where every transaction is mined at once, so the
+operator settles through one interface whichever chain it was given.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from l1.evm import Account, CallReverted, Contract, Receipt
+from l1.evm import GAS_PRICE, Account, CallReverted, Contract, Receipt
 from l1.node import InsufficientFunds, NodeChain, NodeUnavailable, RpcError, revert_data
 from prover import metrics
 
@@ -103,6 +107,37 @@ class SentTx:
     @property
     def resends(self) -> int:
         return max(0, len(self.hashes) - 1)
+
+
+def _record_mined(gas: int, fee_wei: int, ok: bool) -> None:
+    metrics.L1_TRANSACTIONS.labels("mined" if ok else "reverted").inc()
+    metrics.L1_TX_GAS.observe(gas)
+    metrics.L1_TX_FEE.observe(fee_wei)
+    metrics.L1_FEE_TOTAL.inc(fee_wei)
+
+
+def _skip_if_settled(batch: int, settled: Callable[[], int]) -> bool:
+    """True (and counted) when L1 already has ``batch``; publishes the settled batch number."""
+    current = settled()
+    metrics.L1_SETTLED_BATCH.set(current)
+    if current < batch:
+        return False
+    metrics.L1_TRANSACTIONS.labels("skipped").inc()
+    log.info("batch %d is already settled on L1 (L1 is at batch %d): not sending", batch, current)
+    return True
+
+
+@runtime_checkable
+class BatchSettler(Protocol):
+    """What the operator settles batches through, on a node or in process."""
+
+    def transact(
+        self, contract: Contract, fn: str, *args: Any, value: int = 0, gas: int | None = None, label: str = ""
+    ) -> Receipt: ...
+
+    def settle(
+        self, contract: Contract, fn: str, *args: Any, batch: int, settled: Callable[[], int], gas: int | None = None
+    ) -> Receipt | None: ...
 
 
 def _bumped(old: int, percent: int) -> int:
@@ -309,12 +344,7 @@ class Settler:
 
     def _record(self, receipt: dict) -> None:
         gas = int(receipt["gasUsed"], 16)
-        fee = gas * int(receipt.get("effectiveGasPrice", "0x0"), 16)
-        ok = int(receipt["status"], 16) == 1
-        metrics.L1_TRANSACTIONS.labels("mined" if ok else "reverted").inc()
-        metrics.L1_TX_GAS.observe(gas)
-        metrics.L1_TX_FEE.observe(fee)
-        metrics.L1_FEE_TOTAL.inc(fee)
+        _record_mined(gas, gas * int(receipt.get("effectiveGasPrice", "0x0"), 16), int(receipt["status"], 16) == 1)
 
     def wait_in_flight(self) -> None:
         """Wait until every transaction this account has in the node's pool is mined (e.g. ones
@@ -333,8 +363,10 @@ class Settler:
     ) -> Receipt:
         """Send ``contract.fn(*args)`` and wait for it; a revert gives ``ok=False`` with the decoded error.
 
-        A call that the node's gas estimate already finds reverting raises CallReverted (decoded)
-        and sends nothing, so a refused settlement costs no gas.
+        With ``gas=None`` the node estimates the gas first: a call that would revert raises
+        CallReverted (decoded) and sends nothing, so a refused settlement costs no gas. With an
+        explicit ``gas`` nothing is simulated, so a transaction can follow one still pending
+        (batch n+1 sent before batch n has mined).
         """
         data = contract.encode(fn, *args)
         try:
@@ -365,11 +397,38 @@ class Settler:
         or None when the batch was already settled.
         """
         self.wait_in_flight()
-        current = settled()
-        metrics.L1_SETTLED_BATCH.set(current)
-        if current >= batch:
-            metrics.L1_TRANSACTIONS.labels("skipped").inc()
-            log.info("batch %d is already settled on L1 (L1 is at batch %d): not sending", batch, current)
+        if _skip_if_settled(batch, settled):
+            return None
+        receipt = self.transact(contract, fn, *args, gas=gas, label=f"batch {batch}")
+        if receipt.ok:
+            metrics.L1_SETTLED_BATCH.set(batch)
+        return receipt
+
+
+class InProcessSettler:
+    """:class:`BatchSettler` on a chain whose ``send`` mines at once (:class:`l1.evm.EvmChain`):
+    no nonces, fees or confirmations to manage, the same settle-once rule and metrics."""
+
+    def __init__(self, sender: Account | None = None) -> None:
+        self.sender = sender
+
+    def transact(
+        self, contract: Contract, fn: str, *args: Any, value: int = 0, gas: int | None = None, label: str = ""
+    ) -> Receipt:
+        ok, output, _ = contract.chain.call(
+            contract.address, contract.encode(fn, *args), sender=self.sender, value=value
+        )
+        if not ok:  # as the node settler: a transaction that would revert is not sent
+            raise CallReverted(contract.decode_error(output), output)
+        kwargs = {} if gas is None else {"gas": gas}
+        receipt = contract.transact(fn, *args, sender=self.sender, value=value, **kwargs)
+        _record_mined(receipt.gas_used, receipt.gas_used * GAS_PRICE, receipt.ok)
+        return receipt
+
+    def settle(
+        self, contract: Contract, fn: str, *args: Any, batch: int, settled: Callable[[], int], gas: int | None = None
+    ) -> Receipt | None:
+        if _skip_if_settled(batch, settled):
             return None
         receipt = self.transact(contract, fn, *args, gas=gas, label=f"batch {batch}")
         if receipt.ok:

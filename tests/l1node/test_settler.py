@@ -7,9 +7,17 @@ import time
 
 import pytest
 
-from l1.evm import CallReverted
+from l1.evm import GAS_PRICE, CallReverted, EvmChain
 from l1.node import InsufficientFunds
-from l1.settler import FeeCapExceeded, FeePolicy, SettlementTimeout, Settler, SettlerError
+from l1.settler import (
+    BatchSettler,
+    FeeCapExceeded,
+    FeePolicy,
+    InProcessSettler,
+    SettlementTimeout,
+    Settler,
+    SettlerError,
+)
 from prover import metrics
 from tests.l1node.anvil import funded
 
@@ -219,3 +227,23 @@ def test_waiting_survives_a_node_restart(anvil, node, probe):
     receipt = settler.wait(tx)  # node away for a while: keeps looking instead of failing
     helper.join()
     assert bytes.fromhex(receipt["transactionHash"][2:]) == tx.hashes[0] and probe.call("batchCount") == 1
+
+
+def test_the_in_process_settler_keeps_the_same_rules(probe_artifact, node):
+    chain = EvmChain()
+    probe, _ = chain.deploy(probe_artifact, 10**15)
+    settler = InProcessSettler()
+    assert isinstance(settler, BatchSettler) and isinstance(_settler(node), BatchSettler)
+
+    def settled():
+        return probe.call("batchCount")
+
+    fees_before = _metric("zkprover_l1_fee_wei_total")
+    receipt = settler.settle(probe, "submitBatch", 1, ROOT, batch=1, settled=settled)
+    assert receipt is not None and receipt.ok
+    assert _metric("zkprover_l1_fee_wei_total") == fees_before + receipt.gas_used * GAS_PRICE
+    block = chain.block_number
+    assert settler.settle(probe, "submitBatch", 1, ROOT, batch=1, settled=settled) is None
+    with pytest.raises(CallReverted, match=r"OutOfOrder\(2, 3\)"):
+        settler.settle(probe, "submitBatch", 3, ROOT, batch=3, settled=settled)
+    assert chain.block_number == block  # neither the settled batch nor the refused one was sent
