@@ -128,6 +128,23 @@ def _skip_if_settled(batch: int, settled: Callable[[], int]) -> bool:
 
 
 @runtime_checkable
+def _settle_unless_settled(
+    settler: BatchSettler,
+    contract: Contract,
+    fn: str,
+    args: tuple,
+    batch: int,
+    settled: Callable[[], int],
+    gas: int | None,
+) -> Receipt | None:
+    if _skip_if_settled(batch, settled):
+        return None
+    receipt = settler.transact(contract, fn, *args, gas=gas, label=f"batch {batch}")
+    if receipt.ok:
+        metrics.L1_SETTLED_BATCH.set(batch)
+    return receipt
+
+
 class BatchSettler(Protocol):
     """What the operator settles batches through, on a node or in process."""
 
@@ -397,12 +414,7 @@ class Settler:
         or None when the batch was already settled.
         """
         self.wait_in_flight()
-        if _skip_if_settled(batch, settled):
-            return None
-        receipt = self.transact(contract, fn, *args, gas=gas, label=f"batch {batch}")
-        if receipt.ok:
-            metrics.L1_SETTLED_BATCH.set(batch)
-        return receipt
+        return _settle_unless_settled(self, contract, fn, args, batch, settled, gas)
 
 
 class InProcessSettler:
@@ -428,9 +440,4 @@ class InProcessSettler:
     def settle(
         self, contract: Contract, fn: str, *args: Any, batch: int, settled: Callable[[], int], gas: int | None = None
     ) -> Receipt | None:
-        if _skip_if_settled(batch, settled):
-            return None
-        receipt = self.transact(contract, fn, *args, gas=gas, label=f"batch {batch}")
-        if receipt.ok:
-            metrics.L1_SETTLED_BATCH.set(batch)
-        return receipt
+        return _settle_unless_settled(self, contract, fn, args, batch, settled, gas)
