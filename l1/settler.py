@@ -127,7 +127,6 @@ def _skip_if_settled(batch: int, settled: Callable[[], int]) -> bool:
     return True
 
 
-@runtime_checkable
 def _settle_unless_settled(
     settler: BatchSettler,
     contract: Contract,
@@ -145,6 +144,7 @@ def _settle_unless_settled(
     return receipt
 
 
+@runtime_checkable
 class BatchSettler(Protocol):
     """What the operator settles batches through, on a node or in process."""
 
