@@ -87,3 +87,19 @@ def attach(chain: L1Chain, artifact: str | dict, address: bytes | str) -> Contra
         raise ValueError(f"no code at 0x{raw.hex()}: not a deployed {name} on chain {chain.chain_id}")
     # Contract is typed for EvmChain but only calls send/call, which every L1Chain has.
     return Contract(chain, raw, art["abi"], art.get("contractName", ""))  # type: ignore[arg-type]
+
+
+def open_chain(
+    url: str | None = None, *, key_file: str | None = None, environ: dict[str, str] | None = None
+) -> L1Chain:
+    """The chain an operator was pointed at: a node at ``url`` signing with the operator key
+    (from ``key_file`` or the environment, see :mod:`l1.keyfile`), or, without a URL, a fresh
+    in-process :class:`~l1.evm.EvmChain` (the embedded default)."""
+    if url is None:
+        from l1.evm import EvmChain
+
+        return EvmChain()
+    from l1.keyfile import load_operator_key
+    from l1.node import NodeChain
+
+    return NodeChain(url, accounts=[load_operator_key(key_file, environ)])

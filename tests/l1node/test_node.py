@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from l1.chain import L1Chain, attach
+from l1.chain import L1Chain, attach, open_chain
 from l1.evm import CallReverted, DeployError, EvmChain
+from l1.keyfile import OperatorKeyError
 from l1.node import NodeChain, NodeUnavailable
 from tests.l1node.anvil import _free_port
 
@@ -81,3 +82,12 @@ def test_node_chain_without_accounts_cannot_send(anvil):
     chain = NodeChain(anvil.url)
     with pytest.raises(ValueError, match="no account to send from"):
         chain.send(b"", b"")
+
+
+def test_open_chain_picks_the_embedded_chain_or_a_node(anvil):
+    assert isinstance(open_chain(), EvmChain)
+    key = "59c6995e998f97a5a0044966f094539dbbc9e6c4e1d3ca4c0f4d8e1b6a8e0e1d"
+    chain = open_chain(anvil.url, environ={"ZKPROVER_L1_KEY": key})
+    assert isinstance(chain, NodeChain) and chain.chain_id == 31337 and len(chain.accounts) == 1
+    with pytest.raises(OperatorKeyError, match="no operator key"):
+        open_chain(anvil.url, environ={})
