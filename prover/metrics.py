@@ -16,6 +16,14 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
     zkprover_grpc_requests_total{method,code}  gRPC requests by method and status code
     zkprover_grpc_request_seconds{method}      gRPC handling time (unary; streams until their end)
     zkprover_batches_submitted_total{result}   SubmitBatch outcomes: created|duplicate|rejected
+    zkprover_l1_transactions_total{outcome}    L1 transactions by the settler: sent|resent|mined|reverted|skipped
+    zkprover_l1_tx_gas_used                    gas used per mined L1 transaction
+    zkprover_l1_tx_fee_wei                     wei paid per mined L1 transaction (gas used x effective gas price)
+    zkprover_l1_fee_wei_total                  wei paid for all mined L1 transactions (ETH spent)
+    zkprover_l1_settled_batch                  newest batch number the settler saw settled on L1
+    zkprover_l1_block{kind}                    L1 watcher: head|confirmed block numbers
+    zkprover_l1_events_total{event,action}     L1 watcher: events delivered|retracted
+    zkprover_l1_reorgs_total                   L1 watcher: reorgs seen (blocks replaced above the cursor)
 """
 
 from __future__ import annotations
@@ -47,6 +55,19 @@ GRPC_SECONDS = Histogram(
     "zkprover_grpc_request_seconds", "gRPC request handling time", ["method"], buckets=_STAGE_BUCKETS
 )
 BATCHES_SUBMITTED = Counter("zkprover_batches_submitted_total", "SubmitBatch outcomes", ["result"])
+
+# L1 settlement and watching. Gas per transaction spans a 21,000 transfer to a 30M-gas block;
+# fees a few gwei-priced transfers (~1e13 wei) to congested batch submissions (~1e17 wei).
+_GAS_BUCKETS = (21_000, 50_000, 100_000, 200_000, 300_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 15_000_000)
+_FEE_BUCKETS = tuple(10**e for e in range(12, 20))
+L1_TRANSACTIONS = Counter("zkprover_l1_transactions_total", "L1 transactions by the settler, by outcome", ["outcome"])
+L1_TX_GAS = Histogram("zkprover_l1_tx_gas_used", "Gas used per mined L1 transaction", buckets=_GAS_BUCKETS)
+L1_TX_FEE = Histogram("zkprover_l1_tx_fee_wei", "Wei paid per mined L1 transaction", buckets=_FEE_BUCKETS)
+L1_FEE_TOTAL = Counter("zkprover_l1_fee_wei", "Wei paid for all mined L1 transactions")
+L1_SETTLED_BATCH = Gauge("zkprover_l1_settled_batch", "Newest batch number seen settled on L1")
+L1_BLOCK = Gauge("zkprover_l1_block", "L1 block numbers the watcher follows", ["kind"])
+L1_EVENTS = Counter("zkprover_l1_events_total", "L1 events handled by the watcher", ["event", "action"])
+L1_REORGS = Counter("zkprover_l1_reorgs_total", "L1 reorgs the watcher saw above its cursor")
 
 
 class _RecentRate:

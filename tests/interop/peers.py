@@ -7,45 +7,19 @@ that reason; any other failure (registry error, broken install) fails loudly.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.npm_peers import install_pinned
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 BIN = NODE_MODULES / ".bin"
 
 
-def _installed() -> bool:
-    wanted = json.loads((HERE / "package.json").read_text())["dependencies"]
-    for name, version in wanted.items():
-        meta = NODE_MODULES / name / "package.json"
-        if not meta.exists() or json.loads(meta.read_text()).get("version") != version:
-            return False
-    return True
-
-
 def ensure_peers() -> Path:
     """Install the pinned peers if needed and return node_modules/.bin; skip if npm is absent."""
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip("npm/node not installed: interop peers (snarkjs, circom2, circomlibjs) unavailable")
-    with open(HERE / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers may race here
-        if not _installed():
-            proc = subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=HERE,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"npm install of interop peers failed:\n{proc.stderr[-4000:]}")
-    return BIN
+    return install_pinned(HERE, "interop peers (snarkjs, circom2, circomlibjs)")
 
 
 def run_peer(tool: str, *args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
