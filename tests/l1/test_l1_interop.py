@@ -10,6 +10,7 @@ import pytest
 
 from l1.build import ARTIFACTS_DIR, artifact_text, compile_artifacts, run_solc, standard_input
 from l1.calldata import (
+    VERIFY_PROOF_SIGNATURE,
     proof_args,
     proof_bytes,
     proof_words,
@@ -75,7 +76,7 @@ def test_exported_verifiers_accept_our_proof(exported, keyed, verifier):
         receipt = contract.transact("verifyProof", a, b, c, keyed.public)
         assert receipt.ok and contract.decode_output("verifyProof", receipt.output) is True, name
         gas[name] = receipt.gas_used
-    generic = verifier.transact("verifyProof", a, b, c, keyed.public)
+    generic = verifier.transact(VERIFY_PROOF_SIGNATURE, a, b, c, keyed.public)
     assert generic.ok
     gas["generic Groth16Verifier"] = generic.gas_used
     print("verifyProof gas, 1 public input:", gas)
@@ -131,5 +132,5 @@ def test_snarkjs_proof_of_circom_circuit_passes_generic_verifier(tmp_path, ptau1
     public = public_from_json(load_json(tmp_path / "public.json"))
     assert public == [33, 3]  # output c, then public input a
     contract, _ = EvmChain().deploy("Groth16Verifier", *vk_constructor_args(vk))
-    assert contract.call("verifyProof", *proof_args(proof), public) is True
+    assert contract.call(VERIFY_PROOF_SIGNATURE, *proof_args(proof), public) is True
     assert verify_words(vk, proof_words(proof), public)
