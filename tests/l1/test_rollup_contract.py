@@ -461,6 +461,7 @@ def test_proof_for_one_deployment_refused_on_another(standin):
 
 
 # --- capacity and the balance cap (a depth-1 rollup: 4 accounts) --------------------------------------
+@pytest.mark.filterwarnings("ignore:SELFDESTRUCT opcode present:DeprecationWarning")
 def test_tree_full_and_balance_cap(standin):
     world = make_world(standin, chain=EvmChain(balance=2**100), depth=1)
     rollup, user = world.rollup, world.chain.accounts[1]
