@@ -157,7 +157,9 @@ class World:
         return self.rollup.transact("submitBatch", *submit_batch_args(new_root, data, proof, addrs), sender=sender)
 
 
-def make_world(standin: StandIn, chain: EvmChain | None = None, **config) -> World:
+def make_world(standin: StandIn, chain: EvmChain | None = None, verifier: Contract | None = None, **config) -> World:
+    """A Rollup for the stand-in key on ``chain`` (default: a fresh one), with the test windows;
+    ``verifier`` replaces the generic verifier deployed for the key."""
     chain = chain or EvmChain()
     params = {
         "depth": DEPTH,
@@ -167,4 +169,4 @@ def make_world(standin: StandIn, chain: EvmChain | None = None, **config) -> Wor
         "change_delay": DELAY,
         **config,
     }
-    return World(chain, deploy_rollup(chain, standin.pk.vk, RollupConfig(**params)), standin)
+    return World(chain, deploy_rollup(chain, standin.pk.vk, RollupConfig(**params), verifier=verifier), standin)
