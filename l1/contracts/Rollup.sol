@@ -223,6 +223,10 @@ contract Rollup {
         if (block.chainid >= 1 << 64) revert BadConfig("chain id does not fit 64 bits");
         if (config.admin == address(0) || config.operator == address(0)) revert BadConfig("zero admin or operator");
         if (config.forcedRequestWindow == 0 || config.settlementWindow == 0) revert BadConfig("zero window");
+        // Deadlines are stored in 48 bits: windows this long would wrap them to the past.
+        if (config.changeDelay >= 1 << 32 || config.settlementWindow >= 1 << 32) {
+            revert BadConfig("window or delay of 2^32 blocks or more");
+        }
         if (config.changeDelay <= config.forcedRequestWindow) {
             revert BadConfig("changeDelay must exceed forcedRequestWindow");
         }

@@ -205,6 +205,8 @@ def test_verifier_accepting_the_constant_forgery_refused(parts, standin):
         ({"change_delay": WINDOW}, "changeDelay must exceed forcedRequestWindow"),
         ({"forced_request_window": 0, "change_delay": 5}, "zero window"),
         ({"settlement_window": 0}, "zero window"),
+        ({"settlement_window": 2**32}, r"window or delay of 2\^32 blocks or more"),
+        ({"change_delay": 2**32}, r"window or delay of 2\^32 blocks or more"),
         ({"admin": bytes(20)}, "zero admin or operator"),
     ],
 )
