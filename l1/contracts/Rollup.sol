@@ -616,21 +616,27 @@ contract Rollup {
         emit WithdrawalCredited(uint64(number), to, amountWei);
     }
 
+    /// sha256(chainid u64 | address(this) | number u64 | oldRoot | newRoot | publicData) mod r,
+    /// the message assembled in free memory (abi.encodePacked does the same with more copying).
     function _publicInput(
-        uint256 number,
+        uint256 batch,
         uint256 oldRoot,
         uint256 newRoot,
         bytes calldata publicData
-    ) private view returns (uint256) {
-        bytes memory message = abi.encodePacked(
-            uint64(block.chainid),
-            address(this),
-            uint64(number),
-            oldRoot,
-            newRoot,
-            publicData
-        );
-        return uint256(sha256(message)) % R;
+    ) private view returns (uint256 input) {
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, shl(192, chainid()))
+            mstore(add(m, 8), shl(96, address()))
+            mstore(add(m, 28), shl(192, batch))
+            mstore(add(m, 36), oldRoot)
+            mstore(add(m, 68), newRoot)
+            calldatacopy(add(m, 100), publicData.offset, publicData.length)
+            ok := staticcall(gas(), 2, m, add(100, publicData.length), 0, 32)
+            input := mod(mload(0), R)
+        }
+        if (!ok) revert HashFailed();
     }
 
     /// verifyProof(a, b, c, [input]) through snarkjs's ABI; the proof words are its first eight
