@@ -3,8 +3,12 @@ pragma solidity 0.8.28;
 
 /// @title Groth16 verifier for BN254 whose verifying key is given at deployment.
 /// @notice One compiled bytecode serves every circuit: deploy it with the key's points and call
-/// `verifyProof`, so nobody needs a Solidity compiler at run time. G2 points (key and proof) are
-/// in the EVM's order, imaginary part first: [[x.c1, x.c0], [y.c1, y.c0]].
+/// `verifyProof`, so nobody needs a Solidity compiler at run time. Two forms: `uint256[]` inputs
+/// (any count), and snarkjs's `uint256[1]` for one-input keys, the ABI Rollup calls, so this
+/// contract and a snarkjs-exported one are interchangeable there. The constructor refuses a key
+/// with alpha1, beta2, gamma2 or delta2 at infinity (with gamma2 or delta2 there, constant
+/// proofs verify every input). G2 points (key and proof) are in the EVM's order, imaginary part
+/// first: [[x.c1, x.c0], [y.c1, y.c0]].
 /// @dev The key lives in the code of a data account written once by the constructor (the
 /// SSTORE2 pattern): reading it back costs one cold EXTCODECOPY (about 2,700 gas) where storage
 /// would cost 2,100 gas per word. Checks:

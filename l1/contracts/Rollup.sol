@@ -47,7 +47,10 @@ interface IPoseidonT5 {
 /// leaf = Poseidon(Ax, Ay, balance + 2^64 * nonce, owner). The genesis root is the empty tree's,
 /// computed at deployment, because account indices are assigned here from 0.
 /// @dev Amounts in the public data and the queue are in units of `amountUnit` wei (at least
-/// 1 gwei, which makes the 40-bit amount field about 1,100 ETH per request).
+/// 1 gwei, which makes the 40-bit amount field about 1,100 ETH per request). Requests cost
+/// their sender only gas (~80-105k): choose forcedRequestWindow so the operator can clear a
+/// burst of them, since an unconsumed head past its deadline lets anyone start exodus. Batches
+/// must also keep coming (empty ones will do) within settlementWindow.
 contract Rollup {
     /// BN254 scalar field: roots, keys, digests and the public input are elements of it.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
