@@ -2,14 +2,18 @@
 
     python bench/bench_l1_gas.py [--sizes 4 8 32] [--json PATH]
 
-Rows: ``verifyProof`` of the generic verifier (key at deployment) for one public input;
-``PoseidonT4.poseidon`` called directly (less the 21,000 intrinsic gas); ``submitBatch`` per
-batch size with transfers only, and with one deposit and one withdrawal among the records.
-Totals include the intrinsic cost and calldata. The batch circuit's key is not needed: as in
-``tests/l1/test_rollup_contract.py``, a one-constraint stand-in circuit whose single public
-input is the batch's SHA-256 commitment proves each batch, so the contract runs every check it
-runs for a real batch (the pairing costs the same for any single-input key). The records follow
-``prover/rollup/public_data.py`` at depth 2 (16 accounts, 10-byte records), as those tests do.
+Rows: ``verifyProof`` of the generic verifier for one public input (snarkjs's ``uint256[1]``
+form, the one Rollup calls); ``PoseidonT5.poseidon`` called directly (less the 21,000
+intrinsic gas); ``submitBatch`` in steady state (batch 2, after a first batch has settled) per
+batch size, transfers only and with one deposit and one withdrawal to a fresh address among the
+records, at depth 2 (10-byte records, as before #13) and transfers only at depth 12 (14-byte
+records, the service's default); the L1 requests (``deposit`` opening an account,
+``depositTo``, ``requestExit``, each after a first one so the queue counters are warm);
+``activateExodus``; ``exodusWithdraw`` at depth 12. Totals include the intrinsic cost and
+calldata. The batch circuit's key is not needed: as in ``tests/l1/test_rollup_contract.py``, a
+one-constraint stand-in circuit whose single public input is the batch's SHA-256 commitment
+proves each batch, so the contract runs every check it runs for a real batch (the pairing costs
+the same for any single-input key).
 
 Prints a Markdown table and writes JSON (``--json``, else ``bench/results/l1-gas-<time>.json``).
 """
@@ -26,46 +30,88 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from l1.calldata import proof_args, submit_batch_args  # noqa: E402
-from l1.evm import EvmChain, deploy_rollup, deploy_verifier  # noqa: E402
-from prover.groth16.setup import setup  # noqa: E402
-from tests.l1.test_rollup_contract import (  # noqa: E402
-    CHAIN_ID,
+from l1.calldata import VERIFY_PROOF_ONE_INPUT_SIGNATURE, exodus_withdraw_args, proof_args  # noqa: E402
+from l1.evm import EvmChain, deploy_poseidon, deploy_verifier  # noqa: E402
+from tests.l1.rollup_helpers import (  # noqa: E402
     DEPOSIT,
-    DEPTH,
-    GENESIS,
-    KEYS,
+    SETTLEMENT,
     TRANSFER,
     UNIT,
     WITHDRAWAL,
+    Account,
     StandIn,
-    _standin_cs,
+    World,
+    address_int,
+    bjj_key,
     blob,
-    public_input,
+    make_world,
     record,
+    tree_of,
 )
 
 
-def submit_batch_gas(standin: StandIn, batch: int, with_l1: bool) -> int:
-    """Gas of one accepted submitBatch of ``batch`` records on a fresh chain."""
-    chain = EvmChain()
-    rollup = deploy_rollup(chain, standin.pk.vk, chain_id=CHAIN_ID, depth=DEPTH, genesis_root=GENESIS, amount_unit=UNIT)
-    recipient = chain.new_account("l1-withdrawal-recipient").address
+def _ok(receipt, what: str) -> int:
+    if not receipt.ok:
+        raise RuntimeError(f"{what} refused: {receipt.error}")
+    return receipt.gas_used
+
+
+def _settle_first_batch(world: World, ib: int) -> None:
+    """Batch 1 (one transfer), so the measured batch is a steady-state one."""
+    _ok(world.submit(0x1001, blob([], [record(TRANSFER, 0, 1, 1, 1, ib)], index_bytes=ib)), "batch 1")
+
+
+def submit_batch_gas(standin: StandIn, batch: int, with_l1: bool, depth: int = 2) -> int:
+    """Gas of batch 2's submitBatch with ``batch`` records on a fresh deployment."""
+    world = make_world(standin, depth=depth)
+    ib = (2 * depth + 7) // 8
+    _settle_first_batch(world, ib)
     if with_l1:
-        assert rollup.transact("deposit", *KEYS[0], sender=chain.accounts[1], value=100 * UNIT).ok
-        l1 = [KEYS[0], (int.from_bytes(recipient, "big"), 0)]
-        records = [record(DEPOSIT, frm=1, amount=100), record(WITHDRAWAL, frm=1, amount=40, fee=2)]
+        depositor, recipient = world.chain.accounts[1], world.chain.new_account("bench-recipient").address
+        key = bjj_key(7)
+        _ok(world.rollup.transact("deposit", *key, sender=depositor, value=100 * UNIT), "deposit")
+        entries = [(*key, address_int(depositor.address)), (0, 0, address_int(recipient))]
+        records = [record(DEPOSIT, 0, 0, 100, 0, ib), record(WITHDRAWAL, 0, 0, 40, 2, ib)]
         addrs = [recipient]
     else:
-        l1, records, addrs = [], [], []
-    records += [record(TRANSFER, frm=1, to=2, amount=1, fee=1)] * (batch - len(records))
-    data = blob(l1, records)
-    new_root = 0xBEEF
-    proof = standin.prove(public_input(1, GENESIS, new_root, data))
-    receipt = rollup.transact("submitBatch", *submit_batch_args(new_root, data, proof, addrs))
-    if not receipt.ok:
-        raise RuntimeError(f"submitBatch refused: {receipt.error}")
-    return receipt.gas_used
+        entries, records, addrs = [], [], []
+    records += [record(TRANSFER, 1, 2, 1, 1, ib)] * (batch - len(records))
+    return _ok(world.submit(0xBEEF, blob(entries, records, index_bytes=ib), addrs), f"batch of {batch}")
+
+
+def request_gas(standin: StandIn) -> dict[str, int]:
+    """The L1 requests, each the second of its kind (warm counters, fresh queue slots)."""
+    world = make_world(standin)
+    r, user = world.rollup, world.chain.accounts[1]
+    _ok(r.transact("deposit", *bjj_key(5), sender=user, value=UNIT), "first deposit")
+    rows = {
+        "deposit (new account, key checked)": _ok(
+            r.transact("deposit", *bjj_key(6), sender=user, value=UNIT), "deposit"
+        )
+    }
+    _ok(r.transact("depositTo", 0, sender=user, value=UNIT), "first depositTo")
+    rows["depositTo"] = _ok(r.transact("depositTo", 1, sender=user, value=UNIT), "depositTo")
+    _ok(r.transact("requestExit", 0, sender=user), "first requestExit")
+    rows["requestExit"] = _ok(r.transact("requestExit", 1, sender=user), "requestExit")
+    return rows
+
+
+def exodus_gas(standin: StandIn, depth: int = 12) -> dict[str, int]:
+    """activateExodus (settlement timeout) and exodusWithdraw against a real depth-``depth`` tree."""
+    world = make_world(standin, depth=depth)
+    ib = (2 * depth + 7) // 8
+    owner = world.chain.accounts[1]
+    key = bjj_key(9)
+    _ok(world.rollup.transact("deposit", *key, sender=owner, value=100 * UNIT), "deposit")
+    state = {0: Account(key, 100, 0, owner.address)}
+    tree = tree_of(state, depth)
+    data = blob([(*key, address_int(owner.address))], [record(DEPOSIT, 0, 0, 100, 0, ib)], index_bytes=ib)
+    _ok(world.submit(tree.root, data), "batch 1")
+    world.chain.mine(SETTLEMENT + 1)
+    rows = {"activateExodus (settlement timeout)": _ok(world.rollup.transact("activateExodus"), "activateExodus")}
+    args = exodus_withdraw_args(0, *key, 100, 0, owner.address, tree.path(0))
+    rows[f"exodusWithdraw, depth {depth}"] = _ok(world.rollup.transact("exodusWithdraw", *args), "exodusWithdraw")
+    return rows
 
 
 def main() -> int:
@@ -74,28 +120,31 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    circuit = _standin_cs()
-    standin = StandIn(setup(circuit.r1cs, name=circuit.name))
+    standin = StandIn.create()
     chain = EvmChain()
     verifier = deploy_verifier(chain, standin.pk.vk)
     x = 12345
-    proof = standin.prove(x)
-    receipt = verifier.transact("verifyProof", *proof_args(proof), [x])
-    if not (receipt.ok and verifier.decode_output("verifyProof", receipt.output) is True):
+    receipt = verifier.transact(VERIFY_PROOF_ONE_INPUT_SIGNATURE, *proof_args(standin.prove(x)), [x])
+    if not (receipt.ok and verifier.decode_output(VERIFY_PROOF_ONE_INPUT_SIGNATURE, receipt.output) is True):
         raise RuntimeError(f"verifyProof did not accept the proof: {receipt.error}")
-    verify_gas = receipt.gas_used
-    poseidon, _ = chain.deploy("PoseidonT4")
-    ok, _, hash_gas = chain.call(poseidon.address, poseidon.encode("poseidon", [1, 2, 3]))
+    poseidon = deploy_poseidon(chain)
+    ok, _, hash_gas = chain.call(poseidon.address, poseidon.encode("poseidon", [1, 2, 3, 4]))
     if not ok:
         raise RuntimeError("poseidon reverted")
 
     rows = {
-        "verifyProof (generic verifier, 1 public input)": verify_gas,
-        "PoseidonT4.poseidon (less 21k)": hash_gas - 21_000,
+        "verifyProof (generic verifier, uint256[1])": receipt.gas_used,
+        "PoseidonT5.poseidon (less 21k)": hash_gas - 21_000,
     }
     for batch in args.sizes:
-        rows[f"submitBatch, batch {batch}, transfers only"] = submit_batch_gas(standin, batch, with_l1=False)
-        rows[f"submitBatch, batch {batch}, 1 deposit + 1 withdrawal"] = submit_batch_gas(standin, batch, with_l1=True)
+        rows[f"submitBatch steady, batch {batch}, transfers only"] = submit_batch_gas(standin, batch, with_l1=False)
+        rows[f"submitBatch steady, batch {batch}, 1 deposit + 1 withdrawal"] = submit_batch_gas(standin, batch, True)
+    for batch in args.sizes:
+        rows[f"submitBatch steady, batch {batch}, transfers only, depth 12"] = submit_batch_gas(
+            standin, batch, with_l1=False, depth=12
+        )
+    rows.update(request_gas(standin))
+    rows.update(exodus_gas(standin))
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     report = {"when": time.strftime("%Y-%m-%d %H:%M:%S %z"), "commit": commit.strip(), "gas": rows}

@@ -63,7 +63,7 @@ def generated_sources() -> dict[str, str]:
     """Sources written by Python rather than by hand: {file name in contracts/: text}."""
     from l1.solidity_export import poseidon_solidity
 
-    return {"PoseidonT4.sol": poseidon_solidity(4)}
+    return {"PoseidonT5.sol": poseidon_solidity(5)}
 
 
 def source_paths() -> list[Path]:

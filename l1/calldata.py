@@ -68,7 +68,10 @@ def vk_constructor_args(vk: VerifyingKey) -> tuple:
     )
 
 
+#: Groth16Verifier's general form (any number of public inputs) ...
 VERIFY_PROOF_SIGNATURE = "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[])"
+#: ... and snarkjs's one-input form, which Rollup calls (so a snarkjs-exported verifier plugs in).
+VERIFY_PROOF_ONE_INPUT_SIGNATURE = "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[1])"
 
 
 def encode_verify_proof(proof: Proof, public_signals: Sequence[int]) -> bytes:
@@ -139,6 +142,82 @@ def verify_words(vk: VerifyingKey, words: Sequence[int], public_signals: Sequenc
     return verify(vk, list(public_signals), proof)
 
 
+def _checksum(a: int | bytes | str) -> str:
+    if isinstance(a, str):
+        a = bytes.fromhex(a.removeprefix("0x"))
+    if isinstance(a, bytes):
+        a = int.from_bytes(a, "big")
+    if not 0 <= a < 1 << 160:
+        raise ValueError(f"not an L1 address: {a:#x}")
+    return to_checksum_address(a.to_bytes(20, "big"))
+
+
+VkWords = tuple  # (alpha1, beta2, gamma2, delta2, ic) as vk_constructor_args gives them
+
+
+def rollup_constructor_args(
+    vk: VerifyingKey | VkWords,
+    *,
+    verifier: int | bytes | str,
+    poseidon: int | bytes | str,
+    depth: int,
+    amount_unit: int,
+    admin: int | bytes | str,
+    operator: int | bytes | str,
+    forced_request_window: int,
+    settlement_window: int,
+    change_delay: int,
+) -> tuple[tuple, tuple]:
+    """``Rollup``'s constructor arguments ``(Config config, VerifyingKey vk)``.
+
+    ``vk`` is a key, or its words as :func:`vk_constructor_args` gives them (tests pass
+    degenerate words this way to see the constructor refuse them).
+    """
+    words = vk_constructor_args(vk) if isinstance(vk, VerifyingKey) else tuple(vk)
+    config = (
+        _checksum(verifier),
+        _checksum(poseidon),
+        depth,
+        amount_unit,
+        _checksum(admin),
+        _checksum(operator),
+        forced_request_window,
+        settlement_window,
+        change_delay,
+    )
+    return config, words
+
+
+def verifying_key_hash(vk: VerifyingKey | VkWords) -> bytes:
+    """``Rollup.verifyingKeyHash``: keccak256(abi.encode(alpha1, beta2, gamma2, delta2, ic)),
+    G2 in EVM order; what an auditor compares against the verifier's key."""
+    words = vk_constructor_args(vk) if isinstance(vk, VerifyingKey) else tuple(vk)
+    types = ["uint256[2]", "uint256[2][2]", "uint256[2][2]", "uint256[2][2]", "uint256[2][]"]
+    return keccak(encode(types, list(words)))
+
+
+def exodus_withdraw_args(
+    index: int,
+    ax: int,
+    ay: int,
+    balance: int,
+    nonce: int,
+    owner: int | bytes | str,
+    path: Sequence[Sequence[int]],
+) -> tuple[int, int, int, int, int, str, list[int]]:
+    """Arguments of ``Rollup.exodusWithdraw`` for an account and its Merkle path.
+
+    ``path`` is one tuple of 3 sibling hashes per level, leaf level first, as
+    ``circuits.native.merkle.SparseMerkleTree.path`` returns it (4-ary tree).
+    """
+    siblings = []
+    for level in path:
+        if len(level) != 3:
+            raise ValueError(f"a 4-ary path has 3 siblings per level, got {len(level)}")
+        siblings.extend(level)
+    return index, ax, ay, balance, nonce, _checksum(owner), siblings
+
+
 def submit_batch_args(
     new_root: int, public_data: bytes, proof: Proof, withdrawal_addresses: Sequence[int | bytes | str] = ()
 ) -> tuple[int, bytes, list[int], list[str]]:
@@ -147,14 +226,4 @@ def submit_batch_args(
     ``withdrawal_addresses`` are the L1 addresses of the batch's withdrawals in order (as the
     operator's ``BatchResult.withdrawals`` lists them), as integers, 20 bytes or hex strings.
     """
-
-    def address(a: int | bytes | str) -> str:
-        if isinstance(a, str):
-            a = bytes.fromhex(a.removeprefix("0x"))
-        if isinstance(a, bytes):
-            a = int.from_bytes(a, "big")
-        if not 0 <= a < 1 << 160:
-            raise ValueError(f"not an L1 address: {a:#x}")
-        return to_checksum_address(a.to_bytes(20, "big"))
-
-    return new_root, bytes(public_data), proof_words(proof), [address(a) for a in withdrawal_addresses]
+    return new_root, bytes(public_data), proof_words(proof), [_checksum(a) for a in withdrawal_addresses]

@@ -5,13 +5,15 @@ contract bytecode before paying for it on a real chain::
 
     chain = EvmChain()
     verifier = deploy_verifier(chain, vk)
-    ok = verifier.call("verifyProof", *proof_args(proof), public_signals)
+    ok = verifier.call(VERIFY_PROOF_SIGNATURE, *proof_args(proof), public_signals)  # l1.calldata
     receipt = rollup.transact("submitBatch", new_root, public_data, proof_words(proof))
     receipt.ok, receipt.gas_used, receipt.events, receipt.error
 
-Every transaction is mined in a block of its own, so a receipt's ``gas_used`` is that
-transaction's gas (intrinsic 21,000 and calldata included), the number a wallet would show.
-Reverts do not raise: a receipt says ``ok=False`` and names the custom error, as a block
+A function is named by its name, or by its full signature where the ABI overloads the name
+(``Groth16Verifier.verifyProof`` takes ``uint256[]`` or ``uint256[1]``). Every transaction is
+mined in a block of its own (``chain.mine(n)`` adds empty blocks, to pass deadlines), so a
+receipt's ``gas_used`` is that transaction's gas (intrinsic 21,000 and calldata included), the
+number a wallet would show. Reverts do not raise: a receipt says ``ok=False`` and names the custom error, as a block
 explorer would; calls that revert raise :class:`CallReverted` instead, since they have no
 receipt to carry the news.
 """
@@ -116,17 +118,35 @@ class Contract:
         self.address = to_address(address)
         self.abi = abi
         self.name = name
-        self._functions = {i["name"]: i for i in abi if i["type"] == "function"}
+        functions = [i for i in abi if i["type"] == "function"]
+        self._by_signature = {_signature(i): i for i in functions}
+        self._by_name: dict[str, list[dict]] = {}
+        for i in functions:
+            self._by_name.setdefault(i["name"], []).append(i)
         self._events = {keccak(text=_signature(i)): i for i in abi if i["type"] == "event"}
         self._errors = {keccak(text=_signature(i))[:4]: i for i in abi if i["type"] == "error"}
 
+    def function(self, fn: str) -> dict:
+        """The ABI item of ``fn``: a full signature, or a name that is not overloaded."""
+        if "(" in fn:
+            if fn not in self._by_signature:
+                raise KeyError(f"{self.name or 'contract'} has no function {fn}")
+            return self._by_signature[fn]
+        items = self._by_name.get(fn)
+        if not items:
+            raise KeyError(f"{self.name or 'contract'} has no function {fn!r}")
+        if len(items) > 1:
+            sigs = ", ".join(sorted(_signature(i) for i in items))
+            raise KeyError(f"{fn!r} is overloaded: name one of {sigs}")
+        return items[0]
+
     def encode(self, fn: str, *args: Any) -> bytes:
-        item = self._functions[fn]
+        item = self.function(fn)
         types = [_abi_type(i) for i in item["inputs"]]
         return keccak(text=_signature(item))[:4] + encode(types, list(args))
 
     def decode_output(self, fn: str, data: bytes) -> Any:
-        outs = self._functions[fn]["outputs"]
+        outs = self.function(fn)["outputs"]
         values = decode([_abi_type(o) for o in outs], data)
         return values[0] if len(values) == 1 else values
 
@@ -225,6 +245,12 @@ class EvmChain:
     def storage(self, address: bytes | str, slot: int) -> int:
         return self._chain.get_vm().state.get_storage(to_address(address), slot)
 
+    def mine(self, n_blocks: int = 1) -> int:
+        """Mine ``n_blocks`` empty blocks (to pass a deadline); returns the new head's number."""
+        for _ in range(n_blocks):
+            self._chain.mine_all([])
+        return self.block_number
+
     # --- transactions ---------------------------------------------------------------------
     def send(
         self,
@@ -305,20 +331,62 @@ def deploy_verifier(chain: EvmChain, vk: Any, sender: Account | None = None) -> 
     return contract
 
 
+@dataclass(frozen=True)
+class RollupConfig:
+    """``Rollup.Config`` less the two contract addresses, which ``deploy_rollup`` fills in.
+
+    ``admin`` and ``operator`` default to the deploying account. Windows and the delay are in
+    blocks; the defaults suit tests and the demo (a chain that only moves when it is used).
+    """
+
+    depth: int
+    amount_unit: int = DEFAULT_AMOUNT_UNIT
+    admin: bytes | None = None
+    operator: bytes | None = None
+    forced_request_window: int = 100
+    settlement_window: int = 1_000
+    change_delay: int = 200
+
+
+def deploy_poseidon(chain: EvmChain, sender: Account | None = None) -> Contract:
+    """Deploy ``PoseidonT5`` (circomlib Poseidon of four inputs), which the Rollup uses."""
+    contract, _ = chain.deploy("PoseidonT5", sender=sender)
+    return contract
+
+
 def deploy_rollup(
     chain: EvmChain,
     vk: Any,
+    config: RollupConfig,
     *,
-    chain_id: int,
-    depth: int,
-    genesis_root: int,
-    amount_unit: int = DEFAULT_AMOUNT_UNIT,
+    verifier: Contract | bytes | None = None,
+    poseidon: Contract | bytes | None = None,
     sender: Account | None = None,
 ) -> Contract:
-    """Deploy a verifier for the batch circuit's key, a PoseidonT4, and a ``Rollup`` using them."""
-    verifier = deploy_verifier(chain, vk, sender=sender)
-    poseidon, _ = chain.deploy("PoseidonT4", sender=sender)
-    rollup, _ = chain.deploy(
-        "Rollup", verifier.address, poseidon.address, chain_id, depth, genesis_root, amount_unit, sender=sender
+    """Deploy a ``Rollup`` for the batch circuit's key ``vk`` (a
+    :class:`~prover.groth16.keys.VerifyingKey`), with a fresh generic verifier for it and a fresh
+    PoseidonT5 unless ``verifier`` / ``poseidon`` (contracts or addresses) are given. Raises
+    :class:`DeployError` naming the refused parameter or key defect."""
+    from l1.calldata import rollup_constructor_args
+
+    sender = sender or chain.accounts[0]
+    verifier_address = _address_of(verifier) if verifier is not None else deploy_verifier(chain, vk, sender).address
+    poseidon_address = _address_of(poseidon) if poseidon is not None else deploy_poseidon(chain, sender).address
+    args = rollup_constructor_args(
+        vk,
+        verifier=verifier_address,
+        poseidon=poseidon_address,
+        depth=config.depth,
+        amount_unit=config.amount_unit,
+        admin=config.admin or sender.address,
+        operator=config.operator or sender.address,
+        forced_request_window=config.forced_request_window,
+        settlement_window=config.settlement_window,
+        change_delay=config.change_delay,
     )
+    rollup, _ = chain.deploy("Rollup", *args, sender=sender)
     return rollup
+
+
+def _address_of(c: Contract | bytes) -> bytes:
+    return c.address if isinstance(c, Contract) else to_address(c)

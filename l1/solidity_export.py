@@ -273,28 +273,64 @@ _POSEIDON_TEMPLATE = """\
 // do not edit; run `python -m l1.build`, which regenerates it and recompiles.
 pragma solidity 0.8.28;
 
-/// @title Poseidon hash of 3 field elements (t = 4), as circomlib/circomlibjs.
-/// @notice poseidon([a, b, c]) equals circomlibjs poseidon([a, b, c]): state [0, a, b, c],
+/// @title Poseidon hash of {n} field elements (t = {t}), as circomlib/circomlibjs.
+/// @notice poseidon(inputs) equals circomlibjs poseidon(inputs): state [0, inputs...],
 /// {full} full rounds split around {partial} partial rounds, S-box x^5, the Grain-LFSR round
-/// constants and MDS matrix of the Poseidon paper. The rollup's L1 digest chain uses it.
+/// constants and MDS matrix of the Poseidon paper. The rollup uses it for state-tree leaves and
+/// nodes and for the L1 digest chain.
 /// Computed in the optimized form (Poseidon paper appendix B, as circomlib's poseidon.circom):
 /// partial rounds carry one constant and a sparse matrix; the constants here are derived from
 /// the plain ones by l1/solidity_export.py (optimized_poseidon_params).
+/// @dev Rounds {split} to {last} run in PoseidonT{t}Tail, which the constructor deploys: the
+/// whole permutation inline would pass the 24,576-byte code limit (EIP-170). The hand-over is
+/// one staticcall of five words (about 2,900 gas on the first hash of a transaction, a few
+/// hundred after).
 contract PoseidonT{t} {{
     uint256 internal constant F = {r};
+    /// The contract computing the last rounds.
+    address public immutable tail;
 
-    /// @param inputs three field elements; each must be < r (they are not reduced first,
-    /// so a caller passing x + r would otherwise get the hash of x)
-    function poseidon(uint256[{n}] calldata inputs) external pure returns (uint256 out) {{
+    constructor() {{
+        tail = address(new PoseidonT{t}Tail());
+    }}
+
+    /// @param inputs {n} field elements; each must be < r (they are not reduced first, so a
+    /// caller passing x + r would otherwise get the hash of x): a larger one reverts
+    function poseidon(uint256[{n}] calldata inputs) external view returns (uint256 out) {{
+        address next = tail;
         assembly {{
-            if iszero(and(and(lt(calldataload(4), F), lt(calldataload(36), F)), lt(calldataload(68), F))) {{
+            if iszero({range_check}) {{
                 revert(0, 0)
             }}
             // Lazy reduction: a cell may hold any value below 5F < 2^256 (mulmod takes any
-            // 256-bit operand); sums of at most five terms below F are never reduced with mod.
+            // 256-bit operand); sums of at most five terms below F are not reduced with mod,
+            // longer ones fold their first terms with addmod.
             let q := F
             let m00 := {m00}
-{body}
+{head}
+            // Hand the state (each cell < 5F) to the tail; memory from 0x80 is free here.
+{handover}
+            if iszero(staticcall(gas(), next, 0x80, {state_bytes}, 0x80, 32)) {{
+                revert(0, 0)
+            }}
+            out := mload(0x80)
+        }}
+    }}
+}}
+
+/// @title Rounds {split} to {last} of PoseidonT{t} (called by it; not a hash on its own).
+contract PoseidonT{t}Tail {{
+    uint256 internal constant F = {r};
+
+    /// calldata: the {t} state cells after round {split_prev}; returns the hash (cell 0 at the end).
+    fallback() external {{
+        assembly {{
+            let q := F
+            let m00 := {m00}
+{tail_load}
+{tail}
+            mstore(0, out)
+            return(0, 32)
         }}
     }}
 }}
@@ -304,74 +340,85 @@ contract PoseidonT{t} {{
 _MAX_BOUND = 5
 
 
-def poseidon_solidity(t: int = 4) -> str:
-    """Source of a Poseidon contract for width ``t`` (only t = 4 is used and tested)."""
-    if t != 4:
-        raise ValueError("only t = 4 (three inputs) is generated")
+def poseidon_solidity(t: int = 5) -> str:
+    """Source of the Poseidon contracts for width ``t`` (t - 1 inputs); the rollup uses t = 5."""
+    if t not in (3, 4, 5):
+        raise ValueError(f"Poseidon width t = {t} is not generated (3, 4 or 5)")
     assert _MAX_BOUND * FR_MODULUS < 2**256 <= (_MAX_BOUND + 1) * FR_MODULUS
     pp = optimized_poseidon_params(t)
     half, r_p = pp.full_rounds // 2, pp.partial_rounds
     n_rounds = len(pp.constants)
+    split = half + r_p // 2  # first round of the tail: the middle of the partial rounds
     cells = range(t)
     ind = " " * 12
-    lines: list[str] = []
+    head: list[str] = []
+    tail: list[str] = []
     bound = [1] * t  # each cell < bound * F
 
-    def emit(text: str) -> None:
-        lines.append(ind + text)
+    def emit(text: str, r: int) -> None:
+        (head if r < split else tail).append(ind + text)
 
-    def total(terms: list[str]) -> str:
+    def total(terms: list[str]) -> tuple[str, int]:
+        """Sum of terms each < F, and the bound (multiple of F) of the result."""
+        # More than _MAX_BOUND terms could pass 2^256: fold the first ones with addmod.
+        while len(terms) > _MAX_BOUND:
+            terms = [f"addmod({terms[0]}, {terms[1]}, q)", *terms[2:]]
+        count = len(terms)
         # a balanced tree of adds: fewer stack shuffles than a chain
         while len(terms) > 1:
             pairs = [terms[i : i + 2] for i in range(0, len(terms), 2)]
             terms = [f"add({p[0]}, {p[1]})" if len(p) == 2 else p[0] for p in pairs]
-        return terms[0]
+        return terms[0], count
 
     def next_constants(r: int) -> tuple[int, ...]:
         return pp.constants[r + 1] if r + 1 < n_rounds else ()
 
-    def sbox(i: int) -> None:
-        emit(f"{{ let x2 := mulmod(s{i}, s{i}, q) s{i} := mulmod(mulmod(x2, x2, q), s{i}, q) }}")
+    def sbox(i: int, r: int) -> None:
+        emit(f"{{ let x2 := mulmod(s{i}, s{i}, q) s{i} := mulmod(mulmod(x2, x2, q), s{i}, q) }}", r)
         bound[i] = 1
 
     # round 0: cell 0 is 0 + c, so its S-box is a constant
     c0 = pp.constants[0]
-    emit(f"let s0 := {pow(c0[0], 5, FR_MODULUS)}")
+    emit(f"let s0 := {pow(c0[0], 5, FR_MODULUS)}", 0)
     for i in cells[1:]:
-        emit(f"let s{i} := add(calldataload({4 + 32 * (i - 1)}), {c0[i]})")
+        emit(f"let s{i} := add(calldataload({4 + 32 * (i - 1)}), {c0[i]})", 0)
         bound[i] = 2
     for r in range(n_rounds):
         partial = half <= r < half + r_p
-        emit(f"// round {r} ({'partial' if partial else 'full'})")
+        emit(f"// round {r} ({'partial' if partial else 'full'})", r)
         for i in [0] if partial else cells:
             if r or i:  # round 0's cell 0 is already done
-                sbox(i)
+                sbox(i, r)
         nxt = next_constants(r)
         if r == n_rounds - 1:
             terms = [f"mulmod(s{j}, {pp.mds[0][j]}, q)" if j else "mulmod(s0, m00, q)" for j in cells]
-            emit(f"out := mod({total(terms)}, q)")
+            emit(f"let out := mod({total(terms)[0]}, q)", r)
             break
         if not partial:
             mat = pp.pre_sparse if r == half - 1 else pp.mds
             assert mat[0][0] == pp.mds[0][0]
-            emit("{")
+            emit("{", r)
+            new_bound = []
             for i in cells:
                 terms = [f"mulmod(s{j}, {mat[i][j]}, q)" if (i, j) != (0, 0) else "mulmod(s0, m00, q)" for j in cells]
                 if i < len(nxt) and nxt[i]:
                     terms.append(str(nxt[i]))
                 target = f"let t{i}" if i < t - 1 else f"s{i}"
-                emit(f"    {target} := {total(terms)}")
-            bound[:] = [t + (1 if i < len(nxt) and nxt[i] else 0) for i in cells]
-            emit("    " + " ".join(f"s{i} := t{i}" for i in cells[:-1]))
-            emit("}")
+                expr, b = total(terms)
+                emit(f"    {target} := {expr}", r)
+                new_bound.append(b)
+            bound[:] = new_bound
+            emit("    " + " ".join(f"s{i} := t{i}" for i in cells[:-1]), r)
+            emit("}", r)
         else:
             k = r - half
             v, w = pp.v[k], pp.w[k]
-            emit("{")
+            emit("{", r)
             terms = ["mulmod(s0, m00, q)", *(f"mulmod(s{j}, {v[j - 1]}, q)" for j in cells[1:])]
             if nxt[0]:
                 terms.append(str(nxt[0]))
-            emit(f"    let t0 := {total(terms)}")
+            t0_expr, t0_bound = total(terms)
+            emit(f"    let t0 := {t0_expr}", r)
             for j in cells[1:]:
                 cst = j < len(nxt) and nxt[j]
                 prod = f"mulmod(s0, {w[j - 1]}, q)"
@@ -381,12 +428,30 @@ def poseidon_solidity(t: int = 4) -> str:
                     expr, b = f"addmod({prod}, s{j}, q)", 1
                 if cst:
                     expr, b = f"add({expr}, {nxt[j]})", b + 1
-                emit(f"    s{j} := {expr}")
+                emit(f"    s{j} := {expr}", r)
                 bound[j] = b
-            emit("    s0 := t0")
-            emit("}")
-            bound[0] = len(terms)  # every term < F
+            emit("    s0 := t0", r)
+            emit("}", r)
+            bound[0] = t0_bound
         assert max(bound) <= _MAX_BOUND, (r, bound)
+    checks = [f"lt(calldataload({4 + 32 * i}), F)" for i in range(t - 1)]
+    range_check = checks[0]
+    for c in checks[1:]:
+        range_check = f"and({range_check}, {c})"
     return _POSEIDON_TEMPLATE.format(
-        t=t, n=t - 1, full=pp.full_rounds, partial=r_p, r=FR_MODULUS, m00=pp.mds[0][0], body="\n".join(lines)
+        t=t,
+        n=t - 1,
+        r=FR_MODULUS,
+        m00=pp.mds[0][0],
+        full=pp.full_rounds,
+        partial=r_p,
+        split=split,
+        split_prev=split - 1,
+        last=n_rounds - 1,
+        state_bytes=32 * t,
+        range_check=range_check,
+        head="\n".join(head),
+        handover="\n".join(f"{ind}mstore({0x80 + 32 * i:#x}, s{i})" for i in cells),
+        tail_load="\n".join(f"{ind}let s{i} := calldataload({32 * i})" for i in cells),
+        tail="\n".join(tail),
     )

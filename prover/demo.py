@@ -30,7 +30,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from l1.calldata import submit_batch_args
     from l1.evm import DEFAULT_AMOUNT_UNIT as UNIT
-    from l1.evm import EvmChain, deploy_rollup
+    from l1.evm import EvmChain, RollupConfig, deploy_rollup
     from prover.backend.select import select_backend
     from prover.groth16.formats import proof_from_json, vk_from_json
     from prover.groth16.verifier import verify
@@ -69,7 +69,9 @@ def run_demo(args: argparse.Namespace) -> int:
             genesis = int(stub.GetStateRoot(pb.GetStateRootRequest()).root)
 
             chain = EvmChain()
-            rollup = deploy_rollup(chain, vk, chain_id=CHAIN_ID, depth=DEPTH, genesis_root=genesis, amount_unit=UNIT)
+            rollup = deploy_rollup(chain, vk, RollupConfig(depth=DEPTH, amount_unit=UNIT))
+            if rollup.call("stateRoot") != genesis:
+                raise RuntimeError("the operator's genesis root is not the empty tree the Rollup starts from")
             alice, bob = generate_key(), generate_key()
             carol = chain.new_account("demo-withdrawal-recipient")
             for who, (key, amount) in enumerate(((alice, 1000), (bob, 500)), start=1):

@@ -3,8 +3,12 @@ pragma solidity 0.8.28;
 
 /// @title Groth16 verifier for BN254 whose verifying key is given at deployment.
 /// @notice One compiled bytecode serves every circuit: deploy it with the key's points and call
-/// `verifyProof`, so nobody needs a Solidity compiler at run time. G2 points (key and proof) are
-/// in the EVM's order, imaginary part first: [[x.c1, x.c0], [y.c1, y.c0]].
+/// `verifyProof`, so nobody needs a Solidity compiler at run time. Two forms: `uint256[]` inputs
+/// (any count), and snarkjs's `uint256[1]` for one-input keys, the ABI Rollup calls, so this
+/// contract and a snarkjs-exported one are interchangeable there. The constructor refuses a key
+/// with alpha1, beta2, gamma2 or delta2 at infinity (with gamma2 or delta2 there, constant
+/// proofs verify every input). G2 points (key and proof) are in the EVM's order, imaginary part
+/// first: [[x.c1, x.c0], [y.c1, y.c0]].
 /// @dev The key lives in the code of a data account written once by the constructor (the
 /// SSTORE2 pattern): reading it back costs one cold EXTCODECOPY (about 2,700 gas) where storage
 /// would cost 2,100 gas per word. Checks:
@@ -29,6 +33,9 @@ contract Groth16Verifier {
     /// The key is malformed: no IC point, or a point the precompiles refuse (off the curve,
     /// outside the subgroup, or G2 given in JSON (c0, c1) order).
     error BadVerifyingKey();
+    /// alpha1, beta2, gamma2 or delta2 (0, 1, 2, 3) is the point at infinity: with gamma2 or
+    /// delta2 there, constant proofs verify for every input.
+    error KeyPointAtInfinity(uint256 which);
     /// The caller passed a number of public inputs other than the key's.
     error WrongInputCount(uint256 given, uint256 expected);
 
@@ -40,6 +47,10 @@ contract Groth16Verifier {
         uint256[2][] memory ic
     ) {
         if (ic.length == 0) revert BadVerifyingKey();
+        if (alpha1[0] == 0 && alpha1[1] == 0) revert KeyPointAtInfinity(0);
+        if (_isZero(beta2)) revert KeyPointAtInfinity(1);
+        if (_isZero(gamma2)) revert KeyPointAtInfinity(2);
+        if (_isZero(delta2)) revert KeyPointAtInfinity(3);
         uint256[] memory words = new uint256[](IC_WORD + 2 * ic.length);
         words[0] = alpha1[0];
         words[1] = alpha1[1];
@@ -82,7 +93,31 @@ contract Groth16Verifier {
         uint256[] calldata input
     ) external view returns (bool) {
         if (input.length != nPublic) revert WrongInputCount(input.length, nPublic);
-        return _verify(a, b, c, input);
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := input.offset
+        }
+        return _verify(a, b, c, offset, input.length);
+    }
+
+    /// @notice The same for one public input with snarkjs's ABI (`uint256[1]`), so this
+    /// contract plugs in wherever a snarkjs-exported verifier of a one-input circuit does.
+    function verifyProof(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[1] calldata input
+    ) external view returns (bool) {
+        if (nPublic != 1) revert WrongInputCount(1, nPublic);
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := input
+        }
+        return _verify(a, b, c, offset, 1);
+    }
+
+    function _isZero(uint256[2][2] memory p) private pure returns (bool) {
+        return p[0][0] == 0 && p[0][1] == 0 && p[1][0] == 0 && p[1][1] == 0;
     }
 
     /// Key check at deployment: ecAdd refuses G1 points off the curve and ecPairing refuses G2
@@ -127,7 +162,8 @@ contract Groth16Verifier {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[] calldata input
+        uint256 inputOffset,
+        uint256 n
     ) private view returns (bool valid) {
         address pointer = vkPointer;
         assembly ("memory-safe") {
@@ -151,10 +187,9 @@ contract Groth16Verifier {
             extcodecopy(pointer, add(p, 640), 321, 128)
             extcodecopy(pointer, add(p, 384), 449, 64)
 
-            // vk_x += input[i] * IC[i + 1]
-            let n := input.length
+            // vk_x += input[i] * IC[i + 1] (n calldata words at inputOffset)
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let s := calldataload(add(input.offset, mul(i, 32)))
+                let s := calldataload(add(inputOffset, mul(i, 32)))
                 ok := and(ok, lt(s, R))
                 extcodecopy(pointer, m, add(513, mul(i, 64)), 64)
                 mstore(add(m, 64), s)

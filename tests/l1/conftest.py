@@ -55,3 +55,11 @@ def chain() -> EvmChain:
 def verifier(chain, keyed) -> Contract:
     contract, _ = chain.deploy("Groth16Verifier", *vk_constructor_args(keyed.pk.vk))
     return contract
+
+
+@pytest.fixture(scope="session")
+def standin():
+    """The stand-in batch circuit (one public input, any value) with a development key."""
+    from tests.l1.rollup_helpers import StandIn
+
+    return StandIn.create()

@@ -10,6 +10,7 @@ import pytest
 
 from l1.build import ARTIFACTS_DIR, artifact_text, compile_artifacts, run_solc, standard_input
 from l1.calldata import (
+    VERIFY_PROOF_SIGNATURE,
     proof_args,
     proof_bytes,
     proof_words,
@@ -33,6 +34,7 @@ from prover.groth16.formats import (
 from prover.groth16.zkey import write_zkey
 from tests.interop.conftest import snarkjs
 from tests.interop.peers import NODE_MODULES, run_peer
+from tests.l1.rollup_helpers import NOOP, TRANSFER, blob, make_world, record
 
 pytestmark = pytest.mark.interop
 
@@ -75,7 +77,7 @@ def test_exported_verifiers_accept_our_proof(exported, keyed, verifier):
         receipt = contract.transact("verifyProof", a, b, c, keyed.public)
         assert receipt.ok and contract.decode_output("verifyProof", receipt.output) is True, name
         gas[name] = receipt.gas_used
-    generic = verifier.transact("verifyProof", a, b, c, keyed.public)
+    generic = verifier.transact(VERIFY_PROOF_SIGNATURE, a, b, c, keyed.public)
     assert generic.ok
     gas["generic Groth16Verifier"] = generic.gas_used
     print("verifyProof gas, 1 public input:", gas)
@@ -131,5 +133,26 @@ def test_snarkjs_proof_of_circom_circuit_passes_generic_verifier(tmp_path, ptau1
     public = public_from_json(load_json(tmp_path / "public.json"))
     assert public == [33, 3]  # output c, then public input a
     contract, _ = EvmChain().deploy("Groth16Verifier", *vk_constructor_args(vk))
-    assert contract.call("verifyProof", *proof_args(proof), public) is True
+    assert contract.call(VERIFY_PROOF_SIGNATURE, *proof_args(proof), public) is True
     assert verify_words(vk, proof_words(proof), public)
+
+
+def test_rollup_settles_a_batch_with_snarkjs_exported_verifier(standin, tmp_path):
+    """`snarkjs zkey export solidityverifier` of the stand-in key (exported by our zkey writer)
+    plugs into Rollup as it is: the deployment probe passes, a batch settles, a wrong proof fails."""
+    write_zkey(standin.pk, tmp_path / "standin.zkey")
+    snarkjs("zkey", "export", "solidityverifier", str(tmp_path / "standin.zkey"), str(tmp_path / "verifier.sol"))
+    out = run_solc(standard_input({"verifier.sol": (tmp_path / "verifier.sol").read_text()}), NODE_MODULES)
+    compiled = out["contracts"]["verifier.sol"]["Groth16Verifier"]
+    art = {"contractName": "snarkjs", "abi": compiled["abi"], "bytecode": compiled["evm"]["bytecode"]["object"]}
+    chain = EvmChain()
+    verifier, _ = chain.deploy(art)
+    world = make_world(standin, chain=chain, verifier=verifier)
+    data = blob([], [record(TRANSFER, frm=0, to=1, amount=3), record(NOOP)])
+    wrong = standin.prove(world.input_for(0x99, data) + 1)
+    receipt = world.submit(0x99, data, proof=wrong)
+    assert not receipt.ok and "InvalidProof" in receipt.error
+    receipt = world.submit(0x99, data)
+    assert receipt.ok, receipt.error
+    assert world.rollup.call("stateRoot") == 0x99 and world.rollup.call("batchNumber") == 1
+    print(f"submitBatch through snarkjs's verifier (2 records, first batch): {receipt.gas_used} gas")

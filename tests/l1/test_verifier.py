@@ -10,6 +10,8 @@ import pytest
 
 from l1.build import CONTRACTS_DIR, generated_sources, stale_artifacts
 from l1.calldata import (
+    VERIFY_PROOF_ONE_INPUT_SIGNATURE,
+    VERIFY_PROOF_SIGNATURE,
     g2_words,
     proof_args,
     proof_from_words,
@@ -24,7 +26,7 @@ from prover.groth16.verifier import verify
 
 def _contract_says(verifier, words, public) -> bool:
     w = list(words)
-    return verifier.call("verifyProof", w[0:2], [w[2:4], w[4:6]], w[6:8], list(public))
+    return verifier.call(VERIFY_PROOF_SIGNATURE, w[0:2], [w[2:4], w[4:6]], w[6:8], list(public))
 
 
 def test_committed_artifacts_match_sources():
@@ -45,9 +47,9 @@ def test_words_round_trip_and_g2_order(keyed):
 
 def test_valid_proof_accepted_with_gas(chain, verifier, keyed):
     assert verify(keyed.pk.vk, keyed.public, keyed.proof)
-    receipt = verifier.transact("verifyProof", *proof_args(keyed.proof), keyed.public)
+    receipt = verifier.transact(VERIFY_PROOF_SIGNATURE, *proof_args(keyed.proof), keyed.public)
     assert receipt.ok
-    assert verifier.decode_output("verifyProof", receipt.output) is True
+    assert verifier.decode_output(VERIFY_PROOF_SIGNATURE, receipt.output) is True
     # snarkjs's verifier spends about 221,000 for one input; ours reads the key from a data
     # account (one cold EXTCODECOPY) and takes a dynamic array, a few thousand more.
     print(f"Groth16Verifier.verifyProof, 1 public input: {receipt.gas_used} gas")
@@ -109,3 +111,33 @@ def test_key_with_g2_in_json_order_is_refused_at_deployment(chain, keyed):
         chain.deploy("Groth16Verifier", alpha, beta_json, gamma, delta, ic)
     with pytest.raises(DeployError, match="BadVerifyingKey"):
         chain.deploy("Groth16Verifier", alpha, beta, gamma, delta, [])
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
+def test_key_point_at_infinity_is_refused_at_deployment(chain, keyed, which):
+    """alpha1, beta2, gamma2, delta2 at infinity: with gamma2 or delta2 there, constant proofs
+    would verify every input."""
+    args = list(vk_constructor_args(keyed.pk.vk))
+    args[which] = [0, 0] if which == 0 else [[0, 0], [0, 0]]
+    with pytest.raises(DeployError, match=f"KeyPointAtInfinity\\({which}\\)"):
+        chain.deploy("Groth16Verifier", *args)
+
+
+def test_one_input_overload_answers_as_the_general_form(verifier, keyed):
+    """snarkjs's ABI (uint256[1]), the one Rollup calls: same answers, no pairing for the
+    refusals the general form already covers (a tampered input is one full check)."""
+    a, b, c = proof_args(keyed.proof)
+    x = keyed.public[0]
+    assert verifier.call(VERIFY_PROOF_ONE_INPUT_SIGNATURE, a, b, c, [x]) is True
+    assert verifier.call(VERIFY_PROOF_ONE_INPUT_SIGNATURE, a, b, c, [x + 1]) is False
+    assert verifier.call(VERIFY_PROOF_ONE_INPUT_SIGNATURE, a, b, c, [x + FR_MODULUS]) is False
+    with pytest.raises(KeyError, match="overloaded"):
+        verifier.encode("verifyProof", a, b, c, [x])
+
+
+def test_one_input_overload_refuses_a_key_with_other_input_counts(chain, keyed):
+    alpha, beta, gamma, delta, ic = vk_constructor_args(keyed.pk.vk)
+    two_inputs, _ = chain.deploy("Groth16Verifier", alpha, beta, gamma, delta, [*ic, ic[1]])
+    a, b, c = proof_args(keyed.proof)
+    with pytest.raises(CallReverted, match=r"WrongInputCount\(1, 2\)"):
+        two_inputs.call(VERIFY_PROOF_ONE_INPUT_SIGNATURE, a, b, c, [keyed.public[0]])
