@@ -36,6 +36,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from prover.groth16.verifier import verify
     from prover.jobs import open_store
     from prover.rollup.accounts import generate_key
+    from prover.rollup.public_data import Domain
     from prover.rollup.transactions import Transfer, Withdrawal
     from prover.service.core import ProverCore
     from prover.service.gen import prover_pb2 as pb
@@ -70,6 +71,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
             chain = EvmChain()
             rollup = deploy_rollup(chain, vk, chain_id=CHAIN_ID, depth=DEPTH, genesis_root=genesis, amount_unit=UNIT)
+            domain = Domain(CHAIN_ID, int.from_bytes(rollup.address, "big"))
+            operator.bind_rollup_address(domain.rollup_address)
             alice, bob = generate_key(), generate_key()
             carol = chain.new_account("demo-withdrawal-recipient")
             for who, (key, amount) in enumerate(((alice, 1000), (bob, 500)), start=1):
@@ -80,17 +83,22 @@ def run_demo(args: argparse.Namespace) -> int:
             step("L1", f"verifier + Rollup deployed; deposits queued: alice 1000, bob 500 (x {UNIT} wei)")
 
             carol_int = int.from_bytes(carol.address, "big")
-            transfer = Transfer(0, 1, 100, 1, 0).signed(alice, CHAIN_ID)
-            withdrawal = Withdrawal(1, carol_int, 250, 0, 0).signed(bob, CHAIN_ID)
+            transfer = Transfer(0, 1, 100, 1, 0).signed(alice, domain)
+            withdrawal = Withdrawal(1, carol_int, 250, 0, 0).signed(bob, domain)
 
             def sig(tx) -> pb.Signature:
                 return pb.Signature(r8x=str(tx.signature.r8[0]), r8y=str(tx.signature.r8[1]), s=str(tx.signature.s))
 
             txs = [
                 pb.Transaction(
-                    deposit=pb.Deposit(pubkey_ax=str(k.public_key().x), pubkey_ay=str(k.public_key().y), amount=str(a))
+                    deposit=pb.Deposit(
+                        pubkey_ax=str(k.public_key().x),
+                        pubkey_ay=str(k.public_key().y),
+                        amount=str(a),
+                        depositor="0x" + chain.accounts[who].address.hex(),
+                    )
                 )
-                for k, a in ((alice, 1000), (bob, 500))
+                for who, (k, a) in enumerate(((alice, 1000), (bob, 500)), start=1)
             ]
             txs.append(
                 pb.Transaction(
