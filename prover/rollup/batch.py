@@ -96,10 +96,6 @@ class BatchResult:
     l1_entries: list[pd.L1Entry] = field(default_factory=list)
 
     @property
-    def chain_id(self) -> int:
-        return self.domain.chain_id
-
-    @property
     def deposits(self) -> list[pd.L1Entry]:
         """The deposit entries consumed, in order (the L1 matches them against its queue)."""
         return [e for e in self.l1_entries if e.kind == TxType.DEPOSIT]

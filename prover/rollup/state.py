@@ -25,7 +25,6 @@ class State:
         self.depth = depth
         self._tree = SparseMerkleTree(depth, ARITY)
         self._accounts: dict[int, Account] = {}
-        self._by_key: dict[tuple[int, int], int] = {}  # key -> its lowest index
         self._journal: list[tuple[int, Account | None]] | None = None
         self._low_free = 0  # every index below it holds an account
 
@@ -46,10 +45,6 @@ class State:
     def path(self, index: int) -> Path:
         return self._tree.path(index)
 
-    def index_of(self, key: tuple[int, int]) -> int | None:
-        """The lowest index holding ``key``, if any."""
-        return self._by_key.get(key)
-
     def next_free_index(self) -> int:
         """The lowest index holding no account (may be ``capacity``: the tree is full)."""
         return self._low_free
@@ -60,14 +55,6 @@ class State:
             raise IndexError(f"account index {index} outside the tree (capacity {self.capacity})")
         if self._journal is not None:
             self._journal.append((index, self._accounts.get(index)))
-        old = self._accounts.get(index)
-        key_leaves = old is not None and (account is None or account.key != old.key)
-        if key_leaves and self._by_key.get(old.key) == index:  # rare: undoing a creation
-            del self._by_key[old.key]
-            # another account may hold the same key; keep the lowest one findable
-            others = [i for i, a in self._accounts.items() if a.key == old.key and i != index]
-            if others:
-                self._by_key[old.key] = min(others)
         if account is None:
             self._accounts.pop(index, None)
             self._tree.update(index, 0)
@@ -76,8 +63,6 @@ class State:
         self._accounts[index] = account
         while self._low_free in self._accounts:
             self._low_free += 1
-        if self._by_key.get(account.key, index + 1) > index:
-            self._by_key[account.key] = index
         self._tree.update(index, account.leaf())
 
     # --- atomic batches ----------------------------------------------------------------------

@@ -74,7 +74,6 @@ class RollupAdapter:
     def __init__(self, depth: int, chain_id: int, fee_account: int = 0, rollup_address: int = 0) -> None:
         self.depth = depth
         self.domain = Domain(chain_id, rollup_address)
-        self.chain_id = chain_id
         self.fee_account = fee_account
         self._state = _JournaledState(depth)
         self.capacity = self._state.capacity
