@@ -421,3 +421,16 @@ def test_cached_lookup_writes_nothing(tmp_path) -> None:
     again = load_or_setup(cube_chain(3), cache_dir=tmp_path)
     assert again.from_cache
     assert snapshot() == before
+
+
+def test_stored_nonce_of_a_receiver_is_range_checked(circuit: CompiledCircuit) -> None:
+    """Read as (0, n') with n' = (2^64 - 10)/2^64 mod r, a receiver holding 2^64 - 10 packs into the
+    same leaf; a credit of 20 would then pass its overflow check (0 + 20 < 2^64)."""
+    honest = funded()
+    honest.set(2, Account.for_key(PUBS[2], (1 << 64) - 10, 0, OWNERS[2]))
+    st = funded()
+    odd_nonce = ((1 << 64) - 10) * pow(1 << 64, -1, P) % P
+    st.set(2, Account.for_key(PUBS[2], 0, odd_nonce, OWNERS[2]))
+    assert st.root == honest.root
+    res = run(st, [Transfer(0, 2, 20, 0, 0).signed(KEYS[0], DOMAIN)], check=False)
+    refused(circuit, res.inputs, "tx0/account_b/stored/bits32")
