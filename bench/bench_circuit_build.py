@@ -48,7 +48,7 @@ def _timed(fn):
 
 def measure(size: int, depth: int) -> dict:
     """One size, in this process (the child)."""
-    from bench_rollup import CHAIN, sample_batch
+    from bench_rollup import DOMAIN, sample_batch
 
     from circuits.rollup.batch_circuit import build_batch_circuit
     from circuits.rollup.params import BatchShape
@@ -60,7 +60,7 @@ def measure(size: int, depth: int) -> dict:
     rss_build = _peak_rss_mib()
     digest, hash_s, _ = _timed(lambda: r1cs_digest(circuit.r1cs))
     st, txs, fee_account = sample_batch(size, depth)
-    res = apply_batch(st, txs, batch_size=size, chain_id=CHAIN, batch_number=1, fee_account=fee_account)
+    res = apply_batch(st, txs, batch_size=size, domain=DOMAIN, batch_number=1, fee_account=fee_account)
     witness, witness_s, _ = _timed(lambda: circuit.witness(res.inputs, check=False))
     _, check_s, _ = _timed(lambda: circuit.check(witness))
     _, checked_s, _ = _timed(lambda: circuit.witness(res.inputs))  # what a worker runs

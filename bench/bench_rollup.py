@@ -48,11 +48,13 @@ from prover.groth16.setup import domain_size_for  # noqa: E402
 from prover.groth16.verifier import verify  # noqa: E402
 from prover.rollup.batch import apply_batch  # noqa: E402
 from prover.rollup.circuit_cache import load_or_setup  # noqa: E402
+from prover.rollup.public_data import Domain  # noqa: E402
 from prover.rollup.state import State  # noqa: E402
 from prover.rollup.transactions import Deposit, Transfer, Withdrawal  # noqa: E402
 
 P = FR_MODULUS
-CHAIN = 1
+DOMAIN = Domain(1, 0x5FBDB2315678AFECB367F032D93F642F64180AA3)  # the domain the sample batches are signed for
+DEPOSITOR = 0xD0D0
 
 
 def per_tx(depth: int) -> dict:
@@ -85,13 +87,13 @@ def sample_batch(size: int, depth: int) -> tuple[State, list, int]:
     capacity = st.capacity
     # accounts spread over the whole tree, so paths are full-depth like in production
     indices = rng.sample(range(capacity), len(keys))
-    fund = [Deposit(k.public_key(), 10**6, index=i) for k, i in zip(keys, indices, strict=True)]
+    fund = [Deposit(k.public_key(), 10**6, DEPOSITOR, index=i) for k, i in zip(keys, indices, strict=True)]
     for k in range(0, len(fund), size):
-        apply_batch(st, fund[k : k + size], batch_size=size, chain_id=CHAIN, batch_number=0)
-    txs: list = [Deposit(keys[0].public_key(), 5, index=indices[0])]
+        apply_batch(st, fund[k : k + size], batch_size=size, domain=DOMAIN, batch_number=0)
+    txs: list = [Deposit(None, 5, DEPOSITOR, index=indices[0])]  # a top-up
     for j in range(1, size - 1):
-        txs.append(Transfer(indices[j], indices[j + 1], 10 + j, 1, 0).signed(keys[j], CHAIN))
-    txs.append(Withdrawal(indices[-1], 0xDEADBEEF, 100, 1, 0).signed(keys[-1], CHAIN))
+        txs.append(Transfer(indices[j], indices[j + 1], 10 + j, 1, 0).signed(keys[j], DOMAIN))
+    txs.append(Withdrawal(indices[-1], 0xDEADBEEF, 100, 1, 0).signed(keys[-1], DOMAIN))
     return st, txs[:size], indices[0]
 
 
@@ -155,7 +157,7 @@ def bench_size(size: int, depth: int, key_mode: str) -> dict:
     compile_s = time.perf_counter() - t
     st, txs, fee_account = sample_batch(size, depth)
     t = time.perf_counter()
-    res = apply_batch(st, txs, batch_size=size, chain_id=CHAIN, batch_number=1, fee_account=fee_account)
+    res = apply_batch(st, txs, batch_size=size, domain=DOMAIN, batch_number=1, fee_account=fee_account)
     apply_s = time.perf_counter() - t
     t = time.perf_counter()
     witness = circuit.witness(res.inputs, check=False)

@@ -20,7 +20,6 @@ import json
 import tempfile
 import time
 
-CHAIN_ID = 1
 BATCH_SIZE = 4
 DEPTH = 2
 
@@ -36,6 +35,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from prover.groth16.verifier import verify
     from prover.jobs import open_store
     from prover.rollup.accounts import generate_key
+    from prover.rollup.public_data import Domain
     from prover.rollup.transactions import Transfer, Withdrawal
     from prover.service.core import ProverCore
     from prover.service.gen import prover_pb2 as pb
@@ -51,7 +51,8 @@ def run_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="zkprover-demo-") as tmp:
         store_url = f"sqlite:///{tmp}/jobs.db"
         backend = select_backend(args.backend)
-        operator = RollupAdapter(depth=DEPTH, chain_id=CHAIN_ID, fee_account=0)
+        chain = EvmChain()  # its chain id is half of the domain every signature and proof is bound to
+        operator = RollupAdapter(depth=DEPTH, chain_id=chain.chain_id, fee_account=0)
         registry = RollupRegistry([BATCH_SIZE], depth=DEPTH, cache_dir=args.cache_dir)
         core = ProverCore(open_store(store_url), operator, registry, backend_description=backend.describe())
         server = ProverServer(core, address="127.0.0.1:0", backend=backend, workers=1, lease_s=60.0)
@@ -68,10 +69,12 @@ def run_demo(args: argparse.Namespace) -> int:
             vk = vk_from_json(json.loads(vk_json))
             genesis = int(stub.GetStateRoot(pb.GetStateRootRequest()).root)
 
-            chain = EvmChain()
             rollup = deploy_rollup(chain, vk, RollupConfig(depth=DEPTH, amount_unit=UNIT))
             if rollup.call("stateRoot") != genesis:
                 raise RuntimeError("the operator's genesis root is not the empty tree the Rollup starts from")
+            # The domain every signature and proof is bound to: this chain and this contract.
+            domain = Domain(chain.chain_id, int.from_bytes(rollup.address, "big"))
+            operator.bind_rollup_address(domain.rollup_address)
             alice, bob = generate_key(), generate_key()
             carol = chain.new_account("demo-withdrawal-recipient")
             for who, (key, amount) in enumerate(((alice, 1000), (bob, 500)), start=1):
@@ -82,17 +85,22 @@ def run_demo(args: argparse.Namespace) -> int:
             step("L1", f"verifier + Rollup deployed; deposits queued: alice 1000, bob 500 (x {UNIT} wei)")
 
             carol_int = int.from_bytes(carol.address, "big")
-            transfer = Transfer(0, 1, 100, 1, 0).signed(alice, CHAIN_ID)
-            withdrawal = Withdrawal(1, carol_int, 250, 0, 0).signed(bob, CHAIN_ID)
+            transfer = Transfer(0, 1, 100, 1, 0).signed(alice, domain)
+            withdrawal = Withdrawal(1, carol_int, 250, 0, 0).signed(bob, domain)
 
             def sig(tx) -> pb.Signature:
                 return pb.Signature(r8x=str(tx.signature.r8[0]), r8y=str(tx.signature.r8[1]), s=str(tx.signature.s))
 
             txs = [
                 pb.Transaction(
-                    deposit=pb.Deposit(pubkey_ax=str(k.public_key().x), pubkey_ay=str(k.public_key().y), amount=str(a))
+                    deposit=pb.Deposit(
+                        pubkey_ax=str(k.public_key().x),
+                        pubkey_ay=str(k.public_key().y),
+                        amount=str(a),
+                        depositor="0x" + chain.accounts[who].address.hex(),
+                    )
                 )
-                for k, a in ((alice, 1000), (bob, 500))
+                for who, (k, a) in enumerate(((alice, 1000), (bob, 500)), start=1)
             ]
             txs.append(
                 pb.Transaction(

@@ -126,7 +126,7 @@ def test_assert_bool():
 def test_less_than(a, b):
     cs = ConstraintSystem("lt")
     x, y = cs.private_input("a"), cs.private_input("b")
-    out = cs.public_output("lt", less_than(cs, x, y, 16, check_inputs=True))
+    out = cs.public_output("lt", less_than(cs, x, y, 16))
     c = cs.compile()
     w = c.witness({"a": a, "b": b})
     assert w[c.wire(out)] == int(a < b)
@@ -134,6 +134,22 @@ def test_less_than(a, b):
         c.check(tamper(c, w, out))  # claiming the opposite answer
     with pytest.raises(UnsatisfiedConstraint):
         c.witness({"a": 2**16, "b": b})  # operand out of range
+
+
+def _less_than_circuit(**kwargs):
+    cs = ConstraintSystem("lt")
+    x, y = cs.private_input("a"), cs.private_input("b")
+    out = cs.public_output("lt", less_than(cs, x, y, 16, **kwargs))
+    return cs.compile(), out
+
+
+def test_less_than_refuses_r_minus_1_below_0_by_default():
+    c, _ = _less_than_circuit()
+    with pytest.raises(UnsatisfiedConstraint, match="less_than16/bits16"):
+        c.witness({"a": P - 1, "b": 0})
+    # the named opt-out really is unsafe: the same operands then "prove" r - 1 < 0
+    unsafe, out = _less_than_circuit(assume_operands_in_range=True)
+    assert unsafe.witness({"a": P - 1, "b": 0})[unsafe.wire(out)] == 1
 
 
 @pytest.mark.parametrize("v", [0, 1, 12345, P - 1])

@@ -2,9 +2,12 @@
 of the .r1cs (``prover.rollup.circuit_cache``), so a builder or gadget change that renumbers a
 wire, reorders a constraint or rewrites a coefficient silently orphans every cached key.
 
-The constants were recorded from the builder before its rewrite for speed (2026-11-21); a change
-that alters them on purpose must say so and replace them, knowing that cached keys go stale.
-The shapes are the test fixtures' (4-ary depth 2, chain 5), small enough to build in seconds.
+The constants were first recorded from the builder before its rewrite for speed (2026-11-21),
+and re-recorded on 2026-12-07 when the batch circuit changed by design (issue #13: account
+owner in the leaf, forced exits, the domain of chain id and Rollup address), with the builder
+untouched. A change that alters them on purpose must say so and replace them, knowing that
+cached keys go stale. The shapes are the test fixtures' (4-ary depth 2), small enough to build
+in seconds.
 """
 
 from __future__ import annotations
@@ -21,44 +24,48 @@ from circuits.rollup.params import BatchShape
 from prover.rollup.accounts import PrivateKey
 from prover.rollup.batch import apply_batch
 from prover.rollup.circuit_cache import r1cs_digest
+from prover.rollup.public_data import Domain
 from prover.rollup.state import State
-from prover.rollup.transactions import Deposit, Transfer, Withdrawal
+from prover.rollup.transactions import Deposit, ForcedExit, Transfer, Withdrawal
 
 DEPTH = 2
-CHAIN = 5
+DOMAIN = Domain(5, 0x5FBDB2315678AFECB367F032D93F642F64180AA3)
+OWNERS = [0x1000, 0x1001, 0x1002]
 KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(3)]
 PUBS = [k.public_key() for k in KEYS]
 
 GOLDEN = {
     1: (
-        "0622dc06a3c8549c7a3e9b06bb9e63b05b608372177d210c812f5f9e2f96ead8",
-        "c75cec054e4d22c9f89a819c3c5b18bf30142806537d34a33246951d36c23986",
+        "30cac436216d3f7491a658b17894cd97376c168aab52f3f2986ab3f7ecdd8bef",
+        "58d4c950ba2f90525ea8b15a6151afcc28846eccad03236392f2a7b808e30f09",
     ),
     2: (
-        "08d43115bb848119f28295c9215f43431bbfb65eedbad26d36cad771a2be97db",
-        "0024e3dfea3d70874a6bae61f71305e487ec671161a45f34c0c907e85b1a7fb8",
+        "be741bd5bf6d44054fb02c2e1cf0564923247b4abeaaff3411acaefc9e8f535b",
+        "2106ff5ddbb942a5799c155c9c7b55f5d2ab2a91fe1f17916a99ecadeec05e8c",
     ),
     4: (
-        "814d41eba9b8dfe8b615851eb1267932c99529a1d90d949056a9801488644e43",
-        "a1a2b7a9b7d1ef06897c6c10a72596f14220eb2d2ab3323268099aa442c3fc67",
+        "9c07eb3a44e80d7835484f06896ca0fdfab8eff1931ce3da36c01d7dfd9dfe41",
+        "ed57b6070b69be6edd8c16c52bcfe8ddaaef6e32d466a9b085400b71e381e4a7",
     ),
 }
 
 
 def batch_inputs(n: int) -> dict:
-    """A funded state, then a batch mixing a transfer, a withdrawal and a deposit (padded to n)."""
+    """A funded state, then a batch mixing a transfer, a withdrawal, a top-up and a forced exit
+    (padded to n)."""
     st = State(DEPTH)
-    funding = [Deposit(PUBS[0], 1000), Deposit(PUBS[1], 500), Deposit(PUBS[2], 5)][:n]
-    apply_batch(st, funding, batch_size=n, chain_id=CHAIN, batch_number=1)
+    funding = [Deposit(PUBS[i], amount, OWNERS[i]) for i, amount in enumerate((1000, 500, 5))][:n]
+    apply_batch(st, funding, batch_size=n, domain=DOMAIN, batch_number=1)
     if n == 1:
-        txs = [Transfer(0, 0, 100, 3, 0).signed(KEYS[0], CHAIN)]
+        txs = [Transfer(0, 0, 100, 3, 0).signed(KEYS[0], DOMAIN)]
     else:
         txs = [
-            Transfer(0, 1, 100, 3, 0).signed(KEYS[0], CHAIN),
-            Withdrawal(1, 0xDEADBEEF, 1, 0, 0).signed(KEYS[1], CHAIN),
-            Deposit(PUBS[2], 7),
+            Transfer(0, 1, 100, 3, 0).signed(KEYS[0], DOMAIN),
+            Withdrawal(1, 0xDEADBEEF, 1, 0, 0).signed(KEYS[1], DOMAIN),
+            Deposit(None, 7, 0xBEEF, index=0),
+            ForcedExit(2, OWNERS[2]),
         ][:n]
-    return apply_batch(st, txs, batch_size=n, chain_id=CHAIN, batch_number=2, fee_account=1 if n > 1 else 0).inputs
+    return apply_batch(st, txs, batch_size=n, domain=DOMAIN, batch_number=2, fee_account=1 if n > 1 else 0).inputs
 
 
 @pytest.mark.parametrize("n", sorted(GOLDEN))

@@ -4,8 +4,10 @@ Proving keys are cached on disk and re-made on demand (``prover.rollup.circuit_c
 that lays out the same key differently (another coefficient order, a missing extra A-row, a
 differently reduced query entry) would make keys that no longer match the ones already cached or
 exported to snarkjs. The constants were recorded from the per-term setup before it was rewritten
-to work on the constraint table's arrays (2026-11-21); a change that alters them on purpose must
-say so and replace them.
+to work on the constraint table's arrays (2026-11-21); the two batch-circuit entries were
+re-recorded on 2026-12-07 because the batch circuit itself changed by design (issue #13), with
+the setup untouched (the cube_chain entries still hold). A change that alters them on purpose
+must say so and replace them.
 
 Each case pins ``KeyArrays.digest()`` (queries and A/B coefficient records) and
 ``ProvingKey.digest()`` (those plus the vk, beta1 and delta1), for a builder circuit (its
@@ -43,12 +45,12 @@ GOLDEN = {
         "9731ae0773b49ade5a6aae9436358d2fec5f87a534831142a8ec500591fe6557",
     ),
     "batch2_depth2": (
-        "a38a6ca0d7eba2f567fceb6f5090fb52a8b1c263f14e5c842a475d07fddc2dab",
-        "298fb4e7f1fc4d25df85de80e129121c4f4ecb6f2bc596b4c856bfa10cd6c18c",
+        "f9f4e83950a6f5850f1930d0841ae3aae627c1824714e2381034d88d61b780a8",
+        "e0ad695c0bb0364f0bf24b1fee2681074427abc730dc67323a5ad3fcd939fd14",
     ),
     "batch4_depth2": (
-        "95ee42e40bfb3ac581a89f696652dc32c09c6a070d08a12a13ac8bbab776b486",
-        "ba80cc11781a4c8d6a08b87fd14ed29845d5e36983bae881dacaa5808c569825",
+        "a7cd41fe2df63ca817aa81ce973828aec241727c4783689f36a4f6c81255e7f6",
+        "4bc7cb47185fb26a9e782648587714c734be8f8fd4ce7e0fcfd5874d9af45982",
     ),
 }
 

@@ -1,8 +1,10 @@
 """Zero tests, equality and ordering.
 
-``less_than`` follows circomlib's LessThan: it assumes both operands are below 2^n and proves
-the comparison through the top bit of a + 2^n - b. The operands' ranges are the caller's to
-prove (``range_check``) unless ``check_inputs`` asks the gadget to do it.
+``less_than`` follows circomlib's LessThan: it proves the comparison through the top bit of
+a + 2^n - b, which is only meaningful for operands below 2^n. It therefore range-checks both
+operands itself (2n + 2 more constraints); without that, a prover could show r - 1 < 0. A caller
+that has already range-checked both operands may skip the checks, but only by naming it:
+``assume_operands_in_range=True``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ def is_equal(cs: ConstraintSystem, a: LC | int, b: LC | int) -> Signal:
     return is_zero(cs, as_lc(a) - as_lc(b))
 
 
-def less_than(cs: ConstraintSystem, a: LC | int, b: LC | int, n: int, check_inputs: bool = False) -> LC:
-    """1 if a < b else 0, for a, b < 2^n (n <= 252)."""
+def less_than(cs: ConstraintSystem, a: LC | int, b: LC | int, n: int, *, assume_operands_in_range: bool = False) -> LC:
+    """1 if a < b else 0, proving a, b < 2^n (n <= 252) unless ``assume_operands_in_range``
+    says the caller already has (then out-of-range operands give a meaningless answer)."""
     if not 1 <= n < MAX_BITS:
         raise CircuitError(f"less_than: width {n} outside 1..{MAX_BITS - 1}")
     a, b = as_lc(a), as_lc(b)
     with cs.scope(f"less_than{n}"):
-        if check_inputs:
+        if not assume_operands_in_range:
             range_check(cs, a, n)
             range_check(cs, b, n)
         bits = to_bits(cs, a + (1 << n) - b, n + 1)

@@ -23,23 +23,31 @@ BALANCE_BITS = 64
 AMOUNT_BITS = 40
 FEE_BITS = 16
 NONCE_BITS = 32
-CHAIN_ID_BITS = 32
+CHAIN_ID_BITS = 64
 BATCH_NUMBER_BITS = 64
 L1_ADDRESS_BITS = 160
-TYPE_BITS = 8  # one byte in the public data; only values 0..3 are valid
+TYPE_BITS = 8  # one byte in the public data; only values 0..4 are valid
+#: A forced exit pays at most this (the widest amount a record carries): min(balance, cap).
+FORCED_EXIT_CAP = (1 << AMOUNT_BITS) - 1
 
 
 class TxType:
     """Transaction type codes (the type byte of a public-data record and a signed-message field).
 
-    Bit 0 set: the transaction has an L1 entry (deposit, withdrawal); bit 1 set: it is signed
-    (transfer, withdrawal). The circuit uses these two bits directly as selectors.
+    The circuit takes the type's three low bits as selectors: bit 1 set means signed (transfer,
+    withdrawal); bit 2 set means forced exit and allows no other bit (so 5..7 are refused); a
+    slot has an L1 entry (deposit, withdrawal, forced exit) when bit 0 or bit 2 is set.
     """
 
     NOOP = 0
     DEPOSIT = 1
     TRANSFER = 2
     WITHDRAWAL = 3
+    FORCED_EXIT = 4
+
+
+#: Types that carry an L1 entry (and so a link of the L1 digest).
+L1_TYPES = (TxType.DEPOSIT, TxType.WITHDRAWAL, TxType.FORCED_EXIT)
 
 
 def index_bits(depth: int) -> int:

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     operator = RollupAdapter(depth=args.depth, chain_id=1)
     applied = operator.apply_batch(
-        [TxRequest("deposit", from_index=0, amount=1000, pubkey=(1, 2))], batch_size=args.batch_size
+        [TxRequest("deposit", from_index=0, amount=1000, pubkey=(1, 2), l1_address=0xD0D0)], batch_size=args.batch_size
     )
     # the worker gets the inputs through the job store's JSON, so go through it here too
     inputs = inputs_from_json(json.loads(json.dumps(inputs_json_safe(applied.circuit_inputs))))

@@ -1,7 +1,9 @@
 """Accounts and keys.
 
-An account is a Baby Jubjub public key, a balance and a nonce; its leaf in the state tree is
-``Poseidon(Ax, Ay, balance, nonce)`` (ARCHITECTURE §4) and an empty slot is the leaf 0.
+An account is a Baby Jubjub public key, a balance, a nonce and an owner (the L1 address whose
+deposit created it; forced exits and exodus withdrawals pay it). Its leaf in the state tree is
+``Poseidon(Ax, Ay, balance + 2^64·nonce, owner)`` and an empty slot is the leaf 0
+(``prover.rollup.public_data`` documents the layout).
 
 Keys are circomlibjs-compatible EdDSA-Poseidon keys (``circuits.native.eddsa``): a 32-byte private
 key (serialized as 64 hex digits), a public key packed to 32 bytes as circomlibjs ``packPoint``
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from circuits.native.eddsa import PrivateKey, PublicKey, Signature
 from circuits.native.poseidon import poseidon_hash
-from circuits.rollup.params import BALANCE_BITS, NONCE_BITS
+from circuits.rollup.params import BALANCE_BITS, L1_ADDRESS_BITS, NONCE_BITS
 
 MAX_BALANCE = (1 << BALANCE_BITS) - 1
 MAX_NONCE = (1 << NONCE_BITS) - 1
@@ -28,10 +30,11 @@ class Account:
     ay: int
     balance: int = 0
     nonce: int = 0
+    owner: int = 0  # L1 address (< 2^160) of the depositor that created the account
 
     @classmethod
-    def for_key(cls, key: PublicKey, balance: int = 0, nonce: int = 0) -> Account:
-        return cls(key.x, key.y, balance, nonce)
+    def for_key(cls, key: PublicKey, balance: int = 0, nonce: int = 0, owner: int = 0) -> Account:
+        return cls(key.x, key.y, balance, nonce, owner)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -42,14 +45,19 @@ class Account:
         return PublicKey((self.ax, self.ay))
 
     def leaf(self) -> int:
-        """The leaf hash: Poseidon(Ax, Ay, balance, nonce)."""
-        return poseidon_hash([self.ax, self.ay, self.balance, self.nonce])
+        """The leaf hash: Poseidon(Ax, Ay, balance + 2^64·nonce, owner)."""
+        return poseidon_hash([self.ax, self.ay, self.balance + (self.nonce << BALANCE_BITS), self.owner])
 
     def with_balance(self, balance: int) -> Account:
         return replace(self, balance=balance)
 
     def to_json(self) -> dict:
-        return {"public_key": self.public_key.hex(), "balance": str(self.balance), "nonce": self.nonce}
+        return {
+            "public_key": self.public_key.hex(),
+            "balance": str(self.balance),
+            "nonce": self.nonce,
+            "owner": "0x" + self.owner.to_bytes(L1_ADDRESS_BITS // 8, "big").hex(),
+        }
 
 
 def generate_key() -> PrivateKey:

@@ -3,19 +3,26 @@
 ``apply_batch`` checks every transaction against the state as the earlier ones left it. If any
 is bad, every change is undone and :class:`BatchRejected` lists one reason per bad transaction
 (the state is untouched). Otherwise the state keeps the changes and the :class:`BatchResult`
-holds the new root, the public data (``public_data``), its public input, what the L1 must pay
-out, and the named inputs of ``circuits.rollup.batch_circuit`` for this batch.
+holds the new root, the public data (``public_data``), its public input, the L1 entries in order
+(what the L1 matches against its priority queue, pays and digests), and the named inputs of
+``circuits.rollup.batch_circuit`` for this batch. The deployment is named by a
+:class:`~prover.rollup.public_data.Domain` (chain id and Rollup address).
 
 Rules (the circuit enforces the same ones):
 
 * indices inside the tree; senders and receivers exist (``unknown account``);
-* amount < 2^40, fee < 2^16, L1 address < 2^160 (``amount or fee out of range``);
-* the signature verifies over the message with this chain id (``bad signature``);
+* amount < 2^40, fee < 2^16, L1 addresses (withdrawal, depositor, requester) < 2^160
+  (``amount or fee out of range``);
+* the signature verifies over the message with this domain (``bad signature``);
 * the transaction's nonce is the sender's nonce (``wrong nonce``);
 * the sender holds amount + fee (``insufficient balance``);
 * no balance reaches 2^64 and no nonce 2^32 (``overflow``);
-* a deposit to an explicit index must not land on another key's account (``key mismatch``), and
-  a new account needs a free index (``tree full``);
+* a deposit with a key creates its account: the index must be free (``account exists``) and in
+  the tree (``tree full`` when the operator picked it); a deposit without a key tops up an
+  existing account (``unknown account``);
+* a forced exit pays min(balance, 2^40 - 1) if the requester owns the account, else 0 (a claimed
+  amount that differs: ``wrong forced-exit amount``); a request for another's account is not an
+  error, it is consumed and pays nothing, as on L1;
 * fees go to the batch's fee account, which must exist when fees are due.
 
 ``check=False`` skips the rules and applies the arithmetic mod r: only tests use it, to build the
@@ -30,11 +37,11 @@ from enum import StrEnum
 
 from circuits.native.babyjub import B8
 from circuits.native.poseidon_constants import P
-from circuits.rollup.params import AMOUNT_BITS, FEE_BITS, L1_ADDRESS_BITS, BatchShape, TxType
+from circuits.rollup.params import AMOUNT_BITS, FEE_BITS, FORCED_EXIT_CAP, L1_ADDRESS_BITS, BatchShape, TxType
 from prover.rollup import public_data as pd
 from prover.rollup.accounts import MAX_BALANCE, MAX_NONCE, Account
 from prover.rollup.state import State
-from prover.rollup.transactions import Deposit, NoOp, Transaction, Transfer, Withdrawal
+from prover.rollup.transactions import Deposit, ForcedExit, NoOp, Transaction, Transfer, Withdrawal
 
 
 class Reason(StrEnum):
@@ -44,8 +51,9 @@ class Reason(StrEnum):
     UNKNOWN_ACCOUNT = "unknown account"
     OUT_OF_RANGE = "amount or fee out of range"
     OVERFLOW = "overflow"
-    KEY_MISMATCH = "key mismatch"
+    ACCOUNT_EXISTS = "account exists"
     TREE_FULL = "tree full"
+    WRONG_AMOUNT = "wrong forced-exit amount"
     BATCH_TOO_LARGE = "batch too large"
 
 
@@ -74,7 +82,7 @@ class BatchRejected(ValueError):
 class BatchResult:
     """An applied batch: what the prover and the L1 need."""
 
-    chain_id: int
+    domain: pd.Domain
     batch_number: int
     shape: BatchShape
     old_root: int
@@ -83,10 +91,30 @@ class BatchResult:
     public_data_bytes: bytes
     public_input: int
     inputs: dict[str, int | list[int]]
-    #: (L1 address, amount) per withdrawal, in order: the list the L1 checks against l1_digest
-    withdrawals: list[tuple[int, int]] = field(default_factory=list)
-    #: (Ax, Ay, amount) per deposit consumed, in order
-    deposits: list[tuple[int, int, int]] = field(default_factory=list)
+    #: every record with an L1 entry (deposit, withdrawal, forced exit), in order; their
+    #: ``digest_input()`` tuples are the links of ``public_data.l1_digest``
+    l1_entries: list[pd.L1Entry] = field(default_factory=list)
+
+    @property
+    def deposits(self) -> list[pd.L1Entry]:
+        """The deposit entries consumed, in order (the L1 matches them against its queue)."""
+        return [e for e in self.l1_entries if e.kind == TxType.DEPOSIT]
+
+    @property
+    def withdrawals(self) -> list[tuple[int, int]]:
+        """(L1 address, amount) per withdrawal, in order: the addresses passed with the batch."""
+        return [(e.address, e.amount) for e in self.l1_entries if e.kind == TxType.WITHDRAWAL]
+
+    @property
+    def forced_exits(self) -> list[tuple[int, int, int]]:
+        """(account index, requester, amount paid) per forced exit, in order (amount 0: not the owner)."""
+        return [(e.index, e.address, e.amount) for e in self.l1_entries if e.kind == TxType.FORCED_EXIT]
+
+    @property
+    def payouts(self) -> list[tuple[int, int]]:
+        """What the L1 pays or credits, in record order: (address, amount) per withdrawal and
+        per forced exit (zero amounts included: each still consumes its entry)."""
+        return [(e.address, e.amount) for e in self.l1_entries if e.kind != TxType.DEPOSIT]
 
 
 class _Slot:
@@ -104,20 +132,21 @@ def _flat(path: Sequence[Sequence[int]]) -> list[int]:
 
 def _account_fields(prefix: str, acct: Account | None) -> dict[str, int]:
     if acct is None:
-        return {f"{prefix}_{k}": 0 for k in ("ax", "ay", "balance", "nonce")} | {f"{prefix}_empty": 1}
+        return {f"{prefix}_{k}": 0 for k in ("ax", "ay", "balance", "nonce", "owner")} | {f"{prefix}_empty": 1}
     return {
         f"{prefix}_ax": acct.ax,
         f"{prefix}_ay": acct.ay,
         f"{prefix}_balance": acct.balance,
         f"{prefix}_nonce": acct.nonce,
+        f"{prefix}_owner": acct.owner,
         f"{prefix}_empty": 0,
     }
 
 
 class _Applier:
-    def __init__(self, state: State, chain_id: int, check: bool) -> None:
+    def __init__(self, state: State, domain: pd.Domain, check: bool) -> None:
         self.state = state
-        self.chain_id = chain_id
+        self.domain = domain
         self.check = check
         self.errors: list[TxError] = []
 
@@ -132,17 +161,25 @@ class _Applier:
             return False
         return True
 
-    def apply(self, pos: int, tx: Transaction) -> tuple[_Slot, pd.Record, tuple[int, int] | None] | None:
+    def address_ok(self, pos: int, address: int, what: str) -> bool:
+        if not self.check or 0 <= address < 1 << L1_ADDRESS_BITS:
+            return True
+        self.fail(pos, Reason.OUT_OF_RANGE, f"{what} address {address:#x} is not 160 bits")
+        return False
+
+    def apply(self, pos: int, tx: Transaction) -> tuple[_Slot, pd.Record, pd.L1Entry | None] | None:
         """Apply one transaction; None (and an error recorded) if it breaks a rule."""
         if isinstance(tx, NoOp):
-            return self._slot(TxType.NOOP, 0, 0, 0, 0, 0, 0, None, None, None), pd.Record(TxType.NOOP), None
+            return self._slot(TxType.NOOP, 0, 0, 0, 0, (0, 0), 0, None, None, None), pd.Record(TxType.NOOP), None
         if isinstance(tx, Deposit):
             return self._deposit(pos, tx)
+        if isinstance(tx, ForcedExit):
+            return self._forced_exit(pos, tx)
         if isinstance(tx, Transfer | Withdrawal):
             return self._signed(pos, tx)
         raise TypeError(f"not a transaction: {tx!r}")
 
-    def _slot(self, tx_type, idx_a, idx_b, amount, fee, l1_x, l1_y, new_a, new_b, sig) -> _Slot:
+    def _slot(self, tx_type, idx_a, idx_b, amount, fee, l1_key, l1_addr, new_a, new_b, sig) -> _Slot:
         """Fill one slot's inputs and write the new A, then B, into the state (in that order)."""
         st = self.state
         slot = _Slot()
@@ -159,32 +196,54 @@ class _Applier:
         r8, s = (sig.r8, sig.s) if sig is not None else (B8, 0)
         slot.v.update(
             tx_type=tx_type, from_index=idx_a, to_index=idx_b, amount=amount % P, fee=fee % P,
-            l1_x=l1_x, l1_y=l1_y, sig_r8x=r8[0], sig_r8y=r8[1], sig_s=s,
+            l1_x=l1_key[0], l1_y=l1_key[1], l1_addr=l1_addr % P, sig_r8x=r8[0], sig_r8y=r8[1], sig_s=s,
         )  # fmt: skip
         return slot
 
     def _deposit(self, pos: int, tx: Deposit):
-        st, key = self.state, tx.public_key.point
-        if tx.index is not None:
-            index = tx.index
-        else:
-            found = st.index_of(key)
-            index = found if found is not None else st.next_free_index()
+        st = self.state
+        creating = tx.public_key is not None
+        index = tx.index if tx.index is not None else st.next_free_index()
         if self.check:
             if not 0 <= tx.amount < 1 << AMOUNT_BITS:
                 return self.fail(pos, Reason.OUT_OF_RANGE, f"amount {tx.amount}")
+            if not self.address_ok(pos, tx.depositor, "depositor"):
+                return None
             if not 0 <= index < st.capacity:
                 reason = Reason.TREE_FULL if tx.index is None else Reason.UNKNOWN_ACCOUNT
                 return self.fail(pos, reason, f"index {index}")
             old = st.get(index)
-            if old is not None and old.key != key:
-                return self.fail(pos, Reason.KEY_MISMATCH, f"account {index} belongs to another key")
+            if creating and old is not None:
+                return self.fail(pos, Reason.ACCOUNT_EXISTS, f"a deposit with a key creates account {index}")
+            if not creating and old is None:
+                return self.fail(pos, Reason.UNKNOWN_ACCOUNT, f"top-up of account {index}")
             if (old.balance if old else 0) + tx.amount > MAX_BALANCE:
                 return self.fail(pos, Reason.OVERFLOW, f"balance of account {index}")
+        key = tx.public_key.point if creating else (0, 0)
         old = st.get(index)
-        new = Account(key[0], key[1], ((old.balance if old else 0) + tx.amount) % P, old.nonce if old else 0)
-        slot = self._slot(TxType.DEPOSIT, index, 0, tx.amount, 0, key[0], key[1], new, None, None)
-        return slot, pd.Record(TxType.DEPOSIT, index, 0, tx.amount, 0), key
+        if old is None:  # the circuit creates it: the entry's key, owner = depositor
+            new = Account(key[0], key[1], tx.amount % P, 0, tx.depositor % P)
+        else:  # top-up: key and owner stay (a key carried anyway is the circuit's to refuse)
+            new = old.with_balance((old.balance + tx.amount) % P)
+        slot = self._slot(TxType.DEPOSIT, index, 0, tx.amount, 0, key, tx.depositor, new, None, None)
+        entry = pd.L1Entry(TxType.DEPOSIT, index, tx.amount, tx.depositor, *key)
+        return slot, pd.Record(TxType.DEPOSIT, index, 0, tx.amount, 0), entry
+
+    def _forced_exit(self, pos: int, tx: ForcedExit):
+        st = self.state
+        if not (self.index_ok(pos, tx.index, "forced-exit") and self.address_ok(pos, tx.requester, "requester")):
+            return None
+        acct = st.get(tx.index)
+        owned = acct is not None and acct.owner == tx.requester
+        due = min(acct.balance, FORCED_EXIT_CAP) if owned else 0
+        amount = due if tx.amount is None else tx.amount
+        if self.check and amount != due:
+            why = "the requester owns it" if owned else "the requester does not own it"
+            return self.fail(pos, Reason.WRONG_AMOUNT, f"account {tx.index} pays {due} ({why}), not {amount}")
+        new = None if acct is None else acct.with_balance((acct.balance - amount) % P)
+        slot = self._slot(TxType.FORCED_EXIT, tx.index, 0, amount, 0, (0, 0), tx.requester, new, None, None)
+        entry = pd.L1Entry(TxType.FORCED_EXIT, tx.index, amount, tx.requester)
+        return slot, pd.Record(TxType.FORCED_EXIT, tx.index, 0, amount, 0), entry
 
     def _signed(self, pos: int, tx: Transfer | Withdrawal):
         st = self.state
@@ -200,9 +259,9 @@ class _Applier:
                 return self.fail(pos, Reason.UNKNOWN_ACCOUNT, f"receiver {to_index}")
             if not (0 <= tx.amount < 1 << AMOUNT_BITS and 0 <= tx.fee < 1 << FEE_BITS):
                 return self.fail(pos, Reason.OUT_OF_RANGE, f"amount {tx.amount}, fee {tx.fee}")
-            if not is_transfer and not 0 <= tx.address < 1 << L1_ADDRESS_BITS:
-                return self.fail(pos, Reason.OUT_OF_RANGE, "L1 address")
-            if tx.signature is None or not sender.public_key.verify(tx.message(self.chain_id), tx.signature):
+            if not is_transfer and not self.address_ok(pos, tx.address, "withdrawal"):
+                return None
+            if tx.signature is None or not sender.public_key.verify(tx.message(self.domain), tx.signature):
                 return self.fail(pos, Reason.BAD_SIGNATURE)
             if tx.nonce != sender.nonce:
                 return self.fail(pos, Reason.WRONG_NONCE, f"expected {sender.nonce}, got {tx.nonce}")
@@ -218,18 +277,19 @@ class _Applier:
         # (Unchecked, a missing account stays missing: the circuit keeps an empty leaf empty.)
         new_a = None
         if sender is not None:
-            new_a = Account(sender.ax, sender.ay, (sender.balance - tx.amount - tx.fee) % P, sender.nonce + 1)
+            new_a = replace(sender, balance=(sender.balance - tx.amount - tx.fee) % P, nonce=sender.nonce + 1)
 
         def credit(b: Account | None) -> Account | None:
             return None if b is None else b.with_balance((b.balance + tx.amount) % P)
 
         address = 0 if is_transfer else tx.address
         slot = self._slot(
-            tx.tx_type, tx.from_index, to_index, tx.amount, tx.fee, address, 0, new_a,
+            tx.tx_type, tx.from_index, to_index, tx.amount, tx.fee, (0, 0), address, new_a,
             credit if is_transfer else None, tx.signature,
         )  # fmt: skip
         record = pd.Record(tx.tx_type, tx.from_index, to_index, tx.amount, tx.fee)
-        return slot, record, (None if is_transfer else (address, 0))
+        entry = None if is_transfer else pd.L1Entry(TxType.WITHDRAWAL, tx.from_index, tx.amount, address)
+        return slot, record, entry
 
 
 def apply_batch(
@@ -237,7 +297,7 @@ def apply_batch(
     txs: Sequence[Transaction],
     *,
     batch_size: int,
-    chain_id: int,
+    domain: pd.Domain,
     batch_number: int,
     fee_account: int = 0,
     check: bool = True,
@@ -247,13 +307,11 @@ def apply_batch(
     if len(txs) > batch_size:
         raise BatchRejected([TxError(None, Reason.BATCH_TOO_LARGE, f"{len(txs)} > {batch_size}")])
     padded = list(txs) + [NoOp()] * (batch_size - len(txs))
-    app = _Applier(state, chain_id, check)
+    app = _Applier(state, domain, check)
     old_root = state.root
     slots: list[_Slot] = []
     records: list[pd.Record] = []
-    l1_entries: list[tuple[int, int]] = []
-    withdrawals: list[tuple[int, int]] = []
-    deposits: list[tuple[int, int, int]] = []
+    l1_entries: list[pd.L1Entry] = []
     total_fee = 0
     state.begin()
     try:
@@ -268,11 +326,7 @@ def apply_batch(
             slots.append(slot)
             records.append(record)
             if entry is not None:
-                l1_entries.append(entry)
-                if isinstance(tx, Withdrawal):
-                    withdrawals.append((tx.address, tx.amount))
-                else:
-                    deposits.append((entry[0], entry[1], record.amount))
+                l1_entries.append(replace(entry, amount=record.amount))
         fee_fields, fee_path = _collect_fees(app, state, fee_account, total_fee)
         if app.errors:
             raise BatchRejected(app.errors)
@@ -285,8 +339,9 @@ def apply_batch(
     data_bytes = data.encode(state.depth)
     new_root = state.root
     inputs: dict[str, int | list[int]] = {
-        "public_input": pd.public_input(chain_id, batch_number, old_root, new_root, data_bytes),
-        "chain_id": chain_id,
+        "public_input": pd.public_input(domain, batch_number, old_root, new_root, data_bytes),
+        "chain_id": domain.chain_id,
+        "rollup_address": domain.rollup_address,
         "batch_number": batch_number,
         "old_root": old_root,
         "fee_account": fee_account,
@@ -298,7 +353,7 @@ def apply_batch(
     inputs["a_path"] = [x for s in slots for x in s.a_path]
     inputs["b_path"] = [x for s in slots for x in s.b_path]
     return BatchResult(
-        chain_id=chain_id,
+        domain=domain,
         batch_number=batch_number,
         shape=shape,
         old_root=old_root,
@@ -307,8 +362,7 @@ def apply_batch(
         public_data_bytes=data_bytes,
         public_input=int(inputs["public_input"]),
         inputs=inputs,
-        withdrawals=withdrawals,
-        deposits=deposits,
+        l1_entries=l1_entries,
     )
 
 

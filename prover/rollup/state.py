@@ -2,7 +2,10 @@
 
 Only the accounts that exist are stored (``circuits.native.merkle.SparseMerkleTree`` keeps only
 non-empty nodes), so a 2^24 or 2^32 tree costs memory per account, not per slot. Accounts are
-never deleted; new ones take the lowest never-used index.
+never deleted (only a rolled-back creation clears its slot again). Indices are assigned by the
+L1 contract, sequentially; ``next_free_index`` is the lowest index that holds no account, which
+is the L1's next index as long as every account came from it, and still a free index when a test
+or an explicit index left a gap.
 
 Changes can be journaled (``begin``/``rollback``/``commit``) so a batch is applied atomically
 without copying the tree: a rejected batch undoes its writes in reverse order.
@@ -22,8 +25,8 @@ class State:
         self.depth = depth
         self._tree = SparseMerkleTree(depth, ARITY)
         self._accounts: dict[int, Account] = {}
-        self._by_key: dict[tuple[int, int], int] = {}  # key -> its lowest index
         self._journal: list[tuple[int, Account | None]] | None = None
+        self._low_free = 0  # every index below it holds an account
 
     @property
     def capacity(self) -> int:
@@ -42,13 +45,9 @@ class State:
     def path(self, index: int) -> Path:
         return self._tree.path(index)
 
-    def index_of(self, key: tuple[int, int]) -> int | None:
-        """The lowest index holding ``key``, if any."""
-        return self._by_key.get(key)
-
     def next_free_index(self) -> int:
-        """The lowest unused index (accounts are never deleted, so indices stay dense)."""
-        return len(self._accounts)
+        """The lowest index holding no account (may be ``capacity``: the tree is full)."""
+        return self._low_free
 
     def set(self, index: int, account: Account | None) -> None:
         """Write (or clear, with None) the account at ``index``."""
@@ -56,21 +55,14 @@ class State:
             raise IndexError(f"account index {index} outside the tree (capacity {self.capacity})")
         if self._journal is not None:
             self._journal.append((index, self._accounts.get(index)))
-        old = self._accounts.get(index)
-        key_leaves = old is not None and (account is None or account.key != old.key)
-        if key_leaves and self._by_key.get(old.key) == index:  # rare: undoing a creation
-            del self._by_key[old.key]
-            # another account may hold the same key; keep the lowest one findable
-            others = [i for i, a in self._accounts.items() if a.key == old.key and i != index]
-            if others:
-                self._by_key[old.key] = min(others)
         if account is None:
             self._accounts.pop(index, None)
             self._tree.update(index, 0)
+            self._low_free = min(self._low_free, index)
             return
         self._accounts[index] = account
-        if self._by_key.get(account.key, index + 1) > index:
-            self._by_key[account.key] = index
+        while self._low_free in self._accounts:
+            self._low_free += 1
         self._tree.update(index, account.leaf())
 
     # --- atomic batches ----------------------------------------------------------------------

@@ -47,6 +47,15 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _l1_address(text: str) -> int:
+    """An L1 address: 0x and up to 40 hex digits (``0x0`` is the placeholder before deployment)."""
+    digits = text.lower().removeprefix("0x")
+    hex_ok = all(c in "0123456789abcdef" for c in digits)
+    if not text.lower().startswith("0x") or not 1 <= len(digits) <= 40 or not hex_ok:
+        raise argparse.ArgumentTypeError(f"rollup address: {text!r} is not 0x followed by up to 40 hex digits")
+    return int(digits, 16)
+
+
 def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
     """(operator, registry) for ``--rollup``."""
     if args.rollup == "example":
@@ -56,7 +65,9 @@ def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
         return ExampleOperator(capacity=4**args.depth), ExampleRegistry(args.batch_sizes, keys=keys)
     from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
 
-    operator = RollupAdapter(depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account)
+    operator = RollupAdapter(
+        depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account, rollup_address=args.rollup_address
+    )
     return operator, RollupRegistry(args.batch_sizes, depth=args.depth, cache_dir=args.cache_dir)
 
 
@@ -65,7 +76,14 @@ def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rollup", choices=("rollup", "example"), default="rollup", help="state machine (default rollup)")
     p.add_argument("--batch-sizes", type=_sizes, default=[1, 2, 4], help="circuit batch sizes (default 1,2,4)")
     p.add_argument("--depth", type=int, default=12, help="state tree depth, 4^depth accounts (default 12)")
-    p.add_argument("--chain-id", type=int, default=1, help="rollup chain id (default 1)")
+    p.add_argument("--chain-id", type=int, default=1, help="the L1's chain id, < 2^64 (default 1)")
+    p.add_argument(
+        "--rollup-address",
+        type=_l1_address,
+        default=0,
+        help="the L1 Rollup contract's address (0x + 40 hex digits): with the chain id, the domain every "
+        "proof and signature is bound to (default 0x0: no L1 deployment yet)",
+    )
     p.add_argument("--fee-account", type=int, default=0, help="account credited with fees (default 0)")
     p.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
     p.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
@@ -302,12 +320,15 @@ def demo_transactions(args: argparse.Namespace, operator: Any) -> list[Any]:
     """One deposit (and, for the real rollup, a signed transfer) as protobuf transactions."""
     from prover.service.gen import prover_pb2 as pb
 
+    depositor = "0x" + "11" * 20
     if args.rollup == "example":
-        return [pb.Transaction(deposit=pb.Deposit(to_index=0, pubkey_ax="1", pubkey_ay="2", amount="1000"))]
-    from prover.rollup.accounts import generate_key
+        key = (1, 2)
+    else:
+        from prover.rollup.accounts import generate_key
 
-    key = generate_key().public_key()
-    return [pb.Transaction(deposit=pb.Deposit(to_index=0, pubkey_ax=str(key.x), pubkey_ay=str(key.y), amount="1000"))]
+        key = generate_key().public_key().point
+    deposit = pb.Deposit(to_index=0, pubkey_ax=str(key[0]), pubkey_ay=str(key[1]), amount="1000", depositor=depositor)
+    return [pb.Transaction(deposit=deposit)]
 
 
 # --- registration -------------------------------------------------------------------------------

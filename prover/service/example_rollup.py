@@ -1,7 +1,9 @@
 """A stand-in rollup for the service until ``prover.rollup`` lands: a plain balance ledger whose
 "batch circuit" is the cube chain from ``circuits.examples``.
 
-NOT a rollup: transactions are checked for balances, nonces and account existence, but
+NOT a rollup: transactions are checked for balances, nonces and account existence (with the
+real operator's deposit and forced-exit semantics: a deposit with a key creates an account owned
+by its depositor, one without tops one up; a forced exit pays the owner), but
 signatures are not verified, the root is a SHA-256 of the accounts rather than a Poseidon Merkle
 root, and the proof only binds the new root and batch number (the cube chain's public input
 ``x`` is the new root, its private ``key`` the batch number). It exists so that the service,
@@ -39,6 +41,7 @@ log = logging.getLogger("zkprover.service")
 
 AMOUNT_LIMIT = 1 << 40
 BALANCE_LIMIT = 1 << 64
+FORCED_EXIT_CAP = AMOUNT_LIMIT - 1
 
 
 class ExampleOperator:
@@ -57,7 +60,10 @@ class ExampleOperator:
     @staticmethod
     def _digest(accounts: dict[int, AccountView]) -> int:
         body = json.dumps(
-            sorted((a.index, str(a.pubkey[0]), str(a.pubkey[1]), str(a.balance), a.nonce) for a in accounts.values())
+            sorted(
+                (a.index, str(a.pubkey[0]), str(a.pubkey[1]), str(a.balance), a.nonce, str(a.owner))
+                for a in accounts.values()
+            )
         )
         return int.from_bytes(hashlib.sha256(body.encode()).digest(), "big") % FR_MODULUS
 
@@ -72,12 +78,14 @@ class ExampleOperator:
 
     @staticmethod
     def encode(a: AccountView) -> str:
-        return json.dumps({"ax": str(a.pubkey[0]), "ay": str(a.pubkey[1]), "balance": str(a.balance), "nonce": a.nonce})
+        fields = {"ax": str(a.pubkey[0]), "ay": str(a.pubkey[1]), "balance": str(a.balance), "nonce": a.nonce}
+        return json.dumps(fields | {"owner": str(a.owner)})
 
     @staticmethod
     def decode(index: int, data: str) -> AccountView:
         d = json.loads(data)
-        return AccountView(index, (int(d["ax"]), int(d["ay"])), int(d["balance"]), int(d["nonce"]))
+        key = (int(d["ax"]), int(d["ay"]))
+        return AccountView(index, key, int(d["balance"]), int(d["nonce"]), int(d.get("owner", 0)))
 
     def apply_batch(self, txs: Sequence[TxRequest], batch_size: int) -> AppliedBatch:
         accounts = dict(self._accounts)  # applied to a copy: all or nothing
@@ -108,21 +116,31 @@ class ExampleOperator:
         )
 
     def _apply(self, accounts: dict[int, AccountView], tx: TxRequest) -> str | None:
-        if tx.from_index is None:  # a deposit without an index: the key's account or the next free one
-            mine = [a.index for a in accounts.values() if a.pubkey == tx.pubkey]
-            tx = replace(tx, from_index=min(mine) if mine else len(accounts))
+        if tx.from_index is None:  # a new account without an index: the lowest free one
+            tx = replace(tx, from_index=min(set(range(len(accounts) + 1)) - set(accounts)))
         if not 0 <= tx.from_index < self.capacity:
             return f"account index {tx.from_index} is outside the state (capacity {self.capacity})"
+        src = accounts.get(tx.from_index)
+        if tx.kind == "forced_exit":
+            owned = src is not None and src.owner == tx.l1_address
+            if owned:
+                paid = min(src.balance, FORCED_EXIT_CAP)
+                accounts[tx.from_index] = replace(src, balance=src.balance - paid)
+            return None
         if not 0 < tx.amount < AMOUNT_LIMIT:
             return f"amount {tx.amount} is not in 1..2^40-1"
-        src = accounts.get(tx.from_index)
         if tx.kind == "deposit":
-            if src is not None and src.pubkey != tx.pubkey:
-                return f"account {tx.from_index} belongs to another key"
+            if tx.pubkey is not None and src is not None:
+                return f"account {tx.from_index} exists (a deposit with a key creates an account)"
+            if tx.pubkey is None and src is None:
+                return f"top-up of account {tx.from_index}, which does not exist"
             balance = (src.balance if src else 0) + tx.amount
             if balance >= BALANCE_LIMIT:
                 return f"balance of account {tx.from_index} would overflow"
-            accounts[tx.from_index] = AccountView(tx.from_index, tx.pubkey, balance, src.nonce if src else 0)  # type: ignore[arg-type]
+            if src is None:
+                accounts[tx.from_index] = AccountView(tx.from_index, tx.pubkey, balance, 0, tx.l1_address or 0)  # type: ignore[arg-type]
+            else:
+                accounts[tx.from_index] = replace(src, balance=balance)
             return None
         if src is None:
             return f"account {tx.from_index} does not exist"
@@ -130,7 +148,7 @@ class ExampleOperator:
             return f"nonce {tx.nonce} does not match account {tx.from_index}'s nonce {src.nonce}"
         if src.balance < tx.amount + tx.fee:
             return f"account {tx.from_index} holds {src.balance}, needs {tx.amount + tx.fee}"
-        accounts[tx.from_index] = AccountView(src.index, src.pubkey, src.balance - tx.amount - tx.fee, src.nonce + 1)
+        accounts[tx.from_index] = replace(src, balance=src.balance - tx.amount - tx.fee, nonce=src.nonce + 1)
         if tx.kind == "transfer":
             if not 0 <= tx.to_index < self.capacity:
                 return f"account index {tx.to_index} is outside the state (capacity {self.capacity})"
@@ -139,7 +157,7 @@ class ExampleOperator:
                 return f"receiver account {tx.to_index} does not exist"
             if dst.balance + tx.amount >= BALANCE_LIMIT:
                 return f"balance of account {tx.to_index} would overflow"
-            accounts[tx.to_index] = AccountView(dst.index, dst.pubkey, dst.balance + tx.amount, dst.nonce)
+            accounts[tx.to_index] = replace(dst, balance=dst.balance + tx.amount)
         return None
 
     def revert(self, applied: AppliedBatch) -> None:

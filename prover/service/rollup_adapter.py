@@ -20,8 +20,9 @@ from circuits.native.eddsa import PublicKey, Signature
 from circuits.rollup.params import BatchShape
 from prover.rollup import batch as rollup_batch
 from prover.rollup.accounts import Account
+from prover.rollup.public_data import Domain
 from prover.rollup.state import State
-from prover.rollup.transactions import Deposit, Transaction, Transfer, Withdrawal
+from prover.rollup.transactions import Deposit, ForcedExit, Transaction, Transfer, Withdrawal
 from prover.service.rollup_api import AccountView, AppliedBatch, BatchRejected, CircuitEntry, TxRequest
 
 
@@ -39,34 +40,53 @@ class _JournaledState(State):
 
 
 def _encode(a: Account) -> str:
-    return json.dumps({"ax": str(a.ax), "ay": str(a.ay), "balance": str(a.balance), "nonce": a.nonce})
+    return json.dumps(
+        {"ax": str(a.ax), "ay": str(a.ay), "balance": str(a.balance), "nonce": a.nonce, "owner": str(a.owner)}
+    )
 
 
 def _decode(data: str) -> Account:
     d = json.loads(data)
-    return Account(int(d["ax"]), int(d["ay"]), int(d["balance"]), int(d["nonce"]))
+    # A row written before accounts had owners gives another leaf: ``load``'s root check says so.
+    return Account(int(d["ax"]), int(d["ay"]), int(d["balance"]), int(d["nonce"]), int(d.get("owner", 0)))
 
 
 def to_rollup_tx(tx: TxRequest) -> Transaction:
     sig = Signature((tx.signature[0], tx.signature[1]), tx.signature[2]) if tx.signature else None
     if tx.kind == "deposit":
-        return Deposit(PublicKey(tx.pubkey), tx.amount, tx.from_index)  # type: ignore[arg-type]
+        key = PublicKey(tx.pubkey) if tx.pubkey is not None else None
+        return Deposit(key, tx.amount, tx.l1_address, tx.from_index)  # type: ignore[arg-type]
+    if tx.kind == "forced_exit":
+        return ForcedExit(tx.from_index, tx.l1_address)  # type: ignore[arg-type]
     if tx.kind == "transfer":
         return Transfer(tx.from_index, tx.to_index, tx.amount, tx.fee, tx.nonce, sig)  # type: ignore[arg-type]
     return Withdrawal(tx.from_index, tx.l1_address, tx.amount, tx.fee, tx.nonce, sig)  # type: ignore[arg-type]
 
 
 class RollupAdapter:
-    """The rollup operator's state, batch numbering and chain parameters."""
+    """The rollup operator's state, batch numbering and deployment.
 
-    def __init__(self, depth: int, chain_id: int, fee_account: int = 0) -> None:
+    ``chain_id`` and ``rollup_address`` (the L1 Rollup contract's address; 0 while there is no
+    L1 deployment yet) form the :class:`~prover.rollup.public_data.Domain` that every proof and
+    signature is bound to.
+    """
+
+    def __init__(self, depth: int, chain_id: int, fee_account: int = 0, rollup_address: int = 0) -> None:
         self.depth = depth
-        self.chain_id = chain_id
+        self.domain = Domain(chain_id, rollup_address)
         self.fee_account = fee_account
         self._state = _JournaledState(depth)
         self.capacity = self._state.capacity
         self._genesis = self._state.root
         self._batch_number = 0
+
+    def bind_rollup_address(self, rollup_address: int) -> None:
+        """Name the L1 Rollup contract once it is deployed (its constructor needs this service's
+        verifying key and genesis root, so it comes after the service). Refused after the first
+        batch: batches already applied were bound to the old domain."""
+        if self._batch_number:
+            raise RuntimeError("the rollup address can change only before the first batch")
+        self.domain = Domain(self.domain.chain_id, rollup_address)
 
     def genesis_root(self) -> int:
         return self._genesis
@@ -79,7 +99,7 @@ class RollupAdapter:
 
     def account(self, index: int) -> AccountView | None:
         a = self._state.get(index)
-        return AccountView(index, a.key, a.balance, a.nonce) if a else None
+        return AccountView(index, a.key, a.balance, a.nonce, a.owner) if a else None
 
     def apply_batch(self, txs: Sequence[TxRequest], batch_size: int) -> AppliedBatch:
         number = self._batch_number + 1
@@ -89,7 +109,7 @@ class RollupAdapter:
                 self._state,
                 [to_rollup_tx(t) for t in txs],
                 batch_size=batch_size,
-                chain_id=self.chain_id,
+                domain=self.domain,
                 batch_number=number,
                 fee_account=self.fee_account,
             )

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from prover.groth16.keys import ProvingKey
 
-TX_KINDS = ("deposit", "transfer", "withdrawal")
+TX_KINDS = ("deposit", "transfer", "withdrawal", "forced_exit")
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,18 @@ class TxRequest:
     """One submitted transaction, checked for shape (not yet against the state)."""
 
     kind: str  # one of TX_KINDS
-    from_index: int | None = 0  # sender; a deposit's target account (None: the operator picks)
+    # sender; a deposit's account (None: a new account at the operator's next free index); the
+    # account a forced exit empties
+    from_index: int | None = 0
     to_index: int = 0  # a transfer's receiver
     amount: int = 0
     fee: int = 0
     nonce: int = 0
-    pubkey: tuple[int, int] | None = None  # deposits: the account's Baby Jubjub key (Ax, Ay)
+    # deposits: the new account's Baby Jubjub key (Ax, Ay); None: a top-up of from_index
+    pubkey: tuple[int, int] | None = None
     signature: tuple[int, int, int] | None = None  # transfers, withdrawals: (R8x, R8y, S)
-    l1_address: int | None = None  # withdrawals: 160-bit L1 address
+    # 160-bit L1 address: a withdrawal's payee, a deposit's depositor, a forced exit's requester
+    l1_address: int | None = None
 
     def canonical(self) -> list[Any]:
         """A stable, JSON-able form: the idempotency hash of a batch is taken over it."""
@@ -57,6 +61,7 @@ class AccountView:
     pubkey: tuple[int, int]
     balance: int
     nonce: int
+    owner: int = 0  # the L1 address that created the account
 
 
 class BatchRejected(ValueError):

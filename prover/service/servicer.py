@@ -58,19 +58,38 @@ def _signature(sig: pb.Signature, where: str, present: bool) -> tuple[int, int, 
     return (_field(sig.r8x, f"{where}.r8x"), _field(sig.r8y, f"{where}.r8y"), _field(sig.s, f"{where}.s"))
 
 
+def _address(text: str, where: str) -> int:
+    """A required 0x-prefixed 20-byte hex L1 address."""
+    if text == "":
+        raise InvalidArgument(f"{where} is required (a 0x-prefixed 20-byte hex L1 address)")
+    addr = text.lower()
+    if not (addr.startswith("0x") and len(addr) == 42 and all(c in "0123456789abcdef" for c in addr[2:])):
+        raise InvalidArgument(f"{where}: {text[:50]!r} is not a 0x-prefixed 20-byte hex address")
+    return int(addr, 16)
+
+
+def _deposit(d: pb.Deposit, where: str) -> TxRequest:
+    amount = _field(d.amount, f"{where}.amount")
+    depositor = _address(d.depositor, f"{where}.depositor")
+    index = d.to_index if d.HasField("to_index") else None
+    if d.pubkey_ax == d.pubkey_ay == "":  # no key: depositTo(index), a top-up
+        if index is None:
+            raise InvalidArgument(f"{where}.to_index is required for a top-up (a deposit without a key)")
+        return TxRequest(kind="deposit", from_index=index, amount=amount, l1_address=depositor)
+    key = (_field(d.pubkey_ax, f"{where}.pubkey_ax"), _field(d.pubkey_ay, f"{where}.pubkey_ay"))
+    return TxRequest(kind="deposit", from_index=index, amount=amount, pubkey=key, l1_address=depositor)
+
+
 def tx_from_pb(tx: pb.Transaction, where: str) -> TxRequest:
     kind = tx.WhichOneof("kind")
     if kind is None:
-        raise InvalidArgument(f"{where}: set one of deposit, transfer, withdrawal")
+        raise InvalidArgument(f"{where}: set one of deposit, transfer, withdrawal, forced_exit")
     where = f"{where}.{kind}"
     if kind == "deposit":
-        d = tx.deposit
-        return TxRequest(
-            kind="deposit",
-            from_index=d.to_index if d.HasField("to_index") else None,
-            amount=_field(d.amount, f"{where}.amount"),
-            pubkey=(_field(d.pubkey_ax, f"{where}.pubkey_ax"), _field(d.pubkey_ay, f"{where}.pubkey_ay")),
-        )
+        return _deposit(tx.deposit, where)
+    if kind == "forced_exit":
+        f = tx.forced_exit
+        return TxRequest(kind="forced_exit", from_index=f.index, l1_address=_address(f.requester, f"{where}.requester"))
     if kind == "transfer":
         t = tx.transfer
         return TxRequest(
@@ -83,9 +102,7 @@ def tx_from_pb(tx: pb.Transaction, where: str) -> TxRequest:
             signature=_signature(t.signature, f"{where}.signature", t.HasField("signature")),
         )
     w = tx.withdrawal
-    addr = w.l1_address.lower()
-    if not (addr.startswith("0x") and len(addr) == 42 and all(c in "0123456789abcdef" for c in addr[2:])):
-        raise InvalidArgument(f"{where}.l1_address: {w.l1_address[:50]!r} is not a 0x-prefixed 20-byte hex address")
+    address = _address(w.l1_address, f"{where}.l1_address")
     return TxRequest(
         kind="withdrawal",
         from_index=w.from_index,
@@ -93,7 +110,7 @@ def tx_from_pb(tx: pb.Transaction, where: str) -> TxRequest:
         fee=_uint(w.fee, f"{where}.fee", bound=FR_MODULUS, required=False),
         nonce=w.nonce,
         signature=_signature(w.signature, f"{where}.signature", w.HasField("signature")),
-        l1_address=int(addr, 16),
+        l1_address=address,
     )
 
 
@@ -206,6 +223,7 @@ class ProverServicer(pb_grpc.ProverServiceServicer):
             pubkey_ay=str(acct.pubkey[1]),
             balance=str(acct.balance),
             nonce=acct.nonce,
+            owner="0x" + acct.owner.to_bytes(20, "big").hex(),
         )
 
     def GetStateRoot(self, request: pb.GetStateRootRequest, context: grpc.ServicerContext) -> pb.StateRoot:

@@ -118,7 +118,8 @@ def scrape(tmp_path_factory):
         m = re.search(r"serving prover\.v1 on [\d.]+:(\d+)", line)
         assert m, f"server did not start: {line}{proc.stdout.read() if proc.poll() is not None else ''}"
         stub = pb_grpc.ProverServiceStub(grpc.insecure_channel(f"127.0.0.1:{m.group(1)}"))
-        tx = pb.Transaction(deposit=pb.Deposit(to_index=0, pubkey_ax="1", pubkey_ay="2", amount="1000"))
+        deposit = pb.Deposit(to_index=0, pubkey_ax="1", pubkey_ay="2", amount="1000", depositor="0x" + "11" * 20)
+        tx = pb.Transaction(deposit=deposit)
         resp = stub.SubmitBatch(pb.SubmitBatchRequest(batch_id="dash-1", transactions=[tx]), timeout=120)
         states = [j.state for j in stub.WatchJob(pb.WatchJobRequest(job_id=resp.job.job_id), timeout=120)]
         assert states[-1] == pb.JOB_STATE_SUCCEEDED, states

@@ -23,6 +23,8 @@ from prover.rollup.circuit_cache import batch_circuit
 from prover.rollup.state import State
 from prover.rollup.transactions import Deposit, Transfer, Withdrawal
 
+pytestmark = pytest.mark.skip(reason="needs the new Rollup contract (integration)")
+
 SHAPE = BatchShape(batch_size=4, depth=2)  # the shape tests/test_rollup_circuit.py caches
 CHAIN_ID = 5
 KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(2)]

@@ -29,10 +29,23 @@ def backend() -> PythonBackend:
     return PythonBackend()
 
 
-def deposit(index: int, amount: int, key: tuple[int, int] = (1, 2)) -> pb.Transaction:
-    return pb.Transaction(
-        deposit=pb.Deposit(to_index=index, pubkey_ax=str(key[0]), pubkey_ay=str(key[1]), amount=str(amount))
-    )
+DEPOSITOR = "0x" + "d0" * 20
+
+
+def deposit(index: int, amount: int, key: tuple[int, int] = (1, 2), depositor: str = DEPOSITOR) -> pb.Transaction:
+    """A deposit creating account ``index`` with ``key`` (L1 deposit(ax, ay))."""
+    d = pb.Deposit(to_index=index, pubkey_ax=str(key[0]), pubkey_ay=str(key[1]), amount=str(amount))
+    d.depositor = depositor
+    return pb.Transaction(deposit=d)
+
+
+def top_up(index: int, amount: int, depositor: str = DEPOSITOR) -> pb.Transaction:
+    """A deposit to the existing account ``index`` (L1 depositTo(index))."""
+    return pb.Transaction(deposit=pb.Deposit(to_index=index, amount=str(amount), depositor=depositor))
+
+
+def forced_exit(index: int, requester: str = DEPOSITOR) -> pb.Transaction:
+    return pb.Transaction(forced_exit=pb.ForcedExit(index=index, requester=requester))
 
 
 def transfer(src: int, dst: int, amount: int, nonce: int, fee: int = 0) -> pb.Transaction:

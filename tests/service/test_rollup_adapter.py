@@ -9,6 +9,7 @@ import pytest
 
 from prover.jobs import open_store
 from prover.rollup.accounts import generate_key
+from prover.rollup.public_data import Domain
 from prover.rollup.transactions import Transfer
 from prover.service.core import ProverCore
 from prover.service.gen import prover_pb2 as pb
@@ -17,25 +18,29 @@ from prover.service.servicer import ProverServicer
 from tests.service.test_servicer import GrpcError, call
 
 CHAIN = 7
+ROLLUP = 0x5FBDB2315678AFECB367F032D93F642F64180AA3
+DOMAIN = Domain(CHAIN, ROLLUP)
 DEPTH = 2
+OWNER = "0x" + "0a" * 20
 
 
 def make(store) -> ProverServicer:
     # The registry is only asked for names here: nothing is compiled or set up.
-    core = ProverCore(store, RollupAdapter(depth=DEPTH, chain_id=CHAIN), RollupRegistry([1, 2], depth=DEPTH))
+    operator = RollupAdapter(depth=DEPTH, chain_id=CHAIN, rollup_address=ROLLUP)
+    core = ProverCore(store, operator, RollupRegistry([1, 2], depth=DEPTH))
     core.start()
     return ProverServicer(core)
 
 
-def dep(key, amount, index=None):
-    d = pb.Deposit(pubkey_ax=str(key.x), pubkey_ay=str(key.y), amount=str(amount))
+def dep(key, amount, index=None, depositor=OWNER):
+    d = pb.Deposit(pubkey_ax=str(key.x), pubkey_ay=str(key.y), amount=str(amount), depositor=depositor)
     if index is not None:
         d.to_index = index
     return pb.Transaction(deposit=d)
 
 
-def signed_transfer(prv, src, dst, amount, fee, nonce, chain=CHAIN):
-    t = Transfer(src, dst, amount, fee, nonce).signed(prv, chain)
+def signed_transfer(prv, src, dst, amount, fee, nonce, domain=DOMAIN):
+    t = Transfer(src, dst, amount, fee, nonce).signed(prv, domain)
     sig = pb.Signature(r8x=str(t.signature.r8[0]), r8y=str(t.signature.r8[1]), s=str(t.signature.s))
     return pb.Transaction(
         transfer=pb.Transfer(from_index=src, to_index=dst, amount=str(amount), fee=str(fee), nonce=nonce, signature=sig)
@@ -62,9 +67,10 @@ def test_real_operator_through_the_servicer(store, keys):
     root = call(svc.GetStateRoot, pb.GetStateRootRequest())
     assert root.root == r2.job.new_root and root.batch_number == 2
 
-    # replay (same nonce) and a signature for another chain: rejected with the rollup's reasons
+    # replay (same nonce), a signature for another chain or deployment: rejected with the rollup's reasons
     for tx, reason in ((signed_transfer(a, 0, 1, 1, 0, 0), "wrong nonce"),
-                       (signed_transfer(a, 0, 1, 1, 0, 1, chain=CHAIN + 1), "bad signature")):  # fmt: skip
+                       (signed_transfer(a, 0, 1, 1, 0, 1, domain=Domain(CHAIN + 1, ROLLUP)), "bad signature"),
+                       (signed_transfer(a, 0, 1, 1, 0, 1, domain=Domain(CHAIN, 0)), "bad signature")):  # fmt: skip
         with pytest.raises(GrpcError) as e:
             call(svc.SubmitBatch, pb.SubmitBatchRequest(batch_id="x", transactions=[tx]))
         assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and reason in e.value.message
@@ -75,6 +81,12 @@ def test_real_operator_through_the_servicer(store, keys):
     assert call(again.GetStateRoot, pb.GetStateRootRequest()).root == root.root
     assert again.core.operator.state_root() == int(root.root)
     assert call(again.GetAccount, pb.GetAccountRequest(index=1)).balance == "35"
+    assert call(again.GetAccount, pb.GetAccountRequest(index=1)).owner == OWNER  # the owner is stored too
+
+    # a forced exit by the owner, through protobuf: the whole balance leaves the tree
+    fx = pb.Transaction(forced_exit=pb.ForcedExit(index=1, requester=OWNER))
+    call(again.SubmitBatch, pb.SubmitBatchRequest(batch_id="fx", transactions=[fx]))
+    assert call(again.GetAccount, pb.GetAccountRequest(index=1)).balance == "0"
 
 
 def test_two_servers_share_one_state(store, keys):
@@ -107,3 +119,32 @@ def open_store_like(store):
     if getattr(store, "dialect", "") == "sqlite":
         return open_store(f"sqlite:///{store.path}")
     return open_store(f"{store.dsn}{'&' if '?' in store.dsn else '?'}schema={store.schema}")
+
+
+def test_rollup_address_flag_names_the_domain(capsys):
+    import argparse
+
+    from prover.service.cli import add_service_verbs, build_rollup
+
+    parser = argparse.ArgumentParser()
+    add_service_verbs(parser.add_subparsers(dest="verb"))
+    args = parser.parse_args(["serve", "--depth", "2", "--chain-id", str(CHAIN), "--rollup-address", hex(ROLLUP)])
+    operator, _ = build_rollup(args)
+    assert operator.domain == DOMAIN
+    default, _ = build_rollup(parser.parse_args(["serve", "--depth", "2"]))
+    assert default.domain == Domain(1, 0)  # 0x0: no L1 deployment yet
+    for bad in ("0x12g4", "1234", "0x" + "1" * 41):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["serve", "--rollup-address", bad])
+        assert "rollup address" in capsys.readouterr().err
+
+
+def test_rollup_address_binds_before_the_first_batch_only(store, keys):
+    operator = RollupAdapter(depth=DEPTH, chain_id=CHAIN)
+    operator.bind_rollup_address(ROLLUP)
+    assert operator.domain == DOMAIN
+    svc = ProverServicer(ProverCore(store, operator, RollupRegistry([1, 2], depth=DEPTH)))
+    svc.core.start()
+    call(svc.SubmitBatch, pb.SubmitBatchRequest(batch_id="1", transactions=[dep(keys[0].public_key(), 10)]))
+    with pytest.raises(RuntimeError, match="before the first batch"):
+        operator.bind_rollup_address(ROLLUP + 1)

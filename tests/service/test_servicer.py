@@ -14,7 +14,7 @@ from prover.service.errors import ServiceError, status_for
 from prover.service.gen import prover_pb2 as pb
 from prover.service.servicer import ProverServicer
 from prover.service.worker import Worker
-from tests.service.helpers import backend, deposit, make_core, registry, transfer
+from tests.service.helpers import DEPOSITOR, backend, deposit, forced_exit, make_core, registry, top_up, transfer
 
 
 class Ctx:
@@ -88,8 +88,17 @@ def test_submit_is_idempotent(svc):
     [
         ([], 0, "at least one transaction"),
         ([pb.Transaction()], 0, "transactions[0]: set one of"),
-        ([deposit(1, 5), pb.Transaction(deposit=pb.Deposit(to_index=1, pubkey_ax="x", pubkey_ay="1", amount="1"))], 0,
+        ([deposit(1, 5), pb.Transaction(deposit=pb.Deposit(to_index=1, pubkey_ax="x", pubkey_ay="1", amount="1",
+                                                           depositor=DEPOSITOR))], 0,
          "transactions[1].deposit.pubkey_ax"),
+        ([pb.Transaction(deposit=pb.Deposit(to_index=1, pubkey_ax="1", pubkey_ay="2", amount="1"))], 0,
+         "transactions[0].deposit.depositor is required"),
+        ([deposit(1, 5, depositor="0x1234")], 0, "transactions[0].deposit.depositor: '0x1234' is not"),
+        ([pb.Transaction(deposit=pb.Deposit(amount="1", depositor=DEPOSITOR))], 0,
+         "transactions[0].deposit.to_index is required for a top-up"),
+        ([top_up(1, 5)], 0, "top-up of account 1, which does not exist"),
+        ([deposit(1, 5), deposit(1, 5)], 0, "transaction 1 (deposit): account 1 exists"),
+        ([pb.Transaction(forced_exit=pb.ForcedExit(index=1))], 0, "transactions[0].forced_exit.requester is required"),
         ([deposit(1, 5)], 3, "batch_size 3 is not one of [1, 2]"),
         ([deposit(1, 1)] * 3, 0, "do not fit the largest batch size 2"),
         ([transfer(1, 2, 1, 0)], 0, "transaction 0 (transfer): account 1 does not exist"),
@@ -120,6 +129,17 @@ def test_rejected_batch_is_all_or_nothing(svc):
     ok = submit(svc, "b", deposit(2, 7), transfer(1, 2, 5, 0))  # same id, fixed: accepted
     assert ok.created and ok.job.batch_size == 2
     assert call(svc.GetAccount, pb.GetAccountRequest(index=2)).balance == "12"
+
+
+def test_top_up_and_forced_exit(svc):
+    submit(svc, "create", deposit(1, 10, depositor=DEPOSITOR))
+    submit(svc, "top-up", top_up(1, 5, depositor="0x" + "ab" * 20))  # anyone may top up; the owner stays
+    acct = call(svc.GetAccount, pb.GetAccountRequest(index=1))
+    assert acct.balance == "15" and acct.owner == DEPOSITOR
+    submit(svc, "stranger", forced_exit(1, requester="0x" + "ab" * 20))  # consumed, pays nothing
+    assert call(svc.GetAccount, pb.GetAccountRequest(index=1)).balance == "15"
+    submit(svc, "owner", forced_exit(1))
+    assert call(svc.GetAccount, pb.GetAccountRequest(index=1)).balance == "0"
 
 
 def test_queries_and_errors(svc):

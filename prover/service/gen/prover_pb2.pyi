@@ -36,16 +36,26 @@ class Signature(_message.Message):
     def __init__(self, r8x: _Optional[str] = ..., r8y: _Optional[str] = ..., s: _Optional[str] = ...) -> None: ...
 
 class Deposit(_message.Message):
-    __slots__ = ("to_index", "pubkey_ax", "pubkey_ay", "amount")
+    __slots__ = ("to_index", "pubkey_ax", "pubkey_ay", "amount", "depositor")
     TO_INDEX_FIELD_NUMBER: _ClassVar[int]
     PUBKEY_AX_FIELD_NUMBER: _ClassVar[int]
     PUBKEY_AY_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    DEPOSITOR_FIELD_NUMBER: _ClassVar[int]
     to_index: int
     pubkey_ax: str
     pubkey_ay: str
     amount: str
-    def __init__(self, to_index: _Optional[int] = ..., pubkey_ax: _Optional[str] = ..., pubkey_ay: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+    depositor: str
+    def __init__(self, to_index: _Optional[int] = ..., pubkey_ax: _Optional[str] = ..., pubkey_ay: _Optional[str] = ..., amount: _Optional[str] = ..., depositor: _Optional[str] = ...) -> None: ...
+
+class ForcedExit(_message.Message):
+    __slots__ = ("index", "requester")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    requester: str
+    def __init__(self, index: _Optional[int] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class Transfer(_message.Message):
     __slots__ = ("from_index", "to_index", "amount", "fee", "nonce", "signature")
@@ -80,14 +90,16 @@ class Withdrawal(_message.Message):
     def __init__(self, from_index: _Optional[int] = ..., amount: _Optional[str] = ..., fee: _Optional[str] = ..., nonce: _Optional[int] = ..., l1_address: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
 
 class Transaction(_message.Message):
-    __slots__ = ("deposit", "transfer", "withdrawal")
+    __slots__ = ("deposit", "transfer", "withdrawal", "forced_exit")
     DEPOSIT_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    FORCED_EXIT_FIELD_NUMBER: _ClassVar[int]
     deposit: Deposit
     transfer: Transfer
     withdrawal: Withdrawal
-    def __init__(self, deposit: _Optional[_Union[Deposit, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ...) -> None: ...
+    forced_exit: ForcedExit
+    def __init__(self, deposit: _Optional[_Union[Deposit, _Mapping]] = ..., transfer: _Optional[_Union[Transfer, _Mapping]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., forced_exit: _Optional[_Union[ForcedExit, _Mapping]] = ...) -> None: ...
 
 class SubmitBatchRequest(_message.Message):
     __slots__ = ("batch_id", "transactions", "batch_size")
@@ -263,20 +275,22 @@ class GetAccountRequest(_message.Message):
     def __init__(self, index: _Optional[int] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("index", "exists", "pubkey_ax", "pubkey_ay", "balance", "nonce")
+    __slots__ = ("index", "exists", "pubkey_ax", "pubkey_ay", "balance", "nonce", "owner")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     PUBKEY_AX_FIELD_NUMBER: _ClassVar[int]
     PUBKEY_AY_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     index: int
     exists: bool
     pubkey_ax: str
     pubkey_ay: str
     balance: str
     nonce: int
-    def __init__(self, index: _Optional[int] = ..., exists: _Optional[bool] = ..., pubkey_ax: _Optional[str] = ..., pubkey_ay: _Optional[str] = ..., balance: _Optional[str] = ..., nonce: _Optional[int] = ...) -> None: ...
+    owner: str
+    def __init__(self, index: _Optional[int] = ..., exists: _Optional[bool] = ..., pubkey_ax: _Optional[str] = ..., pubkey_ay: _Optional[str] = ..., balance: _Optional[str] = ..., nonce: _Optional[int] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class GetStateRootRequest(_message.Message):
     __slots__ = ()
