@@ -16,6 +16,7 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
     zkprover_grpc_requests_total{method,code}  gRPC requests by method and status code
     zkprover_grpc_request_seconds{method}      gRPC handling time (unary; streams until their end)
     zkprover_batches_submitted_total{result}   SubmitBatch outcomes: created|duplicate|rejected
+    zkprover_auth_failures_total{reason}       refused calls: missing_token|unknown_token|permission_denied
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ GRPC_SECONDS = Histogram(
     "zkprover_grpc_request_seconds", "gRPC request handling time", ["method"], buckets=_STAGE_BUCKETS
 )
 BATCHES_SUBMITTED = Counter("zkprover_batches_submitted_total", "SubmitBatch outcomes", ["result"])
+AUTH_FAILURES = Counter("zkprover_auth_failures_total", "Calls refused by authentication or role", ["reason"])
 
 
 class _RecentRate:
@@ -138,8 +140,9 @@ def set_backend(backend: object) -> None:
         register_collector("gpu_memory", GpuMemoryCollector())
 
 
-def serve_http(port: int, addr: str = "0.0.0.0") -> Callable[[], None]:
-    """Start the /metrics HTTP endpoint; returns a function that stops it."""
+def serve_http(port: int, addr: str = "127.0.0.1") -> Callable[[], None]:
+    """Start the /metrics HTTP endpoint (loopback unless ``addr`` says otherwise: the metrics
+    name jobs and clients); returns a function that stops it."""
     server, thread = start_http_server(port, addr=addr)
 
     def stop() -> None:
