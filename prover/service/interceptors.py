@@ -139,7 +139,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         metrics.GRPC_SECONDS.labels(name).observe(time.perf_counter() - started)
 
     @staticmethod
-    def _fail(name: str, exc: BaseException, context: grpc.ServicerContext) -> grpc.StatusCode:
+    def _fail(name: str, exc: BaseException, context: grpc.ServicerContext) -> tuple[grpc.StatusCode, str]:
         code, message = status_for(exc)
         if code == grpc.StatusCode.INTERNAL:
             log.exception("%s failed", name)
@@ -148,7 +148,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             log.info("%s -> %s: %r", name, code.name, message[:300])
         context.set_code(code)
         context.set_details(message)
-        return code
+        return code, message
 
     def _unary(self, fn: Callable, name: str) -> Callable:
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
@@ -157,8 +157,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 caller, _ = self._admit(name, request, context)
                 response = fn(request, CallContext(context, caller))
             except Exception as exc:
-                self._finish(name, started, self._fail(name, exc, context))
-                return None
+                code, message = self._fail(name, exc, context)
+                self._finish(name, started, code)
+                # abort, not "return None": gRPC would try to serialise None and log an ERROR
+                context.abort(code, message)
             self._finish(name, started, grpc.StatusCode.OK)
             return response
 
@@ -172,7 +174,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 with self.streams.hold(key):
                     yield from fn(request, CallContext(context, caller))
             except Exception as exc:
-                self._finish(name, started, self._fail(name, exc, context))
+                self._finish(name, started, self._fail(name, exc, context)[0])
                 return
             code = grpc.StatusCode.OK if context.is_active() else grpc.StatusCode.CANCELLED
             self._finish(name, started, code)

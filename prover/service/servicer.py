@@ -135,6 +135,7 @@ def job_to_pb(job: JobRecord) -> pb.Job:
         key_hash=job.key_hash,
         public_data=job.public_data,
         version=job.version,
+        owner=job.owner,
     )
 
 
