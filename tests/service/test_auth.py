@@ -4,7 +4,6 @@ mutual TLS with certificates made here, health and reflection open, failures in 
 from __future__ import annotations
 
 import hashlib
-import socket
 import urllib.request
 
 import grpc
@@ -18,7 +17,7 @@ from prover.service.client import connect
 from prover.service.gen import prover_pb2 as pb
 from prover.service.gen import prover_pb2_grpc as pb_grpc
 from prover.service.server import ProverServer, is_loopback
-from tests.service.helpers import deposit, make_core
+from tests.service.helpers import deposit, free_port, make_core
 from tests.service.tls_certs import make_certs
 
 TOKENS = {
@@ -35,15 +34,9 @@ root   admin  sha256:{hashlib.sha256(TOKENS["root"].encode()).hexdigest()}
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def secured(sqlite_store):
-    metrics_port = _free_port()
+    metrics_port = free_port()
     srv = ProverServer(make_core(sqlite_store), address="127.0.0.1:0", workers=0, metrics_port=metrics_port,
                        tokens=TokenTable.parse(TOKENS_FILE, "test tokens"))  # fmt: skip
     port = srv.start()
