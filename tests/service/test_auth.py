@@ -234,3 +234,33 @@ def test_store_password_never_on_the_command_line(capsys, tmp_path):
         ["serve", "--store", "postgresql://zk@db.example:5432/x?schema=s", "--store-password-file", str(pw)]
     )
     assert _store_url(args) == "postgresql://zk:p%40ss%3Aword%2F1@db.example:5432/x?schema=s"
+
+
+def test_cli_client_over_tls_with_a_token_from_the_environment(sqlite_store, certs, monkeypatch, capsys):
+    srv, port = _tls_server(sqlite_store, certs, mutual=False)
+    try:
+        addr, ca = f"127.0.0.1:{port}", certs["ca"].cert
+        monkeypatch.setenv("ZKPROVER_TOKEN", TOKENS["alice"])
+        assert zkprover(["status", "--server", addr, "--tls-ca", ca]) == 0
+        assert "state root" in capsys.readouterr().out
+        monkeypatch.setenv("ZKPROVER_TOKEN", TOKENS["alice"] + "x")
+        assert zkprover(["status", "--server", addr, "--tls-ca", ca]) == 2
+        assert "UNAUTHENTICATED" in capsys.readouterr().err
+    finally:
+        srv.stop(1)
+
+
+def test_example_rollup_server_and_worker_share_a_key_by_default(tmp_path, monkeypatch):
+    """Without --cache-dir, the example registry's keys live under $ZKPROVER_CACHE_DIR, so a
+    server and a worker process set up (or load) one key instead of one each."""
+    from prover.cli import build_parser
+    from prover.service.cli import build_rollup
+
+    monkeypatch.setenv("ZKPROVER_CACHE_DIR", str(tmp_path / "cache"))
+    hashes = []
+    for verb in ("serve", "worker"):
+        args = build_parser().parse_args([verb, "--rollup", "example", "--batch-sizes", "1", "--depth", "2"])
+        _, registry = build_rollup(args)
+        hashes.append(registry.get(1).key_hash)
+    assert hashes[0] == hashes[1]
+    assert list((tmp_path / "cache" / "example-keys").glob("*.zkey"))
