@@ -4,9 +4,11 @@
 options stay next to the service.
 
     zkprover serve  [--listen ADDR] [--store URL] [--workers N] [--metrics-port P] ...
+                    [--tls-cert F --tls-key F [--tls-client-ca F]] [--tokens-file F]
     zkprover worker [--store URL] [--backend B] [--lease S] [--id NAME] [--metrics-port P]
     zkprover submit BATCH.json [--server ADDR] [--batch-id ID] [--watch] [--proof F --public F]
     zkprover status [JOB_ID | --batch-id ID | --list [--state S]] [--server ADDR]
+                    (clients: [--tls | --tls-ca F] [--tls-cert F --tls-key F] [--token-file F])
     zkprover service-demo                 server in-process on SQLite: submit, watch, verify
 
 Stores: ``sqlite:///path.db`` (default ``$ZKPROVER_STORE`` or ``sqlite:///zkprover-data/jobs.db``)

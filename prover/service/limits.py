@@ -20,7 +20,7 @@ from prover.service.errors import ResourceExhausted
 
 @dataclass(frozen=True)
 class Limits:
-    """Server-side bounds; every one is documented in the README's "Limits" table."""
+    """Server-side bounds, each listed in the README's table under "Securing the service"."""
 
     unary_threads: int = 16
     max_streams: int = 128  # open WatchJob streams, all clients together
