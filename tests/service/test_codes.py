@@ -184,3 +184,22 @@ def test_two_servers_on_one_store_never_answer_internal(store_url):
     finally:
         for srv in servers:
             srv.stop(1)
+
+
+def test_a_submit_that_keeps_losing_the_race_is_aborted(sqlite_store, monkeypatch):
+    from prover.jobs import StaleState
+    from prover.service.errors import Aborted
+
+    core = make_core(sqlite_store)
+    calls = []
+
+    def always_stale(*args, **kwargs):
+        calls.append(1)
+        raise StaleState("state head is at batch 7, expected 0")
+
+    monkeypatch.setattr(sqlite_store, "submit", always_stale)
+    with pytest.raises(Aborted) as e:
+        core.submit("racing", [_deposit(0)])
+    assert status_for(e.value)[0] == grpc.StatusCode.ABORTED and "retry" in str(e.value)
+    assert len(calls) > 1  # it reloaded and retried before giving up
+    assert core.operator.batch_number() == 0 and core.operator.account(0) is None  # nothing kept
