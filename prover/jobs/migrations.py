@@ -65,4 +65,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE rollup_head (id INTEGER PRIMARY KEY, batch_number BIGINT NOT NULL, root TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        2,
+        "job owner",
+        (
+            # jobs submitted before identities existed belong to no client: admins see them
+            "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX jobs_owner_batch ON jobs (owner, batch_number)",
+        ),
+    ),
 )
