@@ -156,7 +156,7 @@ class GpuBackend(Backend):
 
     def describe(self) -> str:
         where = f"MSM on {self._msm.name} (ZKPROVER_GPU_MSM=cpu)" if self.msm_on_cpu else "MSM on the GPU"
-        return f"gpu ({self._device}; {where})"
+        return f"{self.name} ({self._device}; {where})"
 
     # --- NTT ----------------------------------------------------------------------------------
     def ntt(self, values: FrVector, *, inverse: bool = False, coset: int | None = None) -> FrVector:
