@@ -6,6 +6,7 @@ emulator are tested by tests/gpu; planted kernel bugs by tests/test_kernel_mutan
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,31 @@ def test_device_buffers_end_at_an_unmapped_page():
     assert (buf.view(np.uint8) == devmem.GARBAGE).all()  # fresh device memory is never zeros
     assert devmem.zeros(5, np.uint32).sum() == 0
     assert (devmem.full(3, 7, np.uint64) == 7).all()
+
+
+# --- the sanitizer run (README: ZKPROVER_EMU_SANITIZE=undefined) ------------------------------------
+def test_sanitizer_build_reports_with_file_and_line(tmp_path):
+    """Under UBSan the out-of-range shared index is reported by the sanitizer (with its source
+    line) and stops the process, instead of the trap's launch error."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from pathlib import Path\n"
+        "from kernels.emulator import devmem, runtime\n"
+        f"m = runtime.load('rules', Path({str(RULES)!r}))\n"
+        "m.get_function('shared_index_past_end')((1,), (64,), (devmem.zeros(64, np.uint32),))\n"
+    )
+    env = dict(os.environ, ZKPROVER_EMU_SANITIZE="undefined", ZKPROVER_KERNEL_CACHE=str(tmp_path))
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert re.search(r"rules\.cu.*index 32 out of bounds for type 'unsigned int \[32\]'", proc.stderr), proc.stderr[-2000:]
+
+
+def test_unknown_sanitizer_is_refused(monkeypatch):
+    monkeypatch.setenv("ZKPROVER_EMU_SANITIZE", "thread")
+    with pytest.raises(emulator.build.BuildError, match="must be one of undefined"):
+        emulator.build.flags()

@@ -10,9 +10,11 @@ temporary name and renames, so concurrent runs never load a half-written library
 Flags: ``-O1`` (``msm.cu``'s fully inlined G2 arithmetic takes about a minute at -O1; -O0
 runs several times slower, -O2 builds longer for little), the loader's defines
 (``ZK_CC``, ``ZK_NTT_TILE_LOG``), and ``-fsanitize=bounds`` in trap mode so that an index past
-a fixed-size array (a ``__shared__`` tile) stops the launch. ``$ZKPROVER_EMU_CFLAGS`` adds flags,
-e.g. ``-fsanitize=undefined`` for the sanitizer run (see README); ``$ZKPROVER_EMU_CXX`` picks
-the compiler (default ``$CXX`` or ``g++``).
+a fixed-size array (a ``__shared__`` tile) stops the launch. ``$ZKPROVER_EMU_SANITIZE=undefined``
+builds with UndefinedBehaviorSanitizer instead (the sanitizer run in README: shifts, overflow,
+misaligned loads, bounds, reported with file and line, stopping the process at the first);
+``$ZKPROVER_EMU_CFLAGS`` adds flags; ``$ZKPROVER_EMU_CXX`` picks the compiler (default ``$CXX``
+or ``g++``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ def compiler() -> str:
     return os.environ.get("ZKPROVER_EMU_CXX") or os.environ.get("CXX") or "g++"
 
 
+#: ``$ZKPROVER_EMU_SANITIZE=undefined``: build with UBSan reporting instead of the bounds trap
+SANITIZERS = ("undefined",)
+
+
+def sanitizer() -> str | None:
+    name = os.environ.get("ZKPROVER_EMU_SANITIZE", "").strip()
+    if name and name not in SANITIZERS:
+        raise BuildError(f"ZKPROVER_EMU_SANITIZE must be one of {', '.join(SANITIZERS)}, got {name!r}")
+    return name or None
+
+
 def extra_flags() -> list[str]:
     return shlex.split(os.environ.get("ZKPROVER_EMU_CFLAGS", ""))
 
@@ -72,7 +85,14 @@ def flags() -> list[str]:
     """Compiler flags (the translation unit has its headers inlined: no kernel include path,
     so an unchanged module of a copied kernel tree hits the cache)."""
     defines = [o for o in loader.compile_options(EMULATED_CC) if o.startswith("-D")]
-    return [*BASE_FLAGS, *extra_flags(), *defines, f"-I{HERE}"]
+    base = list(BASE_FLAGS)
+    san = sanitizer()
+    if san:
+        # the UBSan runtime reports (file, line, what) and halts on the first error, in place of
+        # the silent trap; libubsan is linked into the module, no preload needed
+        base.remove("-fsanitize-undefined-trap-on-error")
+        base += [f"-fsanitize={san}", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    return [*base, *extra_flags(), *defines, f"-I{HERE}"]
 
 
 def build(name: str, kernel_dir: Path | None = None) -> tuple[Path, list[Kernel]]:
