@@ -115,9 +115,9 @@ def check(ptx: str) -> Report:
 
 def check_modules(names: list[str], archs: list[int], compiler: str | None = None) -> dict[str, Report]:
     """Generate and check the PTX of each module for each architecture."""
-    from kernels import ptx
+    from kernels import toolchain
 
-    return {f"{n}.cu sm_{cc}": check(ptx.generate(n, cc, compiler)) for n in names for cc in archs}
+    return {f"{n}.cu sm_{cc}": check(toolchain.ptx(n, cc, compiler)) for n in names for cc in archs}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from kernels import carry_check, ptx
+from kernels import carry_check, toolchain
 
 PLANTED = Path(__file__).resolve().parent / "emulator"
 needs_compiler = pytest.mark.skipif(
-    ptx.available() is None, reason="no NVRTC (pip install -e '.[dev]' installs nvidia-cuda-nvrtc) and no nvcc"
+    toolchain.available() is None, reason="no NVRTC (pip install -e '.[dev]' installs nvidia-cuda-nvrtc) and no nvcc"
 )
 
 
@@ -87,7 +87,7 @@ def test_command_line_exit_status(tmp_path, capsys):
 @pytest.mark.parametrize("arch", [80, 90])
 @pytest.mark.parametrize("module", ["field_ops", "ntt", "qap"])
 def test_kernel_ptx_carry_chains(module, arch):
-    rep = carry_check.check(ptx.generate(module, arch))
+    rep = carry_check.check(toolchain.ptx(module, arch))
     assert rep.stats["carry consumers"] > 1000  # the field arithmetic was there to check
     assert rep.findings == [], "\n".join(map(str, rep.findings[:10]))
 
@@ -102,7 +102,7 @@ def test_kernel_ptx_carry_chains(module, arch):
     ],
 )
 def test_planted_cross_statement_carries_fail(kernel, why):
-    rep = carry_check.check(ptx.generate("carry_planted", 90, kernel_dir=PLANTED))
+    rep = carry_check.check(toolchain.ptx("carry_planted", 90, kernel_dir=PLANTED))
     mine = [f for f in rep.findings if f.function == kernel]
     assert any(why in f.why for f in mine), [str(f) for f in rep.findings]
 
@@ -114,6 +114,6 @@ def test_planted_cross_statement_carries_fail(kernel, why):
 )
 @pytest.mark.parametrize("arch", [80, 90])
 def test_msm_ptx_carry_chains(arch):
-    rep = carry_check.check(ptx.generate("msm", arch))
+    rep = carry_check.check(toolchain.ptx("msm", arch))
     assert rep.stats["carry consumers"] > 10000
     assert rep.findings == [], "\n".join(map(str, rep.findings[:10]))
