@@ -225,7 +225,8 @@ def test_sanitizer_build_reports_with_file_and_line(tmp_path):
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert re.search(r"rules\.cu.*index 32 out of bounds for type 'unsigned int \[32\]'", proc.stderr), proc.stderr[-2000:]
+    expected = r"rules\.cu.*index 32 out of bounds for type 'unsigned int \[32\]'"
+    assert re.search(expected, proc.stderr), proc.stderr[-2000:]
 
 
 def test_unknown_sanitizer_is_refused(monkeypatch):
