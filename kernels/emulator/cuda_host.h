@@ -27,6 +27,7 @@
 #pragma once
 
 // standard headers before the CUDA keyword macros, which must not reach them
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -381,8 +382,11 @@ inline sigjmp_buf fault_return;
 inline volatile sig_atomic_t fault_armed = 0;
 inline void* volatile fault_address = nullptr;
 
+inline pthread_t launching_thread;
+
 inline void on_fault(int sig, siginfo_t* info, void*) {
-    if (!fault_armed) {  // not ours: let the default action (or Python's faulthandler) see it
+    // not ours (no launch running, or another OS thread faulted): the default action
+    if (!fault_armed || !pthread_equal(pthread_self(), launching_thread)) {
         signal(sig, SIG_DFL);
         raise(sig);
         return;
@@ -444,6 +448,7 @@ inline void run_grid(dim3 grid, dim3 block, void (*body)(void*), void* args) {
         for (unsigned long long i = 0; i < n_blocks; i++) order[i] = i;
         std::shuffle(order.begin(), order.end(), rng);
     }
+    launching_thread = pthread_self();
     fault_armed = 1;
     for (unsigned long long k = 0; k < n_blocks; k++) {
         const unsigned long long i = settings.seed ? order[k] : k;
