@@ -136,11 +136,11 @@ MUTANTS = {
         1,
     ),
     # the second load's offset applied twice: the index runs past the shared tile (GCC's bounds
-    # check lets a struct store exactly one past the end through, so the plant goes further)
+    # check lets a struct store exactly one past the end through, so the plant skips that index)
     "out_of_bounds_shared_index": (
         "ntt.cuh",
         "tile[l] = F::load(vec + 4 * g);",
-        "tile[l + r * half] = F::load(vec + 4 * g);",
+        "tile[l + r * half + 1] = F::load(vec + 4 * g);",
         1,
     ),
     # the NTT kernels promise fewer threads than the launches use

@@ -45,6 +45,11 @@ BASE_FLAGS = (
     "-fPIC",
     "-shared",
     "-fno-strict-aliasing",
+    # every library keeps its own emulator state and __shared__ arrays: with default visibility
+    # GCC makes them process-wide GNU_UNIQUE symbols, shared by every module (and every planted
+    # mutant) loaded in the process
+    "-fvisibility=hidden",
+    "-fno-gnu-unique",
     "-fsanitize=bounds",
     "-fsanitize-undefined-trap-on-error",
     "-Wall",

@@ -753,10 +753,13 @@ int launch(void (*fn)(A...), long bound, const unsigned* g, const unsigned* b, v
 
 }  // namespace cuemu
 
-extern "C" __attribute__((used)) void cuemu_set_seed(unsigned seed) { cuemu::settings.seed = seed; }
+// the library's only exported symbols (build.py compiles with -fvisibility=hidden)
+#define CUEMU_EXPORT extern "C" __attribute__((used, visibility("default")))
+
+CUEMU_EXPORT void cuemu_set_seed(unsigned seed) { cuemu::settings.seed = seed; }
 
 #define CUEMU_KERNEL(name, bound)                                                                           \
-    extern "C" int cuemu_launch_##name(const unsigned* g, const unsigned* b, void** argv, char* err, int len) { \
-        return cuemu::launch(&name, (long)(bound), g, b, argv, err, len);                                   \
-    }                                                                                                       \
-    extern "C" const char* cuemu_signature_##name() { return cuemu::signature_of(&name); }
+    CUEMU_EXPORT int cuemu_launch_##name(const unsigned* g, const unsigned* b, void** argv, char* err, int len) { \
+        return cuemu::launch(&name, (long)(bound), g, b, argv, err, len);                                     \
+    }                                                                                                         \
+    CUEMU_EXPORT const char* cuemu_signature_##name() { return cuemu::signature_of(&name); }
