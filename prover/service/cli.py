@@ -119,7 +119,7 @@ def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fee-account", type=int, default=0, help="account credited with fees (default 0)")
     p.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
-    p.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
+    p.add_argument("--backend", default=None, help="auto | gpu | cpu | python | gpu-emu")
     p.add_argument("--lease", type=float, default=30.0, help="worker lease seconds (heartbeat every third)")
     p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
     p.add_argument(

@@ -420,6 +420,8 @@ def test_dockerfile_builds_with_install_sh(name):
         assert any("/var/cache/zkprover/kernels" in line for line in lines if line.startswith("VOLUME"))
         env = " ".join(line for line in lines if line.startswith("ENV "))
         assert "ZKPROVER_KERNEL_CACHE=/var/cache/zkprover/kernels" in env
+        # kernels prebuilt with the devel stage's nvcc: no 100-second first proof
+        assert "ZKPROVER_PREBUILD_KERNELS=1" in install[0] and "ZKPROVER_KERNEL_ARCHS" in install[0]
         arg = next(line for line in lines if line.startswith("ARG ZKPROVER_EXTRAS="))
         cuda = next(line for line in lines if line.startswith("ARG CUDA_VERSION="))
         assert arg.split("=")[1] == f"gpu-cuda{cuda.split('=')[1].split('.')[0]}", "CuPy for the CUDA major"
