@@ -206,15 +206,16 @@ def test_prover_msms_run_on_the_gpu(gpu, ref, chain, monkeypatch):
 def test_snarkjs_key_proof_verifies_with_snarkjs(gpu, tmp_path):
     """A proof made on the GPU from a snarkjs key passes ``snarkjs groth16 verify``."""
     import json
+    import os
     import subprocess
     from pathlib import Path
 
-    data = Path("/work/shared/bench-data/poseidon_chain_65k")
+    # where bench_cpu.py looks too: $ZKPROVER_BENCH_DATA, else the clone's .cache/bench-data
     local = Path(__file__).resolve().parents[2] / ".cache" / "bench-data" / "poseidon_chain_65k"
-    src = local if local.is_dir() else data
+    src = Path(os.environ.get("ZKPROVER_BENCH_DATA") or local)
     zkeys = sorted(src.glob("*.zkey")) if src.is_dir() else []
     if not zkeys:
-        pytest.skip("no snarkjs .zkey / .wtns at .cache/bench-data/poseidon_chain_65k")
+        pytest.skip(f"no snarkjs .zkey / .wtns at {src} (set $ZKPROVER_BENCH_DATA)")
     if not on_device():
         # a 2^16 proof emulated takes minutes; the emulated full-proof tests above use 2^9
         pytest.skip("the 65k-constraint key is past the emulated size cap (2^12); runs on a device")
