@@ -10,6 +10,7 @@ new, plus the project's own:
     zkprover verify VERIFICATION_KEY.json PUBLIC.json PROOF.json
     zkprover export verificationkey CIRCUIT.zkey VERIFICATION_KEY.json
     zkprover export solidityverifier CIRCUIT.zkey VERIFIER.sol
+    zkprover zkey new|contribute|beacon|verify ...  phase-2 ceremony, as snarkjs (see zkey_cli.py)
 
 Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
 """
@@ -213,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("zkey")
     es.add_argument("sol")
     es.set_defaults(fn=cmd_export_solidity)
+
+    from prover.zkey_cli import add_zkey_verbs  # zkey new / contribute / beacon / verify
+
+    add_zkey_verbs(sub)
 
     from prover.service.cli import add_service_verbs  # serve, worker, submit, status, service-demo
 

@@ -214,3 +214,30 @@ int zkp_fixed_base_g2(const uint64_t *base, const uint64_t *scalars, size_t n, i
     free(red);
     return rc;
 }
+
+/* Phase-2 ceremony kernels: see G(lincomb) and G(scale) in curve_impl.h. */
+int zkp_lincomb_g1(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out) {
+    return g1_lincomb((g1_aff *)out, (const g1_aff *)bases, ptr, idx, (const fe *)scalars, nout, nthreads);
+}
+
+int zkp_lincomb_g2(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out) {
+    return g2_lincomb((g2_aff *)out, (const g2_aff *)bases, ptr, idx, (const fe *)scalars, nout, nthreads);
+}
+
+int zkp_scale_g1(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out) {
+    return g1_scale((g1_aff *)out, (const g1_aff *)points, (const fe *)scalar, n, nthreads);
+}
+
+int zkp_scale_g2(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out) {
+    return g2_scale((g2_aff *)out, (const g2_aff *)points, (const fe *)scalar, n, nthreads);
+}
+
+void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads) {
+    fe *v = (fe *)values;
+    long long N = (long long)n;
+    int nt = nthreads < 1 ? 1 : nthreads;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= 4096)
+    for (long long i = 0; i < N; i++) fq_from_mont(&v[i], &v[i]);
+}
