@@ -1,4 +1,10 @@
-"""``zkprover zkey ...``: the Groth16 phase-2 ceremony, argument for argument as snarkjs.
+"""The ceremony verbs: the circuits to run a phase 2 for, and the phase 2 itself.
+
+    zkprover circuit export OUTDIR [--batch-sizes 1,2,4] [--depth 12]
+
+writes ``OUTDIR/rollup_b<size>_d<depth>.r1cs`` for each batch shape, exactly the constraint
+system the service proves for that shape (the same builder, the same writer: the SHA-256 it
+prints is the service's circuit digest). The ``zkey`` verbs mirror snarkjs argument for argument:
 
     zkprover zkey new CIRCUIT.r1cs POT.ptau OUT.zkey
     zkprover zkey contribute IN.zkey OUT.zkey [--name NAME] [-e ENTROPY]
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -85,7 +92,42 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_zkey_verbs(sub: argparse._SubParsersAction) -> None:
+def cmd_circuit_export(args: argparse.Namespace) -> int:
+    from circuits.r1cs import write_r1cs
+    from circuits.rollup.batch_circuit import build_batch_circuit
+    from circuits.rollup.params import BatchShape
+    from prover.rollup.circuit_cache import r1cs_digest
+
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    for size in args.batch_sizes:
+        t = time.perf_counter()
+        circuit = build_batch_circuit(BatchShape(size, args.depth))
+        path = out / f"{circuit_name(size, args.depth)}.r1cs"
+        write_r1cs(circuit.r1cs, path)
+        print(
+            f"{path}: {circuit.r1cs.n_constraints} constraints, {circuit.r1cs.n_wires} wires, "
+            f"sha256 {r1cs_digest(circuit.r1cs)} ({time.perf_counter() - t:.1f} s)"
+        )
+    return EXIT_OK
+
+
+def circuit_name(batch_size: int, depth: int) -> str:
+    """The service's name for a batch shape (``RollupRegistry.name``)."""
+    return f"rollup_b{batch_size}_d{depth}"
+
+
+def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
+    from prover.service.cli import _sizes
+
+    ci = sub.add_parser("circuit", help="the batch circuits, for a ceremony")
+    cis = ci.add_subparsers(dest="circuit_verb", required=True)
+    ce = cis.add_parser("export", help="write the .r1cs of each batch shape the service proves")
+    ce.add_argument("outdir")
+    ce.add_argument("--batch-sizes", type=_sizes, default=[1, 2, 4], help="batch sizes (default 1,2,4)")
+    ce.add_argument("--depth", type=int, default=12, help="state tree depth (default 12, as the service)")
+    ce.set_defaults(fn=cmd_circuit_export)
+
     z = sub.add_parser("zkey", help="Groth16 phase-2 ceremony (snarkjs-compatible: new, contribute, beacon, verify)")
     zs = z.add_subparsers(dest="zkey_verb", required=True)
 
