@@ -1,6 +1,7 @@
 """The ceremony verbs: the circuits to run a phase 2 for, and the phase 2 itself.
 
     zkprover circuit export OUTDIR [--batch-sizes 1,2,4] [--depth 12]
+    zkprover powersoftau development POWER OUT.ptau   (tests and benchmarks only, see ptau_dev.py)
 
 writes ``OUTDIR/rollup_b<size>_d<depth>.r1cs`` for each batch shape, exactly the constraint
 system the service proves for that shape (the same builder, the same writer: the SHA-256 it
@@ -112,6 +113,20 @@ def cmd_circuit_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ptau_development(args: argparse.Namespace) -> int:
+    from prover.groth16.ptau_dev import write_development_ptau
+
+    print(
+        "WARNING: a development powers of tau (one process drew tau): for tests and benchmarks, "
+        "NOT for production keys",
+        file=sys.stderr,
+    )
+    t = time.perf_counter()
+    write_development_ptau(args.ptau, args.power)
+    print(f"powersoftau development: power {args.power}, {time.perf_counter() - t:.1f} s -> {args.ptau}")
+    return EXIT_OK
+
+
 def circuit_name(batch_size: int, depth: int) -> str:
     """The service's name for a batch shape (``RollupRegistry.name``)."""
     return f"rollup_b{batch_size}_d{depth}"
@@ -127,6 +142,13 @@ def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
     ce.add_argument("--batch-sizes", type=_sizes, default=[1, 2, 4], help="batch sizes (default 1,2,4)")
     ce.add_argument("--depth", type=int, default=12, help="state tree depth (default 12, as the service)")
     ce.set_defaults(fn=cmd_circuit_export)
+
+    pt = sub.add_parser("powersoftau", help="phase-1 files (development only; production uses a public .ptau)")
+    pts = pt.add_subparsers(dest="ptau_verb", required=True)
+    pd = pts.add_parser("development", help="a prepared .ptau from one random tau, for tests and benchmarks")
+    pd.add_argument("power", type=int)
+    pd.add_argument("ptau")
+    pd.set_defaults(fn=cmd_ptau_development)
 
     z = sub.add_parser("zkey", help="Groth16 phase-2 ceremony (snarkjs-compatible: new, contribute, beacon, verify)")
     zs = z.add_subparsers(dest="zkey_verb", required=True)

@@ -54,6 +54,8 @@ from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, g1_from_rng, hash_to_
 R = FR_MODULUS
 ZKEY_MAGIC, R1CS_MAGIC = b"zkey", b"r1cs"
 _R2_MOD_R = MONT_R * MONT_R % R
+_RINV_Q = pow(MONT_R, -1, FQ_MODULUS)
+_QINV_NEG = (-pow(FQ_MODULUS, -1, MONT_R)) % MONT_R
 _H_CHUNK = 1 << 14
 _HEADER_POINT_BYTES = 3 * 64 + 3 * 128  # alpha1, beta1, beta2, gamma2, delta1, delta2 end the header
 
@@ -258,18 +260,71 @@ def build_initial(r1cs_path: str | os.PathLike, ptau_path: str | os.PathLike) ->
 
 
 def _h_differences(p: pt.Ptau, d: int) -> np.ndarray:
-    """tau^(i+d) - tau^i in G1 for the i snarkjs hashes (see the module docstring)."""
+    """tau^(i+d) - tau^i in G1 for the i snarkjs hashes (see the module docstring).
+
+    When d is 2^power the last of them, i = d - 1, reads point 2d - 1, one past the end of the
+    tau G1 section: snarkjs then reads whatever 64 bytes follow in the file (the next section's
+    header and the start of its points) as a point in Montgomery form and subtracts with the
+    chord formula. We do the same (coordinates taken mod q), so such keys still hash alike."""
     count = d - 1 if d - 1 <= _H_CHUNK else -(-(d - 1) // _H_CHUNK) * _H_CHUNK
-    tau = p.points(pt.TAU_G1, 0, count + d)
-    i = np.arange(count, dtype=np.int64)
+    available = (2 << p.power) - 1
+    past_end = count + d > available
+    n = count - 1 if past_end else count
+    tau = p.points(pt.TAU_G1, 0, n + d)
+    i = np.arange(n, dtype=np.int64)
     minus_one = np.array(_limbs(R - 1), dtype="<u8")
-    scalars = np.empty((2 * count, 4), dtype="<u8")
+    scalars = np.empty((2 * n, 4), dtype="<u8")
     scalars[0::2] = _limbs(1)
     scalars[1::2] = minus_one
     out_idx = np.repeat(i, 2)
-    base_idx = np.empty(2 * count, dtype=np.int64)
+    base_idx = np.empty(2 * n, dtype=np.int64)
     base_idx[0::2], base_idx[1::2] = i + d, i
-    return _lincomb(False, tau, out_idx, base_idx, scalars, count)
+    out = _lincomb(False, tau, out_idx, base_idx, scalars, n)
+    if not past_end:
+        return out
+    if count + d > available + 1:
+        raise CeremonyError(f"{p.path}: circuit domain {d} is too large for power {p.power}")
+    raw = p.bytes_after(pt.TAU_G1, 64)
+    tail = p.points(pt.TAU_G1, d - 1, 1).tobytes()
+    point = _wasm_sub_affine(*(int.from_bytes(b[k : k + 32], "little") for b in (raw, tail) for k in (0, 32)))
+    return np.concatenate([out, g1_array([point])])
+
+
+def _wasm_sub_affine(x1: int, y1: int, x2: int, y2: int) -> tuple[int, int]:
+    """ffjavascript's ``g1m_subAffine`` then ``batchToAffine`` on raw Montgomery words, for the
+    one point that is not a field element pair (``_h_differences``): its words may exceed q, and
+    wasmcurves' add and sub wrap mod 2^256 when they overflow (then they are no longer
+    congruent mod q), so the arithmetic is replayed word for word. Multiplication is exact
+    Montgomery reduction with one conditional subtraction."""
+    q, top = FQ_MODULUS, 1 << 256
+
+    def add(a: int, b: int) -> int:
+        t = a + b
+        return (t - top - q) % top if t >= top else (t - q if t >= q else t)
+
+    def sub(a: int, b: int) -> int:
+        return a - b if a >= b else (a - b + top + q) % top
+
+    def mul(a: int, b: int) -> int:
+        t = a * b
+        m = (t * _QINV_NEG) % top
+        t = (t + m * q) >> 256
+        return t - q if t >= q else t
+
+    y2 = sub(0, y2)  # negAffine
+    h = sub(x2, x1)
+    rr = add(sub(y2, y1), sub(y2, y1))
+    i4 = add(add(mul(h, h), mul(h, h)), add(mul(h, h), mul(h, h)))
+    j = mul(h, i4)
+    v = mul(x1, i4)
+    x3 = sub(sub(mul(rr, rr), j), add(v, v))
+    y1j = mul(y1, j)
+    y3 = sub(mul(sub(v, x3), rr), add(y1j, y1j))
+    z3 = add(h, h)
+    # batchToAffine and fromMontgomery only multiply (congruent): finish in value space
+    x, y, z = (w * _RINV_Q % q for w in (x3, y3, z3))
+    zi = pow(z, -1, q)
+    return (x * zi * zi % q, y * zi * zi * zi % q)
 
 
 def _limbs(v: int) -> list[int]:

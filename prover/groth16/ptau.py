@@ -14,6 +14,7 @@ Only what ``zkey new`` and ``zkey verify`` need is exposed, as zero-copy NumPy v
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 
@@ -44,6 +45,20 @@ class Ptau:
         if not 1 <= self.power <= 28:
             raise f.fail(f"power {self.power} is out of range 1..28")
         self.path = f.path
+        # where each section's body starts, for bytes_after (BinFile keeps only the views)
+        self._ends: dict[int, int] = {}
+        pos = 12
+        while pos + 12 <= len(f.data):
+            stype, size = struct.unpack_from("<IQ", f.data, pos)
+            pos += 12 + size
+            self._ends.setdefault(stype, pos)
+
+    def bytes_after(self, stype: int, n: int) -> bytes:
+        """The n bytes of the file after the end of section ``stype`` (snarkjs reads past it)."""
+        end = self._ends[stype]
+        if end + n > len(self.file.data):
+            raise self.file.fail(f"{n} bytes after section {stype} are needed, the file ends first")
+        return bytes(self.file.data[end : end + n])
 
     def _check(self, stype: int, name: str, count: int, size: int) -> memoryview:
         view = self.file.section(stype, name)

@@ -642,11 +642,17 @@ typedef struct {
     const fe *scalars;
 } G(lincomb_ctx);
 
+/* Rows with more terms than this go to Pippenger (one MSM each, all threads) instead of one
+ * variable-base product per term: circom's constant-one wire and the rollup's shared signals
+ * collect thousands of full-size coefficients. */
+#define LINCOMB_MSM_MIN 64
+
 static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
     const G(lincomb_ctx) *x = (const G(lincomb_ctx) *)vctx;
     for (size_t j = lo; j < hi; j++) {
         G(xyzz) *a = &acc[j - lo];
         G(set_inf)(a);
+        if (x->ptr[j + 1] - x->ptr[j] > LINCOMB_MSM_MIN) continue; /* done by G(lincomb) */
         for (u64 k = x->ptr[j]; k < x->ptr[j + 1]; k++) {
             const G(aff) *b = &x->bases[x->idx[k]];
             const fe *s = &x->scalars[k];
@@ -667,7 +673,21 @@ static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vct
 static int G(lincomb)(G(aff) *out, const G(aff) *bases, const u64 *ptr, const uint32_t *idx, const fe *scalars,
                       size_t nout, int nthreads) {
     G(lincomb_ctx) ctx = {bases, ptr, idx, scalars};
-    return G(chunked)(out, nout, 256, nthreads, G(lincomb_chunk), &ctx);
+    if (G(chunked)(out, nout, 256, nthreads, G(lincomb_chunk), &ctx) < 0) return -1;
+    for (size_t j = 0; j < nout; j++) {
+        size_t n = ptr[j + 1] - ptr[j];
+        if (n <= LINCOMB_MSM_MIN) continue;
+        G(aff) *gathered = (G(aff) *)malloc(n * sizeof(G(aff)));
+        if (!gathered) return -1;
+        for (size_t k = 0; k < n; k++) gathered[k] = bases[idx[ptr[j] + k]];
+        zkp_alloc_failed = 0;
+        G(xyzz) r;
+        G(msm)(&r, gathered, scalars + ptr[j], n, nthreads);
+        free(gathered);
+        if (zkp_alloc_failed) return -1;
+        G(to_affine)(&out[j], &r);
+    }
+    return 0;
 }
 
 typedef struct {
