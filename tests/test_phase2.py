@@ -62,6 +62,21 @@ def test_scale_matches_the_python_curve(g2):
         assert (g2_points if g2 else g1_points)(out) == want
 
 
+@native
+def test_glv_rescaling_matches_the_python_curve():
+    pts = [G1.affine_mul(G1.generator, 5 + 3 * i) for i in range(5)] + [None]
+    arr = g1_array(pts)
+    for k in (1, R - 1, 2, R // 3, 0xC0FFEE << 200, phase2.GLV_LAMBDA):
+        k1, k2 = phase2.glv_split(k)
+        assert (k1 + k2 * phase2.GLV_LAMBDA - k) % R == 0 and max(abs(k1), abs(k2)) < 1 << 127
+        out = np.empty_like(arr)
+        m1, m2 = (_limbs([abs(v)])[0] for v in (k1, k2))
+        cpu._native.scale_g1_glv(arr, m1, k1 < 0, m2, k2 < 0, out, 2)
+        assert g1_points(out) == [None if p is None else G1.affine_mul(p, k) for p in pts]
+    with pytest.raises(ValueError, match="2\\^128"):
+        cpu._native.scale_g1_glv(arr, _limbs([1 << 130])[0], False, m2, False, out, 1)
+
+
 def test_random_draws_match_ffjavascript():
     """hashToG2, Fr.fromRng and G1.fromRng of ffjavascript 0.2.63 on a fixed 64-byte hash."""
     h = bytes((i * 7 + 3) & 255 for i in range(64))

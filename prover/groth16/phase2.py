@@ -327,6 +327,22 @@ def _wasm_sub_affine(x1: int, y1: int, x2: int, y2: int) -> tuple[int, int]:
     return (x * zi * zi % q, y * zi * zi * zi % q)
 
 
+# GLV on G1 (scale_g1_glv): lambda^3 = 1 in Fr, lambda P = (beta x, y) for the beta the native
+# kernel uses, and a short basis of the lattice {(a, b): a + b lambda = 0 mod r}.
+GLV_LAMBDA = 0x30644E72E131A029048B6E193FD84104CC37A73FEC2BC5E9B8CA0B2D36636F23
+_GLV_V1 = (147946756881789319000765030803803410728, -9931322734385697763)
+_GLV_V2 = (9931322734385697763, 147946756881789319010696353538189108491)
+
+
+def glv_split(k: int) -> tuple[int, int]:
+    """k = k1 + k2 lambda (mod r) with |k1|, |k2| < 2^127 (Babai rounding in the short basis)."""
+    (a1, b1), (a2, b2) = _GLV_V1, _GLV_V2
+    det = a1 * b2 - a2 * b1
+    c1 = (2 * b2 * k + det) // (2 * det)
+    c2 = (-2 * b1 * k + det) // (2 * det)
+    return k - c1 * a1 - c2 * a2, -c1 * b1 - c2 * b2
+
+
 def _limbs(v: int) -> list[int]:
     return [(v >> (64 * i)) & (2**64 - 1) for i in range(4)]
 
@@ -429,7 +445,7 @@ def _apply(old_path, new_path, rng: ChaCha, kind: int, name: str | None, beacon:
             g2_array([delta2]).tobytes(),
         ]
     )
-    inv = np.array(_limbs(pow(delta, -1, R)), dtype="<u8")
+    k1, k2 = glv_split(pow(delta, -1, R))
     w = BinWriter(ZKEY_MAGIC, 1)
     w.add(1, bytes(f.section(1, "protocol")))
     w.add(2, header)
@@ -441,7 +457,8 @@ def _apply(old_path, new_path, rng: ChaCha, kind: int, name: str | None, beacon:
             raise f.fail(f"section {name_} is not a whole number of G1 points")
         pts = np.frombuffer(src, dtype="<u8").reshape(-1, 2, 4)
         out = np.empty_like(pts)
-        native.scale(False, pts, inv, out, threads)
+        m1, m2 = (np.array(_limbs(abs(v)), dtype="<u8") for v in (k1, k2))
+        native.scale_g1_glv(pts, m1, k1 < 0, m2, k2 < 0, out, threads)
         w.add(stype, out.tobytes())
     w.add(10, mpc.encode())
     w.save(new_path)

@@ -288,6 +288,35 @@ static PyObject *py_scale(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* scale_g1_glv(points, k1, neg1, k2, neg2, out, nthreads): out[i] = (k1 + k2 lambda) points[i]. */
+static PyObject *py_scale_g1_glv(PyObject *self, PyObject *args) {
+    PyObject *objs[4];
+    int neg1, neg2, nthreads;
+    if (!PyArg_ParseTuple(args, "OOpOpOi", &objs[0], &objs[1], &neg1, &objs[2], &neg2, &objs[3], &nthreads)) return NULL;
+    Py_buffer v[4];
+    for (int i = 0; i < 4; i++) {
+        if (get_buf(objs[i], &v[i], i == 3, "scale_g1_glv") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    const uint64_t *k1 = (const uint64_t *)v[1].buf, *k2 = (const uint64_t *)v[2].buf;
+    if (v[0].len % 64 || v[0].len != v[3].len || v[1].len != 32 || v[2].len != 32 || k1[2] || k1[3] || k2[2] ||
+        k2[3]) {
+        for (int j = 0; j < 4; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "scale_g1_glv: bad buffer sizes or |k| >= 2^128");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_scale_g1_glv((const uint64_t *)v[0].buf, k1, neg1, k2, neg2, (size_t)v[0].len / 64, nthreads,
+                          (uint64_t *)v[3].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 4; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_fq_from_mont(PyObject *self, PyObject *args) {
     return mont_reduce_common(args, zkp_fq_from_mont, "fq_from_mont");
 }
@@ -456,6 +485,8 @@ static PyMethodDef methods[] = {
     {"lincomb", py_lincomb, METH_VARARGS,
      "lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): out[j] = sum_k scalars[k] * bases[idx[k]]"},
     {"scale", py_scale, METH_VARARGS, "scale(is_g2, points, scalar, out, nthreads): out[i] = scalar * points[i]"},
+    {"scale_g1_glv", py_scale_g1_glv, METH_VARARGS,
+     "scale_g1_glv(points, k1, neg1, k2, neg2, out, nthreads): out[i] = (k1 + k2 lambda) points[i]"},
     {"fq_from_mont", py_fq_from_mont, METH_VARARGS, "fq_from_mont(values, nthreads): v <- v / 2^256 mod q"},
     {"pairing_product_is_one", py_pairing_product_is_one, METH_VARARGS,
      "pairing_product_is_one(g1_points, g2_points) -> bool: prod e(P_i, Q_i) == 1 (Q_i must be in G2)"},

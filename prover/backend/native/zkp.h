@@ -51,6 +51,11 @@ int zkp_lincomb_g2(const uint64_t *bases, const uint64_t *ptr, const uint32_t *i
 int zkp_scale_g1(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out);
 int zkp_scale_g2(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out);
 
+/* out[i] = (k1 + k2 lambda) points[i] on G1 (GLV; |k1|, |k2| < 2^128 given as magnitudes, 4 limbs,
+ * and signs). 0, or -1 on allocation failure. */
+int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const uint64_t *k2, int neg2, size_t n,
+                     int nthreads, uint64_t *out);
+
 /* values[i] <- values[i] * R^-1 mod q in place (Montgomery Fq coordinates to standard form). */
 void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads);
 
