@@ -594,45 +594,54 @@ static int G(fixed_base)(G(aff) *out, const G(aff) *base, const fe *scalars, siz
  * (-1 is r - 1, a 254-bit number), so a scalar above r/2 is used as -(r - s), and one that then
  * fits 64 bits takes plain double-and-add (as many doublings as it has bits). Others take signed
  * 5-bit windows over a table of 1..16 multiples: 255 doublings and 51 additions. */
+/* k = s or r - s, whichever is below r/2; returns 1 for r - s (the product is then negated). */
+static inline int G(signed_scalar)(fe *k, const fe *s) {
+    static const fe half = {{0xa1f0fac9f8000001ULL, 0x9419f4243cdcb848ULL, 0xdc2822db40c0ac2eULL, 0x183227397098d014ULL}};
+    *k = *s;
+    if (!fe_geq(k, &half)) return 0;
+    static const fe zero = {{0, 0, 0, 0}};
+    fr_sub(k, &zero, s);
+    return 1;
+}
+
+/* The table 1..16 times p (XYZZ) for signed 5-bit windows. */
+static inline void G(window_table)(G(xyzz) *table, const G(aff) *p) {
+    G(set_inf)(&table[0]);
+    G(madd)(&table[0], p, 0);
+    for (int d = 1; d < 16; d++) {
+        table[d] = table[d - 1];
+        G(madd)(&table[d], p, 0);
+    }
+}
+
+static inline void G(add_digit)(G(xyzz) *r, const G(xyzz) *table, int d, int neg) {
+    if (d == 0) return;
+    G(xyzz) t = table[(d < 0 ? -d : d) - 1];
+    if ((d < 0) != neg) F(neg)(&t.y, &t.y);
+    G(add)(r, &t);
+}
+
 static void G(mul_var)(G(xyzz) *r, const G(aff) *p, const fe *s) {
     G(set_inf)(r);
     if (G(aff_is_inf)(p) || fe_is_zero(s)) return;
-    static const fe half = {{0xa1f0fac9f8000001ULL, 0x9419f4243cdcb848ULL, 0xdc2822db40c0ac2eULL, 0x183227397098d014ULL}};
-    fe k = *s;
-    int neg = 0;
-    if (fe_geq(&k, &half)) {
-        static const fe zero = {{0, 0, 0, 0}};
-        fr_sub(&k, &zero, s);
-        neg = 1;
-    }
+    fe k;
+    int neg = G(signed_scalar)(&k, s);
     if ((k.l[1] | k.l[2] | k.l[3]) == 0) {
         u64 v = k.l[0];
         for (int b = 63 - __builtin_clzll(v); b >= 0; b--) {
             G(dbl)(r);
             if ((v >> b) & 1) G(madd)(r, p, 0);
         }
+        if (neg) F(neg)(&r->y, &r->y);
     } else {
-        enum { C = 5, W = (SCALAR_BITS + C - 1) / C, D = 1 << (C - 1) };
-        G(xyzz) table[D];
-        G(set_inf)(&table[0]);
-        G(madd)(&table[0], p, 0);
-        for (int d = 1; d < D; d++) {
-            table[d] = table[d - 1];
-            G(madd)(&table[d], p, 0);
-        }
+        enum { C = 5, W = (SCALAR_BITS + C - 1) / C };
+        G(xyzz) table[16];
+        G(window_table)(table, p);
         for (int w = W - 1; w >= 0; w--) {
             for (int i = 0; i < C; i++) G(dbl)(r);
-            int d = booth_digit(&k, w, C);
-            if (d > 0) {
-                G(add)(r, &table[d - 1]);
-            } else if (d < 0) {
-                G(xyzz) t = table[-d - 1];
-                F(neg)(&t.y, &t.y);
-                G(add)(r, &t);
-            }
+            G(add_digit)(r, table, booth_digit(&k, w, C), neg);
         }
     }
-    if (neg) F(neg)(&r->y, &r->y);
 }
 
 typedef struct {
@@ -647,24 +656,54 @@ typedef struct {
  * collect thousands of full-size coefficients. */
 #define LINCOMB_MSM_MIN 64
 
+/* One row: small coefficients (64 bits after the sign trick) one by one; the full-size ones
+ * together (Straus: one table of 16 multiples each, the 255 doublings shared by the row). */
 static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
     const G(lincomb_ctx) *x = (const G(lincomb_ctx) *)vctx;
+    enum { C = 5, W = (SCALAR_BITS + C - 1) / C };
+    G(xyzz) *tables = (G(xyzz) *)malloc((size_t)LINCOMB_MSM_MIN * 16 * sizeof(G(xyzz)));
+    fe big[LINCOMB_MSM_MIN];
+    int neg[LINCOMB_MSM_MIN];
+    if (!tables) {
+        zkp_alloc_failed = 1;
+        return;
+    }
     for (size_t j = lo; j < hi; j++) {
         G(xyzz) *a = &acc[j - lo];
         G(set_inf)(a);
         if (x->ptr[j + 1] - x->ptr[j] > LINCOMB_MSM_MIN) continue; /* done by G(lincomb) */
+        int m = 0;
         for (u64 k = x->ptr[j]; k < x->ptr[j + 1]; k++) {
             const G(aff) *b = &x->bases[x->idx[k]];
             const fe *s = &x->scalars[k];
+            if (G(aff_is_inf)(b) || fe_is_zero(s)) continue;
             if (s->l[0] == 1 && (s->l[1] | s->l[2] | s->l[3]) == 0) { /* the common coefficient 1 */
-                if (!G(aff_is_inf)(b)) G(madd)(a, b, 0);
+                G(madd)(a, b, 0);
                 continue;
             }
-            G(xyzz) t;
-            G(mul_var)(&t, b, s);
-            G(add)(a, &t);
+            fe kk;
+            int ng = G(signed_scalar)(&kk, s);
+            if ((kk.l[1] | kk.l[2] | kk.l[3]) == 0) {
+                G(xyzz) t;
+                G(mul_var)(&t, b, s);
+                G(add)(a, &t);
+                continue;
+            }
+            big[m] = kk;
+            neg[m] = ng;
+            G(window_table)(&tables[(size_t)m * 16], b);
+            m++;
         }
+        if (m == 0) continue;
+        G(xyzz) r;
+        G(set_inf)(&r);
+        for (int w = W - 1; w >= 0; w--) {
+            for (int i = 0; i < C; i++) G(dbl)(&r);
+            for (int t = 0; t < m; t++) G(add_digit)(&r, &tables[(size_t)t * 16], booth_digit(&big[t], w, C), neg[t]);
+        }
+        G(add)(a, &r);
     }
+    free(tables);
 }
 
 /* out[j] = sum over k in [ptr[j], ptr[j+1]) of scalars[k] * bases[idx[k]] for j < nout, affine
@@ -673,7 +712,8 @@ static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vct
 static int G(lincomb)(G(aff) *out, const G(aff) *bases, const u64 *ptr, const uint32_t *idx, const fe *scalars,
                       size_t nout, int nthreads) {
     G(lincomb_ctx) ctx = {bases, ptr, idx, scalars};
-    if (G(chunked)(out, nout, 256, nthreads, G(lincomb_chunk), &ctx) < 0) return -1;
+    zkp_alloc_failed = 0;
+    if (G(chunked)(out, nout, 256, nthreads, G(lincomb_chunk), &ctx) < 0 || zkp_alloc_failed) return -1;
     for (size_t j = 0; j < nout; j++) {
         size_t n = ptr[j + 1] - ptr[j];
         if (n <= LINCOMB_MSM_MIN) continue;

@@ -254,13 +254,6 @@ typedef struct {
     int neg1, neg2;
 } glv_ctx;
 
-static inline void glv_add_digit(g1_xyzz *r, const g1_xyzz *table, int d, int neg) {
-    if (d == 0) return;
-    g1_xyzz t = table[(d < 0 ? -d : d) - 1];
-    if ((d < 0) != neg) fq_neg(&t.y, &t.y);
-    g1_add(r, &t);
-}
-
 static void glv_chunk(g1_xyzz *acc, size_t lo, size_t hi, const void *vctx) {
     const glv_ctx *x = (const glv_ctx *)vctx;
     enum { C = 5, W = 26, D = 1 << (C - 1) }; /* 26 windows of 5 bits cover |k_i| < 2^129 */
@@ -270,20 +263,15 @@ static void glv_chunk(g1_xyzz *acc, size_t lo, size_t hi, const void *vctx) {
         const g1_aff *p = &x->in[i];
         if (g1_aff_is_inf(p)) continue;
         g1_xyzz t1[D], t2[D];
-        g1_set_inf(&t1[0]);
-        g1_madd(&t1[0], p, 0);
-        for (int d = 1; d < D; d++) {
-            t1[d] = t1[d - 1];
-            g1_madd(&t1[d], p, 0);
-        }
+        g1_window_table(t1, p);
         for (int d = 0; d < D; d++) {
             t2[d] = t1[d];
             fq_mul(&t2[d].x, &t2[d].x, &GLV_BETA); /* x = X / ZZ, so phi scales X alone */
         }
         for (int w = W - 1; w >= 0; w--) {
             for (int j = 0; j < C; j++) g1_dbl(r);
-            glv_add_digit(r, t1, booth_digit(&x->k1, w, C), x->neg1);
-            glv_add_digit(r, t2, booth_digit(&x->k2, w, C), x->neg2);
+            g1_add_digit(r, t1, booth_digit(&x->k1, w, C), x->neg1);
+            g1_add_digit(r, t2, booth_digit(&x->k2, w, C), x->neg2);
         }
     }
 }
