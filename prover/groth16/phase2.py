@@ -49,7 +49,7 @@ from prover.groth16.mpc import (
     read_mpc_params,
     uncompressed,
 )
-from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, g1_from_rng, hash_to_g2, keypair_from_rng
+from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, hash_to_g2, keypair_from_rng
 
 R = FR_MODULUS
 ZKEY_MAGIC, R1CS_MAGIC = b"zkey", b"r1cs"
@@ -399,8 +399,13 @@ def _open_key(path: str | os.PathLike) -> _Key:
     h.field(FQ_MODULUS, "base field (only bn128 keys are supported)")
     h.field(R, "scalar field")
     n_vars, n_pub, d = h.u32(), h.u32(), h.u32()
-    g1 = lambda: g1_points(np.frombuffer(bytes(h.take(64)), dtype="<u8").reshape(1, 2, 4))[0]  # noqa: E731
-    g2 = lambda: g2_points(np.frombuffer(bytes(h.take(128)), dtype="<u8").reshape(1, 2, 2, 4))[0]  # noqa: E731
+
+    def g1():
+        return g1_points(np.frombuffer(bytes(h.take(64)), dtype="<u8").reshape(1, 2, 4))[0]
+
+    def g2():
+        return g2_points(np.frombuffer(bytes(h.take(128)), dtype="<u8").reshape(1, 2, 2, 4))[0]
+
     alpha1, beta1, beta2, gamma2, delta1, delta2 = g1(), g1(), g2(), g2(), g1(), g2()
     h.expect_end()
     for name, p, group in (
@@ -607,7 +612,7 @@ __all__ = [
     "build_initial",
     "contribute",
     "domain_size",
-    "g1_from_rng",
+    "glv_split",
     "verify",
     "zkey_new",
 ]
