@@ -35,6 +35,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from prover.groth16.verifier import verify
     from prover.jobs import open_store
     from prover.rollup.accounts import generate_key
+    from prover.rollup.key_source import KeyPolicy
     from prover.rollup.public_data import Domain
     from prover.rollup.transactions import Transfer, Withdrawal
     from prover.service.core import ProverCore
@@ -53,7 +54,9 @@ def run_demo(args: argparse.Namespace) -> int:
         backend = select_backend(args.backend)
         chain = EvmChain()  # its chain id is half of the domain every signature and proof is bound to
         operator = RollupAdapter(depth=DEPTH, chain_id=chain.chain_id, fee_account=0)
-        registry = RollupRegistry([BATCH_SIZE], depth=DEPTH, cache_dir=args.cache_dir)
+        registry = RollupRegistry(
+            [BATCH_SIZE], depth=DEPTH, cache_dir=args.cache_dir, keys=KeyPolicy(allow_development=True)
+        )
         core = ProverCore(open_store(store_url), operator, registry, backend_description=backend.describe())
         server = ProverServer(core, address="127.0.0.1:0", backend=backend, workers=1, lease_s=60.0)
         port = server.start()
