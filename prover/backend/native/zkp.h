@@ -40,6 +40,43 @@ int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *
 /* values[i] <- values[i] * R^-1 mod r in place (zkey coefficient v = c R^2 -> Montgomery c R). */
 void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads);
 
+/* A witness program (circuits/native_witness.py): the builder's arrays, read as they are.
+ * Combination k: terms [ends[k], ends[k+1]) of wires and coefficient indices (cidx16 or
+ * cidx32, the other NULL) into coefs (Montgomery). Step i: kind 0 MUL out = A*B, 1 COPY out = A,
+ * 2 HINT run hint a[i]: op hop (circuits/hints.py), inputs hdeps[hdep_ends[h]..], outputs
+ * hcount wires from hfirst. abc: 3 combinations per constraint. All indices in range. */
+typedef struct {
+    const int64_t *ends;
+    const uint32_t *wires;
+    const uint16_t *cidx16;
+    const uint32_t *cidx32;
+    const uint64_t *coefs;
+    uint32_t coef_one;
+    int64_t coef_minus_one; /* -1 when the circuit has no coefficient r - 1 */
+    size_t n_lcs, n_wires;
+    const uint8_t *kind;
+    const int32_t *a, *b;
+    const uint32_t *out;
+    size_t n_steps;
+    const int32_t *hop;
+    const uint32_t *hfirst, *hcount;
+    const int64_t *hdep_ends;
+    const int32_t *hdeps;
+    const int32_t *abc;
+    size_t n_constraints;
+    const uint32_t *input_wires;
+    size_t n_inputs;
+} zkp_witness_prog;
+
+enum { ZKP_WITNESS_OK = 0, ZKP_WITNESS_UNSET = 1, ZKP_WITNESS_UNSATISFIED = 2, ZKP_WITNESS_UNFILLED = 3,
+       ZKP_WITNESS_NOMEM = -1 };
+
+/* Fill values (n_wires x 4 limbs; the input wires hold their standard-form values) and leave
+ * every wire in standard form. Returns a ZKP_WITNESS_* code; *where is the wire read before
+ * set (UNSET), the first violated constraint (UNSATISFIED, only when check) or a wire no step
+ * fills (UNFILLED). */
+int zkp_witness_run(const zkp_witness_prog *p, uint64_t *values, int check, int64_t *where);
+
 /* 1 if built with OpenMP (multi-threaded), else 0. */
 int zkp_have_openmp(void);
 
