@@ -72,15 +72,21 @@ class RunResult:
     values: list[int] | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class WitnessProgram:
-    """A circuit's witness program; the arrays are read by the C kernel without copies."""
+    """A circuit's witness program; the arrays are read by the C kernel without copies.
+
+    ``plan`` is the running order the kernel works out on the first run (steps grouped so that
+    inversions share one field inversion); it depends on the program alone, so later runs reuse
+    it. It is published only once complete, so concurrent first runs each make their own.
+    """
 
     buffers: tuple[Any, ...]  # ends .. abc, in witness_run's order (before the inputs)
     cidx_bytes: int
     coef_one: int
     coef_minus_one: int
     n_wires: int
+    plan: np.ndarray | None = None
 
     @classmethod
     def build(cls, circuit: CompiledCircuit) -> WitnessProgram | None:
@@ -165,14 +171,22 @@ class WitnessProgram:
         if len(wires) and int(wires.max()) >= self.n_wires:
             raise ProgramError("witness program: an input wire")
         packed = b"".join(v.to_bytes(32, "little") for v in input_values)
+        plan = self.plan
+        ready = plan is not None
+        if plan is None:
+            plan = np.empty(len(self.buffers[4]), dtype=np.uint32)
         code, where, values = _native.witness_run(
             *self.buffers,
             wires,
             packed,
+            plan,
+            int(ready),
             self.cidx_bytes,
             self.coef_one,
             self.coef_minus_one,
             self.n_wires,
             int(check),
         )
+        if not ready and code in (OK, UNSATISFIED):  # planning succeeded
+            self.plan = plan
         return RunResult(code, where, values)

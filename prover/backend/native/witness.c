@@ -18,6 +18,12 @@
 enum { HINT_INVERSE = 0, HINT_IS_ZERO = 1, HINT_BITS = 2, HINT_QUOTIENT = 3 };
 enum { STEP_MUL = 0, STEP_COPY = 1, STEP_HINT = 2 };
 
+/* Plan order: the steps in running order, an inversion marked PLAN_INV and the first of each
+ * batch of inversions (one phase's) PLAN_BATCH. */
+#define PLAN_INV 0x80000000u
+#define PLAN_BATCH 0x40000000u
+#define PLAN_STEP 0x3fffffffu
+
 static const fe FR_ZERO = {{0, 0, 0, 0}};
 static const fe RAW_ONE = {{1, 0, 0, 0}}; /* x * RAW_ONE leaves Montgomery form */
 
@@ -100,6 +106,7 @@ typedef struct {
     uint32_t *wphase; /* planning: the phase from which a wire has its value, NOT_YET before */
     uint32_t *lphase; /* planning: the phase of a combination's value, NOT_YET until first read */
     int64_t where;
+    fe two64; /* 2^64 in Montgomery form (acc_reduce) */
 } run_state;
 
 #define NOT_YET UINT32_MAX
@@ -163,6 +170,57 @@ static uint32_t plan_step(run_state *st, size_t i) {
 }
 
 /* ---- running ---- */
+/* A combination's terms are summed without reduction: t (9 limbs) collects each value times
+ * its coefficient as a full 512-bit product of the Montgomery forms (vR * cR), and a
+ * coefficient of 1 or -1 as v R * 2^256 (v shifted by four limbs, -v as p - v), so every term
+ * is some value times R^2. One reduction at the end (five Montgomery rounds: t 2^-320, then
+ * times 2^64 R) gives the combination in Montgomery form. With fewer than 2^64 terms t stays
+ * below 2^574, which the rounds need. */
+static inline void acc_carry(u64 *t, int from, u64 carry) {
+    for (int k = from; carry && k < 9; k++) {
+        u128 y = (u128)t[k] + carry;
+        t[k] = (u64)y;
+        carry = (u64)(y >> 64);
+    }
+}
+
+static inline void acc_shifted(u64 *t, const u64 *v) { /* t += v 2^256 */
+    unsigned char c = 0;
+    c = ZKP_ADC(c, t[4], v[0], &t[4]);
+    c = ZKP_ADC(c, t[5], v[1], &t[5]);
+    c = ZKP_ADC(c, t[6], v[2], &t[6]);
+    c = ZKP_ADC(c, t[7], v[3], &t[7]);
+    t[8] += c;
+}
+
+static inline void acc_product(u64 *t, const u64 *a, const u64 *b) { /* t += a b */
+    for (int i = 0; i < 4; i++) {
+        u64 carry = 0;
+        for (int j = 0; j < 4; j++) {
+            u128 x = (u128)a[i] * b[j] + t[i + j] + carry;
+            t[i + j] = (u64)x;
+            carry = (u64)(x >> 64);
+        }
+        acc_carry(t, i + 4, carry);
+    }
+}
+
+static void acc_reduce(fe *out, u64 *t, const fe *two64) {
+    for (int i = 0; i < 5; i++) {
+        u64 m = t[i] * FR_INV, carry = 0;
+        for (int j = 0; j < 4; j++) {
+            u128 x = (u128)m * FR_P.l[j] + t[i + j] + carry;
+            t[i + j] = (u64)x;
+            carry = (u64)(x >> 64);
+        }
+        acc_carry(t, i + 4, carry);
+    }
+    fe r = {{t[5], t[6], t[7], t[8]}}; /* below 3p */
+    fe_reduce_once(&r, &r, &FR_P);
+    fe_reduce_once(&r, &r, &FR_P);
+    fr_mul(out, &r, two64);
+}
+
 /* value of combination k (every wire has its value: planning made sure) */
 static void lc_value(run_state *st, int64_t k, fe *out) {
     if (st->known[k]) {
@@ -171,24 +229,38 @@ static void lc_value(run_state *st, int64_t k, fe *out) {
     }
     const zkp_witness_prog *p = st->p;
     const fe *coefs = (const fe *)p->coefs;
-    fe acc = FR_ZERO;
-    for (int64_t i = p->ends[k], e = p->ends[k + 1]; i < e; i++) {
-        const fe *v = &st->values[p->wires[i]];
-        uint32_t c = p->cidx16 ? p->cidx16[i] : p->cidx32[i];
-        /* most coefficients are 1 or -1 (products, bits, differences): no multiplication */
-        if (c == p->coef_one) {
-            fr_add(&acc, &acc, v);
-        } else if ((int64_t)c == p->coef_minus_one) {
-            fr_sub(&acc, &acc, v);
-        } else {
-            fe t;
-            fr_mul(&t, v, &coefs[c]);
-            fr_add(&acc, &acc, &t);
+    int64_t s = p->ends[k], e = p->ends[k + 1];
+    fe *memo = &st->memo[k];
+    if (e - s == 1) { /* most combinations: a product's output, a bit, a scaled signal */
+        const fe *v = &st->values[p->wires[s]];
+        uint32_t c = p->cidx16 ? p->cidx16[s] : p->cidx32[s];
+        if (c == p->coef_one)
+            *memo = *v;
+        else if ((int64_t)c == p->coef_minus_one)
+            fr_neg(memo, v);
+        else
+            fr_mul(memo, v, &coefs[c]);
+    } else if (e == s) {
+        *memo = FR_ZERO;
+    } else {
+        u64 t[9] = {0};
+        for (int64_t i = s; i < e; i++) {
+            const fe *v = &st->values[p->wires[i]];
+            uint32_t c = p->cidx16 ? p->cidx16[i] : p->cidx32[i];
+            if (c == p->coef_one) {
+                acc_shifted(t, v->l);
+            } else if ((int64_t)c == p->coef_minus_one) {
+                fe neg;
+                fe_sub_p(&neg, &FR_P, v, &FR_P); /* p - v, in 1..p */
+                acc_shifted(t, neg.l);
+            } else {
+                acc_product(t, v->l, coefs[c].l);
+            }
         }
+        acc_reduce(memo, t, &st->two64);
     }
-    st->memo[k] = acc;
     st->known[k] = 1;
-    *out = acc;
+    *out = *memo;
 }
 
 /* an ordinary step: a product, a copy, or a hint other than an inversion */
@@ -226,7 +298,7 @@ static void run_inversions(run_state *st, const uint32_t *steps, size_t n, fe *d
     const zkp_witness_prog *p = st->p;
     fe acc = FR_ONE;
     for (size_t j = 0; j < n; j++) {
-        int32_t h = p->a[steps[j]];
+        int32_t h = p->a[steps[j] & PLAN_STEP];
         int64_t d = p->hdep_ends[h] + (p->hop[h] == HINT_QUOTIENT);
         lc_value(st, p->hdeps[d], &den[j]);
         pre[j] = acc; /* product of the non-zero divisors before j */
@@ -235,7 +307,7 @@ static void run_inversions(run_state *st, const uint32_t *steps, size_t n, fe *d
     fe inv;
     fr_inv_binary(&inv, &acc); /* acc != 0: a product of non-zero elements */
     for (size_t j = n; j-- > 0;) {
-        int32_t h = p->a[steps[j]];
+        int32_t h = p->a[steps[j] & PLAN_STEP];
         fe *out = &st->values[p->hfirst[h]];
         if (fe_is_zero(&den[j])) {
             *out = FR_ZERO;
@@ -254,29 +326,21 @@ static void run_inversions(run_state *st, const uint32_t *steps, size_t n, fe *d
     }
 }
 
-int zkp_witness_run(const zkp_witness_prog *p, uint64_t *values, int check, int64_t *where) {
+/* Builds the plan (see zkp.h); returns a ZKP_WITNESS_* code. */
+
+static int make_plan(const zkp_witness_prog *p, uint32_t *order, int64_t *where) {
     size_t n = p->n_steps;
-    run_state st = {p, (fe *)values, NULL, NULL, NULL, NULL, -1};
+    run_state st = {p, NULL, NULL, NULL, NULL, NULL, -1, FR_ZERO};
     uint32_t *phase = malloc(n * sizeof(uint32_t) + 4);
-    uint32_t *order = malloc(n * sizeof(uint32_t) + 4);
     st.wphase = malloc(p->n_wires * sizeof(uint32_t));
     st.lphase = malloc(p->n_lcs * sizeof(uint32_t) + 4);
-    st.known = calloc(p->n_lcs + 1, 1);
-    st.memo = malloc(p->n_lcs * sizeof(fe) + 1);
     uint64_t *start = NULL;
-    fe *scratch = NULL;
     int rc = ZKP_WITNESS_NOMEM;
-    if (!phase || !order || !st.wphase || !st.lphase || !st.known || !st.memo) goto done;
+    if (!phase || !st.wphase || !st.lphase) goto done;
     memset(st.wphase, 0xff, p->n_wires * sizeof(uint32_t));
     memset(st.lphase, 0xff, p->n_lcs * sizeof(uint32_t));
-    /* wire 0 and the inputs arrive in standard form */
-    st.values[0] = FR_ONE;
     st.wphase[0] = 0;
-    for (size_t i = 0; i < p->n_inputs; i++) {
-        uint32_t w = p->input_wires[i];
-        fr_mul(&st.values[w], &st.values[w], &FR_R2);
-        st.wphase[w] = 0;
-    }
+    for (size_t i = 0; i < p->n_inputs; i++) st.wphase[p->input_wires[i]] = 0;
     uint32_t n_phases = 1;
     for (size_t i = 0; i < n; i++) {
         if ((phase[i] = plan_step(&st, i)) == NOT_YET) {
@@ -293,28 +357,62 @@ int zkp_witness_run(const zkp_witness_prog *p, uint64_t *values, int check, int6
             goto done;
         }
     }
-    /* order: by phase, within a phase the ordinary steps then the inversions, each in creation
-     * order (a counting sort on 2 * phase + is_inversion) */
+    /* by phase, within a phase the ordinary steps then the inversions, each in creation order
+     * (a counting sort on 2 * phase + is_inversion) */
     size_t n_slots = 2 * (size_t)n_phases + 1;
     start = calloc(n_slots, sizeof(uint64_t));
     if (!start) goto done;
-    size_t widest = 0;
     for (size_t i = 0; i < n; i++) start[2 * (size_t)phase[i] + (size_t)is_inversion(p, i) + 1]++;
-    for (size_t s = 1; s < n_slots; s++) {
-        if ((s & 1) == 0 && start[s] > widest) widest = start[s]; /* even s: inversions of a phase */
-        start[s] += start[s - 1];
+    for (size_t s = 1; s < n_slots; s++) start[s] += start[s - 1];
+    for (size_t i = 0; i < n; i++) {
+        int inv = is_inversion(p, i);
+        size_t slot = 2 * (size_t)phase[i] + (size_t)inv;
+        order[start[slot]++] = (uint32_t)i | (inv ? PLAN_INV : 0);
     }
-    scratch = malloc(2 * widest * sizeof(fe) + 1);
-    if (!scratch) goto done;
-    for (size_t i = 0; i < n; i++) order[start[2 * (size_t)phase[i] + (size_t)is_inversion(p, i)]++] = (uint32_t)i;
-    /* start[s] is now the end of slot s */
-    size_t at = 0;
-    for (size_t s = 0; s + 1 < n_slots; s++) {
-        size_t end = start[s];
-        if (s & 1)
-            run_inversions(&st, order + at, end - at, scratch, scratch + widest);
-        else
-            for (; at < end; at++) run_step(&st, order[at]);
+    /* start[s] is now the end of slot s: mark where each non-empty inversion slot begins */
+    for (size_t s = 1; s < n_slots; s += 2) {
+        size_t begin = start[s - 1];
+        if (begin < start[s]) order[begin] |= PLAN_BATCH;
+    }
+    rc = ZKP_WITNESS_OK;
+done:
+    free(phase);
+    free(st.wphase);
+    free(st.lphase);
+    free(start);
+    return rc;
+}
+
+int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, uint64_t *values, int check,
+                    int64_t *where) {
+    size_t n = p->n_steps;
+    int rc;
+    if (n > PLAN_STEP) return ZKP_WITNESS_NOMEM;
+    if (!plan_ready && (rc = make_plan(p, plan, where)) != ZKP_WITNESS_OK) return rc;
+    run_state st = {p, (fe *)values, NULL, NULL, NULL, NULL, -1, FR_ZERO};
+    const fe shift = {{0, 1, 0, 0}};
+    fr_mul(&st.two64, &shift, &FR_R2);
+    st.known = calloc(p->n_lcs + 1, 1);
+    st.memo = malloc(p->n_lcs * sizeof(fe) + 1);
+    fe *scratch = malloc(2 * (p->n_hints + 1) * sizeof(fe)); /* a batch holds at most every hint */
+    rc = ZKP_WITNESS_NOMEM;
+    if (!st.known || !st.memo || !scratch) goto done;
+    /* wire 0 and the inputs arrive in standard form */
+    st.values[0] = FR_ONE;
+    for (size_t i = 0; i < p->n_inputs; i++) {
+        uint32_t w = p->input_wires[i];
+        fr_mul(&st.values[w], &st.values[w], &FR_R2);
+    }
+    for (size_t at = 0; at < n;) {
+        uint32_t e = plan[at];
+        if (!(e & PLAN_INV)) {
+            run_step(&st, e);
+            at++;
+            continue;
+        }
+        size_t end = at + 1;
+        while (end < n && (plan[end] & PLAN_INV) && !(plan[end] & PLAN_BATCH)) end++;
+        run_inversions(&st, plan + at, end - at, scratch, scratch + (end - at));
         at = end;
     }
     if (check) {
@@ -334,13 +432,8 @@ int zkp_witness_run(const zkp_witness_prog *p, uint64_t *values, int check, int6
     for (size_t w = 0; w < p->n_wires; w++) fr_mul(&st.values[w], &st.values[w], &RAW_ONE);
     rc = ZKP_WITNESS_OK;
 done:
-    free(phase);
-    free(order);
-    free(st.wphase);
-    free(st.lphase);
     free(st.known);
     free(st.memo);
-    free(start);
     free(scratch);
     return rc;
 }

@@ -62,6 +62,7 @@ typedef struct {
     const uint32_t *hfirst, *hcount;
     const int64_t *hdep_ends;
     const int32_t *hdeps;
+    size_t n_hints;
     const int32_t *abc;
     size_t n_constraints;
     const uint32_t *input_wires;
@@ -72,10 +73,12 @@ enum { ZKP_WITNESS_OK = 0, ZKP_WITNESS_UNSET = 1, ZKP_WITNESS_UNSATISFIED = 2, Z
        ZKP_WITNESS_NOMEM = -1 };
 
 /* Fill values (n_wires x 4 limbs; the input wires hold their standard-form values) and leave
- * every wire in standard form. Returns a ZKP_WITNESS_* code; *where is the wire read before
+ * every wire in standard form. plan: n_steps words, the running order; computed here when
+ * plan_ready is 0 (it depends on the program alone, so a caller keeps it for later runs). Returns a ZKP_WITNESS_* code; *where is the wire read before
  * set (UNSET), the first violated constraint (UNSATISFIED, only when check) or a wire no step
  * fills (UNFILLED). */
-int zkp_witness_run(const zkp_witness_prog *p, uint64_t *values, int check, int64_t *where);
+int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, uint64_t *values, int check,
+                    int64_t *where);
 
 /* 1 if built with OpenMP (multi-threaded), else 0. */
 int zkp_have_openmp(void);
