@@ -415,7 +415,7 @@ static PyObject *py_witness_run(PyObject *self, PyObject *args) {
         .abc = v[W_ABC].buf, .n_constraints = (size_t)v[W_ABC].len / 12,
         .input_wires = v[W_INPUT_WIRES].buf, .n_inputs = n_inputs,
     };
-    values = calloc((size_t)n_wires, 32);
+    values = zkp_witness_alloc((size_t)n_wires * 32);
     if (!values) {
         PyErr_NoMemory();
         goto done;

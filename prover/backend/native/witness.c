@@ -8,8 +8,10 @@
  * the constraint check after the steps mostly reads remembered values. Index ranges are checked
  * once, when the program is built; here only "read before set" is checked per term, because
  * that depends on the order of the steps and names a builder misuse rather than memory. */
+#define _GNU_SOURCE /* posix_memalign, madvise under -std=c11 */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "field.h"
 #include "zkp.h"
@@ -170,6 +172,21 @@ static uint32_t plan_step(run_state *st, size_t i) {
 }
 
 /* ---- running ---- */
+/* Zeroed memory for the values and the remembered combinations (tens of MB read in no useful
+ * order): 2 MiB aligned and advised onto huge pages, which spares a TLB miss on most reads.
+ * Released with free(). */
+void *zkp_witness_alloc(size_t bytes) {
+    const size_t huge = (size_t)1 << 21;
+    size_t size = (bytes + huge - 1) & ~(huge - 1);
+    void *ptr = NULL;
+    if (posix_memalign(&ptr, huge, size ? size : huge)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(ptr, size ? size : huge, MADV_HUGEPAGE);
+#endif
+    memset(ptr, 0, size ? size : huge);
+    return ptr;
+}
+
 /* A combination's terms are summed without reduction: t (9 limbs) collects each value times
  * its coefficient as a full 512-bit product of the Montgomery forms (vR * cR), and a
  * coefficient of 1 or -1 as v R * 2^256 (v shifted by four limbs, -v as p - v), so every term
@@ -194,15 +211,27 @@ static inline void acc_shifted(u64 *t, const u64 *v) { /* t += v 2^256 */
 }
 
 static inline void acc_product(u64 *t, const u64 *a, const u64 *b) { /* t += a b */
-    for (int i = 0; i < 4; i++) {
-        u64 carry = 0;
+    /* the 512-bit product first, then one carry chain into t: no data-dependent branches */
+    u64 r[8];
+    u64 carry = 0;
+    for (int j = 0; j < 4; j++) {
+        u128 x = (u128)a[0] * b[j] + carry;
+        r[j] = (u64)x;
+        carry = (u64)(x >> 64);
+    }
+    r[4] = carry;
+    for (int i = 1; i < 4; i++) {
+        carry = 0;
         for (int j = 0; j < 4; j++) {
-            u128 x = (u128)a[i] * b[j] + t[i + j] + carry;
-            t[i + j] = (u64)x;
+            u128 x = (u128)a[i] * b[j] + r[i + j] + carry;
+            r[i + j] = (u64)x;
             carry = (u64)(x >> 64);
         }
-        acc_carry(t, i + 4, carry);
+        r[i + 4] = carry;
     }
+    unsigned char c = 0;
+    for (int k = 0; k < 8; k++) c = ZKP_ADC(c, t[k], r[k], &t[k]);
+    t[8] += c;
 }
 
 static void acc_reduce(fe *out, u64 *t, const fe *two64) {
@@ -392,8 +421,8 @@ int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, u
     run_state st = {p, (fe *)values, NULL, NULL, NULL, NULL, -1, FR_ZERO};
     const fe shift = {{0, 1, 0, 0}};
     fr_mul(&st.two64, &shift, &FR_R2);
-    st.known = calloc(p->n_lcs + 1, 1);
-    st.memo = malloc(p->n_lcs * sizeof(fe) + 1);
+    st.known = zkp_witness_alloc(p->n_lcs + 1);
+    st.memo = zkp_witness_alloc(p->n_lcs * sizeof(fe) + 1);
     fe *scratch = malloc(2 * (p->n_hints + 1) * sizeof(fe)); /* a batch holds at most every hint */
     rc = ZKP_WITNESS_NOMEM;
     if (!st.known || !st.memo || !scratch) goto done;

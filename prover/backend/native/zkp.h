@@ -77,6 +77,9 @@ enum { ZKP_WITNESS_OK = 0, ZKP_WITNESS_UNSET = 1, ZKP_WITNESS_UNSATISFIED = 2, Z
  * plan_ready is 0 (it depends on the program alone, so a caller keeps it for later runs). Returns a ZKP_WITNESS_* code; *where is the wire read before
  * set (UNSET), the first violated constraint (UNSATISFIED, only when check) or a wire no step
  * fills (UNFILLED). */
+/* Zeroed memory on huge pages where the kernel gives them (the values buffer); free() it. */
+void *zkp_witness_alloc(size_t bytes);
+
 int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, uint64_t *values, int check,
                     int64_t *where);
 
