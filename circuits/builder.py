@@ -29,6 +29,11 @@ three such numbers, hint steps a kind and two numbers; labels and signal names a
 strings, one per scope and name. ``compile`` renumbers the signal array into wires in place
 (numpy) and hands the arrays to a :class:`~circuits.r1cs.ConstraintTable`; the witness calculator
 then works on wires directly.
+
+Two witness calculators read those arrays: the Python one in this module, the reference, and
+the native one (:mod:`circuits.native_witness`, C in the prover's extension), which
+``CompiledCircuit.witness`` uses when the extension is built, ``ZKPROVER_NO_NATIVE`` is unset and
+every hint of the circuit is one of the tagged functions of :mod:`circuits.hints`.
 """
 
 from __future__ import annotations
