@@ -11,7 +11,8 @@ Only hints tagged in ``circuits.hints`` have a native operation. A circuit with 
 has no program (``build`` returns None) and keeps the Python calculator, which stays the
 reference: ``tests/test_native_witness.py`` compares the two bit for bit.
 
-``ZKPROVER_NO_NATIVE=1`` in the environment, or a missing extension, selects the Python path.
+``ZKPROVER_NO_NATIVE=1`` in the environment (the switch the verifier's pairing also obeys), or a
+missing extension, selects the Python path.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class ProgramError(ValueError):
 
 def available() -> bool:
     """Whether witnesses are computed natively: the extension is built and not switched off."""
-    return _native is not None and os.environ.get("ZKPROVER_NO_NATIVE", "") in ("", "0")
+    return _native is not None and os.environ.get("ZKPROVER_NO_NATIVE", "").strip() in ("", "0")
 
 
 @dataclass(frozen=True)
