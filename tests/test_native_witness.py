@@ -53,7 +53,9 @@ def batch4() -> CompiledCircuit:
 def test_batch_circuit_witness_is_the_pythons(batch4: CompiledCircuit) -> None:
     inputs = batch_inputs(4)
     w = same(batch4, inputs)
-    assert batch4.witness(inputs) == w  # the default path (native here) too
+    assert batch4.witness(inputs) == w  # the default path too, and it is the native one:
+    assert isinstance(batch4._program, native_witness.WitnessProgram)
+    assert batch4._program.plan is not None  # planned once, kept for the next batch
 
 
 def test_batch_circuit_tampered_inputs_fail_the_same_constraint(batch4: CompiledCircuit) -> None:
