@@ -67,7 +67,7 @@ setup(
     ext_modules=[
         Extension(
             "prover.backend._native",
-            sources=[f"{NATIVE}/module.c", f"{NATIVE}/msm.c", f"{NATIVE}/ntt.c", f"{NATIVE}/pairing.c"],
+            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness")],
             depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
             include_dirs=[NATIVE],
             optional=True,

@@ -29,6 +29,11 @@ three such numbers, hint steps a kind and two numbers; labels and signal names a
 strings, one per scope and name. ``compile`` renumbers the signal array into wires in place
 (numpy) and hands the arrays to a :class:`~circuits.r1cs.ConstraintTable`; the witness calculator
 then works on wires directly.
+
+Two witness calculators read those arrays: the Python one in this module, the reference, and
+the native one (:mod:`circuits.native_witness`, C in the prover's extension), which
+``CompiledCircuit.witness`` uses when the extension is built, ``ZKPROVER_NO_NATIVE`` is unset and
+every hint of the circuit is one of the tagged functions of :mod:`circuits.hints`.
 """
 
 from __future__ import annotations
@@ -36,10 +41,11 @@ from __future__ import annotations
 import contextlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from circuits import native_witness
 from circuits.r1cs import R1CS, ConstraintTable
 from prover.field.bn254 import FR_MODULUS
 
@@ -485,6 +491,9 @@ def _renumber(numbers: array, wire_of: np.ndarray) -> None:
         view[s : s + chunk] = wire_of[view[s : s + chunk]]
 
 
+_UNBUILT = object()  # CompiledCircuit._program before the first witness
+
+
 @dataclass
 class CompiledCircuit:
     name: str
@@ -495,6 +504,8 @@ class CompiledCircuit:
     steps: _Steps  # signals by wire
     labels: list[str]  # constraint index -> where it was made
     n_signals: int
+    # the native witness program (circuits.native_witness), built on the first witness
+    _program: object = field(default=_UNBUILT, init=False, repr=False, compare=False)
 
     @property
     def n_constraints(self) -> int:
@@ -504,29 +515,32 @@ class CompiledCircuit:
     def n_public(self) -> int:
         return self.r1cs.n_public
 
-    def witness(self, inputs: Mapping[str, int | Sequence[int]], check: bool = True) -> list[int]:
+    def witness(
+        self, inputs: Mapping[str, int | Sequence[int]], check: bool = True, native: bool | None = None
+    ) -> list[int]:
         """Every wire's value (circom wire order) from the named inputs.
 
         Raises CircuitError for a missing, unknown or mis-sized input, and UnsatisfiedConstraint
-        (when ``check``) if the inputs violate a constraint.
+        (when ``check``) if the inputs violate a constraint. ``native``: None runs the native
+        calculator when it is available (``circuits.native_witness``) and the Python one
+        otherwise; True requires the native one, False the Python one (the reference).
         """
+        wires, given = self._input_values(inputs)
+        if native is not False:
+            program = self._native_program()
+            if program is not None:
+                return self._native_witness(program, wires, given, check)
+            if native:
+                why = (
+                    "the native extension is off or missing"
+                    if not native_witness.available()
+                    else "a hint has no native form"
+                )
+                raise CircuitError(f"circuit {self.name!r}: no native witness program ({why})")
         values: list[int | None] = [None] * self.n_signals
         values[ONE] = 1
-        unknown = set(inputs) - set(self.inputs)
-        if unknown:
-            raise CircuitError(f"circuit {self.name!r} has no input(s) {sorted(unknown)}")
-        wire_of = self.wire_of
-        for name, idxs in self.inputs.items():
-            if name not in inputs:
-                raise CircuitError(f"circuit {self.name!r}: input {name!r} is missing")
-            given = inputs[name]
-            seq = [given] if isinstance(given, int) else list(given)
-            if len(seq) != len(idxs):
-                raise CircuitError(f"input {name!r}: expected {len(idxs)} value(s), got {len(seq)}")
-            for i, v in zip(idxs, seq, strict=True):
-                if isinstance(v, bool) or not isinstance(v, int):
-                    raise CircuitError(f"input {name!r}: values must be integers, got {type(v).__name__}")
-                values[wire_of[i]] = v % P
+        for w, v in zip(wires, given, strict=True):
+            values[w] = v
         table = self.r1cs.constraints
         assert isinstance(table, ConstraintTable)
         # LC values are memoised: every one is read after all its signals are set, and the check
@@ -538,6 +552,51 @@ class CompiledCircuit:
             if bad is not None:
                 raise UnsatisfiedConstraint(bad, self.labels[bad], self.name)
         return values  # type: ignore[return-value]
+
+    def _input_values(self, inputs: Mapping[str, int | Sequence[int]]) -> tuple[list[int], list[int]]:
+        """The input wires and their values (reduced mod r), checked against the declared inputs."""
+        unknown = set(inputs) - set(self.inputs)
+        if unknown:
+            raise CircuitError(f"circuit {self.name!r} has no input(s) {sorted(unknown)}")
+        wire_of = self.wire_of
+        wires: list[int] = []
+        values: list[int] = []
+        for name, idxs in self.inputs.items():
+            if name not in inputs:
+                raise CircuitError(f"circuit {self.name!r}: input {name!r} is missing")
+            given = inputs[name]
+            seq = [given] if isinstance(given, int) else list(given)
+            if len(seq) != len(idxs):
+                raise CircuitError(f"input {name!r}: expected {len(idxs)} value(s), got {len(seq)}")
+            for i, v in zip(idxs, seq, strict=True):
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise CircuitError(f"input {name!r}: values must be integers, got {type(v).__name__}")
+                wires.append(wire_of[i])
+                values.append(v % P)
+        return wires, values
+
+    def _native_program(self) -> native_witness.WitnessProgram | None:
+        """The native program, built on first use and kept; None when unavailable."""
+        if not native_witness.available():
+            return None
+        if self._program is _UNBUILT:
+            self._program = native_witness.WitnessProgram.build(self)
+        return self._program  # type: ignore[return-value]
+
+    def _native_witness(
+        self, program: native_witness.WitnessProgram, wires: list[int], given: list[int], check: bool
+    ) -> list[int]:
+        result = program.run(wires, given, check)
+        if result.code == native_witness.UNSATISFIED:
+            raise UnsatisfiedConstraint(result.where, self.labels[result.where], self.name)
+        if result.code == native_witness.UNSET:
+            i = self.r1cs.wire_to_label[result.where]
+            raise CircuitError(f"signal {i} is read before it has a value (hint order)")
+        if result.code != native_witness.OK or result.values is None:
+            raise CircuitError(
+                f"circuit {self.name!r}: native witness failed at wire {result.where} (code {result.code})"
+            )
+        return result.values
 
     def _run_steps(self, values: list[int | None], value: Callable[[int], int]) -> None:
         st = self.steps

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from circuits import hints
 from circuits.builder import LC, ConstraintSystem, Signal, as_lc
-from prover.field.bn254 import FR_MODULUS
 
 
 def inverse(cs: ConstraintSystem, x: LC | int) -> Signal:
     """1/x (one constraint); no witness satisfies it when x = 0."""
-    inv = cs.hint(lambda v: pow(v, -1, FR_MODULUS) if v else 0, x, name="inverse")
+    inv = cs.hint(hints.inverse, x, name="inverse")
     cs.enforce(x, inv, 1, label="x * inverse = 1")
     return inv
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
+from circuits import hints
 from circuits.builder import LC, ConstraintSystem, Signal, as_lc
 from circuits.native import babyjub as native
-from circuits.native.poseidon_constants import P
 
 A = native.A
 D = native.D
@@ -34,13 +34,8 @@ Point = tuple[LC, LC]
 IDENTITY: Point = (as_lc(0), as_lc(1))
 
 
-def _quotient(n: int, d: int) -> int:
-    # A zero denominator only happens off the curve; returning 0 lets the constraint fail there.
-    return n * pow(d, -1, P) % P if d else 0
-
-
 def _div(cs: ConstraintSystem, num: LC, den: LC, name: str) -> Signal:
-    out = cs.hint(_quotient, num, den, name=name)  # one function object for the tens of thousands of divisions
+    out = cs.hint(hints.quotient, num, den, name=name)
     cs.enforce(den, out, num, label=name)
     return out
 

@@ -7,6 +7,7 @@ value plus r would both decompose, and the decomposition would stop being unique
 
 from __future__ import annotations
 
+from circuits import hints
 from circuits.builder import LC, CircuitError, ConstraintSystem, Signal, as_lc, lincomb
 
 MAX_BITS = 253
@@ -22,7 +23,7 @@ def to_bits(cs: ConstraintSystem, x: LC | int, n: int) -> list[Signal]:
     """Little-endian bits of x, proving 0 <= x < 2^n."""
     if not 1 <= n <= MAX_BITS:
         raise CircuitError(f"to_bits: width {n} outside 1..{MAX_BITS}")
-    bits = cs.hint(lambda v: [(v >> i) & 1 for i in range(n)], x, count=n, name="bit")
+    bits = cs.hint(hints.low_bits(n), x, count=n, name="bit")
     with cs.scope(f"bits{n}"):
         for b in bits:
             assert_bool(cs, b)

@@ -9,17 +9,17 @@ that has already range-checked both operands may skip the checks, but only by na
 
 from __future__ import annotations
 
+from circuits import hints
 from circuits.builder import LC, CircuitError, ConstraintSystem, Signal, as_lc
 from circuits.gadgets.bits import MAX_BITS, range_check, to_bits
-from prover.field.bn254 import FR_MODULUS
 
 
 def is_zero(cs: ConstraintSystem, x: LC | int) -> Signal:
     """1 if x == 0 else 0 (two constraints)."""
     x = as_lc(x)
     with cs.scope("is_zero"):
-        inv = cs.hint(lambda v: pow(v, -1, FR_MODULUS) if v else 0, x, name="inv")
-        out = cs.hint(lambda v: 0 if v else 1, x, name="is_zero")
+        inv = cs.hint(hints.inverse, x, name="inv")
+        out = cs.hint(hints.is_zero, x, name="is_zero")
         # x * inv = 1 - out forces out = 0 when x != 0; x * out = 0 forces out = 0 or x = 0.
         cs.enforce(x, inv, cs.one - out, label="x*inv = 1-out")
         cs.enforce(x, out, 0, label="x*out = 0")

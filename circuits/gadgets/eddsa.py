@@ -28,6 +28,7 @@ pass curve points (e.g. A = R8 = B8, S = 0), since the addition formulas divide 
 
 from __future__ import annotations
 
+from circuits import hints
 from circuits.builder import LC, ConstraintSystem, Signal, as_lc
 from circuits.gadgets import babyjub
 from circuits.gadgets.bits import assert_bool, from_bits, to_bits
@@ -48,7 +49,7 @@ def to_bits_strict(cs: ConstraintSystem, x: LC | int) -> list[Signal]:
     ``top · (r - 2^253 - 1 - low)`` proven to fit in 253 bits: a negative difference wraps to at
     least 2·(r - 2^253) > 2^253 and fails the range check.
     """
-    bits = cs.hint(lambda v: [(v >> i) & 1 for i in range(254)], x, count=254, name="bit")
+    bits = cs.hint(hints.low_bits(254), x, count=254, name="bit")
     with cs.scope("bits254_strict"):
         for b in bits:
             assert_bool(cs, b)
@@ -93,7 +94,7 @@ def verify(
         a8 = babyjub.double(cs, babyjub.double(cs, babyjub.double(cs, (ax, ay))))
         # x(8·A) ≠ 0 (when enabled): x · inv = enabled.
         gate = cs.one if enabled is None else as_lc(enabled)
-        inv = cs.hint(lambda v, e: e * pow(v, -1, P) % P if v else 0, a8[0], gate, name="inv x8A")
+        inv = cs.hint(hints.quotient, gate, a8[0], name="inv x8A")
         cs.enforce(a8[0], inv, gate, label="8A is not low order")
 
         right = babyjub.add(cs, (rx, ry), babyjub.mul_var(cs, h_bits, a8))

@@ -472,6 +472,97 @@ static PyObject *py_pairing_constants(PyObject *self, PyObject *noargs) {
     return Py_BuildValue("(KN)", (unsigned long long)x, values);
 }
 
+/* Python ints from standard-form Fr values: 0 and 1 (most wires are bits) from the small-int
+ * cache, others from their 32 little-endian bytes. */
+static PyObject *fr_to_int(const uint64_t *v) {
+    if ((v[1] | v[2] | v[3]) == 0) return PyLong_FromUnsignedLongLong(v[0]);
+    return _PyLong_FromByteArray((const unsigned char *)v, 32, 1, 0);
+}
+
+enum { W_ENDS, W_WIRES, W_CIDX, W_COEFS, W_KIND, W_A, W_B, W_OUT, W_HOP, W_HFIRST, W_HCOUNT, W_HDEP_ENDS, W_HDEPS,
+       W_ABC, W_INPUT_WIRES, W_INPUT_VALUES, W_PLAN, W_NBUF };
+
+static PyObject *py_witness_run(PyObject *self, PyObject *args) {
+    static const char *names[W_NBUF] = {"ends", "wires", "cidx", "coefs", "kind", "a", "b", "out", "hop",
+                                        "hfirst", "hcount", "hdep_ends", "hdeps", "abc", "input_wires",
+                                        "input_values", "plan"};
+    PyObject *objs[W_NBUF];
+    unsigned int coef_one;
+    long long coef_minus_one;
+    Py_ssize_t n_wires;
+    int cidx_bytes, check, plan_ready;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOiiILni", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11], &objs[12], &objs[13],
+                          &objs[14], &objs[15], &objs[16], &plan_ready, &cidx_bytes, &coef_one, &coef_minus_one,
+                          &n_wires, &check))
+        return NULL;
+    Py_buffer v[W_NBUF];
+    int got = 0;
+    PyObject *result = NULL;
+    uint64_t *values = NULL;
+    for (; got < W_NBUF; got++)
+        if (get_buf(objs[got], &v[got], got == W_PLAN, names[got]) < 0) goto done;
+    size_t n_lcs = (size_t)v[W_ENDS].len / 8 - 1, n_terms = (size_t)v[W_WIRES].len / 4;
+    size_t n_steps = (size_t)v[W_KIND].len, n_hints = (size_t)v[W_HOP].len / 4;
+    size_t n_inputs = (size_t)v[W_INPUT_WIRES].len / 4;
+    /* lengths must agree with each other; index ranges were checked when the program was built */
+    if (v[W_ENDS].len < 8 || (size_t)v[W_CIDX].len != n_terms * (size_t)cidx_bytes ||
+        (cidx_bytes != 2 && cidx_bytes != 4) || (size_t)v[W_A].len != 4 * n_steps ||
+        (size_t)v[W_B].len != 4 * n_steps || (size_t)v[W_OUT].len != 4 * n_steps ||
+        (size_t)v[W_HFIRST].len != 4 * n_hints || (size_t)v[W_HCOUNT].len != 4 * n_hints ||
+        (size_t)v[W_HDEP_ENDS].len != 8 * (n_hints + 1) || v[W_ABC].len % 12 ||
+        (size_t)v[W_INPUT_VALUES].len != 32 * n_inputs || (size_t)v[W_PLAN].len != 4 * n_steps || n_wires < 1) {
+        PyErr_SetString(PyExc_ValueError, "witness_run: inconsistent program arrays");
+        goto done;
+    }
+    zkp_witness_prog p = {
+        .ends = v[W_ENDS].buf, .wires = v[W_WIRES].buf,
+        .cidx16 = cidx_bytes == 2 ? v[W_CIDX].buf : NULL, .cidx32 = cidx_bytes == 4 ? v[W_CIDX].buf : NULL,
+        .coefs = v[W_COEFS].buf, .coef_one = coef_one, .coef_minus_one = coef_minus_one,
+        .n_lcs = n_lcs, .n_wires = (size_t)n_wires,
+        .kind = v[W_KIND].buf, .a = v[W_A].buf, .b = v[W_B].buf, .out = v[W_OUT].buf, .n_steps = n_steps,
+        .hop = v[W_HOP].buf, .hfirst = v[W_HFIRST].buf, .hcount = v[W_HCOUNT].buf,
+        .hdep_ends = v[W_HDEP_ENDS].buf, .hdeps = v[W_HDEPS].buf, .n_hints = n_hints,
+        .abc = v[W_ABC].buf, .n_constraints = (size_t)v[W_ABC].len / 12,
+        .input_wires = v[W_INPUT_WIRES].buf, .n_inputs = n_inputs,
+    };
+    values = zkp_witness_alloc((size_t)n_wires * 32);
+    if (!values) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint64_t *given = v[W_INPUT_VALUES].buf;
+    for (size_t i = 0; i < n_inputs; i++) memcpy(values + 4 * (size_t)p.input_wires[i], given + 4 * i, 32);
+    int64_t where = -1;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_witness_run(&p, v[W_PLAN].buf, plan_ready, values, check, &where);
+    Py_END_ALLOW_THREADS
+    if (rc == ZKP_WITNESS_NOMEM) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (rc != ZKP_WITNESS_OK) {
+        result = Py_BuildValue("(iLO)", rc, (long long)where, Py_None);
+        goto done;
+    }
+    PyObject *list = PyList_New(n_wires);
+    if (!list) goto done;
+    for (Py_ssize_t w = 0; w < n_wires; w++) {
+        PyObject *x = fr_to_int(values + 4 * w);
+        if (!x) {
+            Py_DECREF(list);
+            goto done;
+        }
+        PyList_SET_ITEM(list, w, x);
+    }
+    result = Py_BuildValue("(iLN)", rc, (long long)where, list);
+done:
+    free(values);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
     {"msm_g1", py_msm_g1, METH_VARARGS, "msm_g1(bases, scalars, nthreads) -> 64 bytes (x, y standard LE) or None"},
@@ -496,6 +587,10 @@ static PyMethodDef methods[] = {
      "final_exponentiation(values) -> 12 ints: (12, 4) standard-form Fq12 to the (q^12-1)/r (test hook)"},
     {"g2_in_subgroup", py_g2_in_subgroup, METH_VARARGS,
      "g2_in_subgroup(g2_points) -> bool: all on the twist and of order r"},
+    {"witness_run", py_witness_run, METH_VARARGS,
+     "witness_run(17 program/input/plan buffers, plan_ready, cidx_bytes, coef_one, coef_minus_one, n_wires, check) "
+     "-> (code, where, "
+     "list of ints or None); see circuits/native_witness.py"},
     {"pairing_constants", py_pairing_constants, METH_NOARGS, "pairing_constants() -> (x, 17 ints) (test hook)"},
     {NULL, NULL, 0, NULL},
 };

@@ -59,6 +59,49 @@ int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const
 /* values[i] <- values[i] * R^-1 mod q in place (Montgomery Fq coordinates to standard form). */
 void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads);
 
+/* A witness program (circuits/native_witness.py): the builder's arrays, read as they are.
+ * Combination k: terms [ends[k], ends[k+1]) of wires and coefficient indices (cidx16 or
+ * cidx32, the other NULL) into coefs (Montgomery). Step i: kind 0 MUL out = A*B, 1 COPY out = A,
+ * 2 HINT run hint a[i]: op hop (circuits/hints.py), inputs hdeps[hdep_ends[h]..], outputs
+ * hcount wires from hfirst. abc: 3 combinations per constraint. All indices in range. */
+typedef struct {
+    const int64_t *ends;
+    const uint32_t *wires;
+    const uint16_t *cidx16;
+    const uint32_t *cidx32;
+    const uint64_t *coefs;
+    uint32_t coef_one;
+    int64_t coef_minus_one; /* -1 when the circuit has no coefficient r - 1 */
+    size_t n_lcs, n_wires;
+    const uint8_t *kind;
+    const int32_t *a, *b;
+    const uint32_t *out;
+    size_t n_steps;
+    const int32_t *hop;
+    const uint32_t *hfirst, *hcount;
+    const int64_t *hdep_ends;
+    const int32_t *hdeps;
+    size_t n_hints;
+    const int32_t *abc;
+    size_t n_constraints;
+    const uint32_t *input_wires;
+    size_t n_inputs;
+} zkp_witness_prog;
+
+enum { ZKP_WITNESS_OK = 0, ZKP_WITNESS_UNSET = 1, ZKP_WITNESS_UNSATISFIED = 2, ZKP_WITNESS_UNFILLED = 3,
+       ZKP_WITNESS_NOMEM = -1 };
+
+/* Fill values (n_wires x 4 limbs; the input wires hold their standard-form values) and leave
+ * every wire in standard form. plan: n_steps words, the running order; computed here when
+ * plan_ready is 0 (it depends on the program alone, so a caller keeps it for later runs). Returns a ZKP_WITNESS_* code; *where is the wire read before
+ * set (UNSET), the first violated constraint (UNSATISFIED, only when check) or a wire no step
+ * fills (UNFILLED). */
+/* Zeroed memory on huge pages where the kernel gives them (the values buffer); free() it. */
+void *zkp_witness_alloc(size_t bytes);
+
+int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, uint64_t *values, int check,
+                    int64_t *where);
+
 /* 1 if built with OpenMP (multi-threaded), else 0. */
 int zkp_have_openmp(void);
 
