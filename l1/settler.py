@@ -434,6 +434,7 @@ class InProcessSettler:
             raise CallReverted(contract.decode_error(output), output)
         kwargs = {} if gas is None else {"gas": gas}
         receipt = contract.transact(fn, *args, sender=self.sender, value=value, **kwargs)
+        receipt.fee_wei = receipt.gas_used * GAS_PRICE
         _record_mined(receipt.gas_used, receipt.gas_used * GAS_PRICE, receipt.ok)
         return receipt
 

@@ -254,12 +254,15 @@ class JobStore(ABC):
             row = cur.fetchone()
             return row[0] if row else None
 
-    def submit(self, job: NewJob, accounts: Mapping[int, str], expect_batch_number: int) -> tuple[JobRecord, bool]:
-        """In one transaction: write the batch's accounts, move the head, insert the job.
+    def submit(
+        self, job: NewJob, accounts: Mapping[int, str], expect_batch_number: int, l1_queue: Sequence[int] = ()
+    ) -> tuple[JobRecord, bool]:
+        """In one transaction: write the batch's accounts, move the head, insert the job, and mark
+        the L1 requests it consumes (queue indices ``l1_queue``) as taken by this batch.
 
         Returns (job, created). A batch id seen before returns its job with created False and
         writes nothing (BatchIdConflict if its transactions differ). StaleState if the head is
-        no longer at ``expect_batch_number``.
+        no longer at ``expect_batch_number`` or an L1 request is no longer waiting.
         """
         with self._tx() as cur:
             existing = self._by_batch(cur, job.batch_id)
@@ -277,6 +280,13 @@ class JobStore(ABC):
                     "ON CONFLICT (idx) DO UPDATE SET data = excluded.data, batch_number = excluded.batch_number",
                     (idx, data, job.batch_number),
                 )
+            for queue_index in l1_queue:
+                cur.execute(
+                    "UPDATE l1_requests SET batch_number = ? WHERE queue_index = ? AND batch_number IS NULL",
+                    (job.batch_number, queue_index),
+                )
+                if cur.rowcount != 1:
+                    raise StaleState(f"L1 request {queue_index} is no longer waiting for a batch")
             cur.execute(
                 "UPDATE rollup_head SET batch_number = ?, root = ? WHERE id = 1", (job.batch_number, job.new_root)
             )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from prover import metrics
 from prover.jobs import STATES, JobRecord, JobStore, NewJob, StaleState
+from prover.jobs.l1_ledger import L1Ledger, L1Request
 from prover.service.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from prover.service.rollup_api import (
     AccountView,
@@ -40,6 +41,17 @@ log = logging.getLogger("zkprover.service")
 
 MAX_BATCH_ID = 128
 MAX_PAGE = 1000
+#: batch ids of the operator's own batches of L1 requests
+L1_BATCH_PREFIX = "l1-"
+L1_KINDS = ("deposit", "forced_exit")
+
+
+def l1_tx(r: L1Request) -> TxRequest:
+    """The batch transaction consuming L1 queue entry ``r``."""
+    if r.kind == "forced_exit":
+        return TxRequest(kind="forced_exit", from_index=r.account_index, l1_address=r.address)
+    key = (r.ax, r.ay) if r.kind == "deposit" else None
+    return TxRequest(kind="deposit", from_index=r.account_index, amount=r.amount, pubkey=key, l1_address=r.address)
 
 
 @dataclass(frozen=True)
@@ -59,12 +71,17 @@ class ProverCore:
         *,
         max_attempts: int = 3,
         backend_description: str = "",
+        requests_from_l1: bool = False,
     ) -> None:
         self.store = store
         self.operator = operator
         self.registry = registry
         self.max_attempts = max_attempts
         self.backend_description = backend_description
+        #: deposits and forced exits come from the L1 ledger only (an operator linked to L1);
+        #: False keeps the library's offline use, where the caller supplies them
+        self.requests_from_l1 = requests_from_l1
+        self.ledger = L1Ledger(store)
         self._submit_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -99,8 +116,19 @@ class ProverCore:
     def submit(self, batch_id: str, txs: Sequence[TxRequest], batch_size: int = 0) -> tuple[JobRecord, bool]:
         if not batch_id or len(batch_id) > MAX_BATCH_ID or not batch_id.isprintable():
             raise InvalidArgument(f"batch_id must be 1..{MAX_BATCH_ID} printable characters")
+        if batch_id.startswith(L1_BATCH_PREFIX) and self.requests_from_l1:
+            raise InvalidArgument(
+                f"batch_id: the prefix {L1_BATCH_PREFIX!r} is kept for the operator's L1-only batches"
+            )
         if not txs:
             raise InvalidArgument("transactions: a batch needs at least one transaction")
+        if self.requests_from_l1:
+            for i, t in enumerate(txs):
+                if t.kind in L1_KINDS:
+                    raise InvalidArgument(
+                        f"transactions[{i}]: a {t.kind} is made on L1 (the Rollup contract), not by a client; "
+                        "the operator takes it from L1 once confirmed"
+                    )
         sizes = self.registry.batch_sizes()
         if batch_size == 0:
             fit = smallest_fitting(sizes, len(txs))
@@ -124,51 +152,106 @@ class ProverCore:
                     metrics.BATCHES_SUBMITTED.labels("duplicate").inc()
                     return existing, False
                 self._sync()
+                l1: list[L1Request] = []
+                if self.requests_from_l1:
+                    # L1 requests go first, in queue order (their deadlines bind the operator);
+                    # those that do not fit next to this batch go into L1-only batches before it.
+                    while True:
+                        l1 = self.ledger.waiting(max(sizes))
+                        if len(l1) + len(txs) <= max(sizes):
+                            break
+                        self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
                 try:
-                    applied = self.operator.apply_batch(txs, batch_size)
-                except ValueError:
-                    metrics.BATCHES_SUBMITTED.labels("rejected").inc()
-                    raise
-                new = NewJob(
-                    batch_id=batch_id,
-                    request_hash=request_hash,
-                    batch_number=applied.batch_number,
-                    batch_size=batch_size,
-                    tx_count=len(txs),
-                    circuit=self.registry.name(batch_size),
-                    inputs=inputs_json_safe(applied.circuit_inputs),
-                    old_root=str(applied.old_root),
-                    new_root=str(applied.new_root),
-                    public_data=applied.public_data.hex(),
-                    max_attempts=self.max_attempts,
-                )
-                try:
-                    job, created = self.store.submit(
-                        new, applied.accounts, expect_batch_number=applied.batch_number - 1
-                    )
+                    result = self._store_batch(batch_id, request_hash, l1, txs, batch_size)
                 except StaleState:
-                    self.operator.revert(applied)
                     log.info("state head moved under batch %s; reloading and retrying", batch_id)
                     continue
-                except BaseException:
-                    self.operator.revert(applied)
-                    raise
-                if not created:  # the same batch id committed by another server meanwhile
-                    self.operator.revert(applied)
-                    self._sync(force=True)
-                    if job.request_hash != request_hash:
-                        raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
-                metrics.BATCHES_SUBMITTED.labels("created" if created else "duplicate").inc()
-                log.info(
-                    "batch %s submitted: job=%s batch_number=%d txs=%d size=%d",
-                    batch_id,
-                    job.job_id,
-                    job.batch_number,
-                    len(txs),
-                    batch_size,
-                )
-                return job, created
+                if result is None:
+                    continue
+                return result
             raise FailedPrecondition("the state kept moving under this batch (other servers submitting); retry")
+
+    def submit_l1_only(self) -> JobRecord | None:
+        """A batch of waiting L1 requests alone (none waiting: None). The operator's L1 loop calls
+        this when requests wait and no client batch came to carry them."""
+        if not self.requests_from_l1:
+            raise FailedPrecondition("this operator takes no requests from L1")
+        sizes = self.registry.batch_sizes()
+        with self._submit_lock:
+            self._sync()
+            l1 = self.ledger.waiting(max(sizes))
+            if not l1:
+                return None
+            result = self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
+            return result[0] if result else None
+
+    @staticmethod
+    def _l1_batch_id(l1: Sequence[L1Request]) -> str:
+        return f"{L1_BATCH_PREFIX}{l1[0].queue_index}-{l1[-1].queue_index}"
+
+    def _store_batch(
+        self, batch_id: str, request_hash: str, l1: Sequence[L1Request], txs: Sequence[TxRequest], batch_size: int
+    ) -> tuple[JobRecord, bool] | None:
+        """Apply L1 requests ``l1`` then ``txs`` and persist the batch (caller holds the lock).
+
+        None when another server stored the same batch id first (the caller looks again);
+        StaleState when the head moved (the state was reloaded; the caller retries).
+        """
+        all_txs = [l1_tx(r) for r in l1] + list(txs)
+        fit = smallest_fitting(self.registry.batch_sizes(), len(all_txs))
+        if fit is None:  # cannot happen: callers keep the total within the largest size
+            raise InvalidArgument(f"{len(all_txs)} transactions do not fit any batch size")
+        batch_size = max(batch_size, fit)
+        if not request_hash:  # an L1-only batch: its identity is the queue entries it takes
+            request_hash = hashlib.sha256(json.dumps([r.queue_index for r in l1]).encode()).hexdigest()
+        try:
+            applied = self.operator.apply_batch(all_txs, batch_size)
+        except ValueError:
+            metrics.BATCHES_SUBMITTED.labels("rejected").inc()
+            raise
+        new = NewJob(
+            batch_id=batch_id,
+            request_hash=request_hash,
+            batch_number=applied.batch_number,
+            batch_size=batch_size,
+            tx_count=len(all_txs),
+            circuit=self.registry.name(batch_size),
+            inputs=inputs_json_safe(applied.circuit_inputs),
+            old_root=str(applied.old_root),
+            new_root=str(applied.new_root),
+            public_data=applied.public_data.hex(),
+            max_attempts=self.max_attempts,
+        )
+        try:
+            job, created = self.store.submit(
+                new,
+                applied.accounts,
+                expect_batch_number=applied.batch_number - 1,
+                l1_queue=[r.queue_index for r in l1],
+            )
+        except StaleState:
+            self.operator.revert(applied)
+            self._sync(force=True)
+            raise
+        except BaseException:
+            self.operator.revert(applied)
+            raise
+        if not created:  # the same batch id committed by another server meanwhile
+            self.operator.revert(applied)
+            self._sync(force=True)
+            if job.request_hash != request_hash:
+                raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
+        metrics.BATCHES_SUBMITTED.labels("created" if created else "duplicate").inc()
+        log.info(
+            "batch %s submitted: job=%s batch_number=%d txs=%d (L1 requests %d) size=%d",
+            batch_id,
+            job.job_id,
+            job.batch_number,
+            len(all_txs),
+            len(l1),
+            batch_size,
+        )
+        return job, created
 
     # --- jobs ------------------------------------------------------------------------------------------
     def get_job(self, job_id: str = "", batch_id: str = "") -> JobRecord:
