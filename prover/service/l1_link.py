@@ -236,7 +236,8 @@ class RollupLink:
             receipt = self.settler.settle(self.rollup, "submitBatch", *args, batch=target, settled=self.settled_batch)
         except CallReverted as exc:
             raise SettlementRefused(target, exc.error) from exc
-        if receipt is None:  # L1 had it already (sent before a restart)
+        if receipt is None:  # L1 had it already (sent before a restart): what it cost is not known here
+            self.ledger.record_settlement(Settlement(target, "", 0, 0, job.tx_count))
             self._publish(target)
             return target
         if not receipt.ok:
@@ -276,6 +277,11 @@ class RollupLink:
                 f"batch {settled}: L1's root is {l1_root}, the store's is {jobs[0].new_root}"
                 "; not proving on a wrong root"
             )
+        # Settled while no process of this operator was there to record it (kill -9 after sending).
+        for n in range(self.ledger.last_settled() + 1, settled + 1):
+            job = self.store.list(None, 1, n - 1)[0]
+            self.ledger.record_settlement(Settlement(n, "", 0, 0, job.tx_count))
+        self._publish(settled)
         return settled
 
 

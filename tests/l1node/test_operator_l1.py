@@ -1,0 +1,158 @@
+"""The operator against a real node (anvil): L1 requests in, batches proven and settled, and the
+ways a node misbehaves (reorgs, going away) or the operator dies (kill -9 mid-settlement).
+
+Each test proves one or two real batches (4 transactions, depth 2, cached key): ~5 s a proof.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from l1.evm import DEFAULT_AMOUNT_UNIT as UNIT
+from l1.node import NodeUnavailable
+from prover.service.gen import prover_pb2 as pb
+from prover.service.gen import prover_pb2_grpc as pb_grpc
+from prover.service.l1_link import L1Loop
+from prover.service.server import ProverServer
+from tests.l1node.operator_harness import PUBS, Operator, addr, deploy, l1_deposit
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_SEED = "l1node-test-0"  # the conftest's node.accounts[0]: deployer and operator
+
+
+def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused(node, anvil, tmp_path):
+    rollup = deploy(node)
+    op = Operator(node, rollup, tmp_path / "jobs.db", confirmations=1)
+    alice, bob = node.accounts[1], node.accounts[2]
+    carol = node.new_account("carol")
+    l1_deposit(rollup, 0, 1000, alice)
+    l1_deposit(rollup, 1, 500, bob)
+    assert op.link.follow() == 1  # the second deposit's block is not confirmed yet
+    anvil.mine(1)
+    assert op.link.follow() == 1 and [r.queue_index for r in op.core.ledger.waiting()] == [0, 1]
+
+    server = ProverServer(op.core, address="127.0.0.1:0", workers=0)
+    port = server.start()
+    try:
+        stub = pb_grpc.ProverServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        fake = pb.Deposit(pubkey_ax=str(PUBS[2].x), pubkey_ay=str(PUBS[2].y), amount=str(2**40 - 1))
+        fake.depositor = "0x" + "d0" * 20
+        with pytest.raises(grpc.RpcError) as err:
+            stub.SubmitBatch(pb.SubmitBatchRequest(batch_id="fake", transactions=[pb.Transaction(deposit=fake)]))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "made on L1" in err.value.details()
+    finally:
+        server.stop(1)
+
+    job, _ = op.core.submit("b1", [op.transfer(0, 0, 1, 100, 0), op.withdrawal(1, 1, addr(carol), 250, 0)])
+    assert job.tx_count == 4
+    op.prove_all()
+    assert op.settle_all() == [1]
+    assert rollup.call("batchNumber") == 1 and rollup.call("stateRoot") == op.adapter.state_root()
+    assert rollup.transact("withdraw", carol.address).ok
+    assert node.balance(carol.address) == 250 * UNIT
+    (s,) = op.core.ledger.settlements()
+    assert s.gas_used > 0 and s.fee_wei > 0 and s.tx_count == 4
+
+
+def test_reorg_shallower_than_confirmations_counts_a_deposit_once(node, anvil, tmp_path):
+    rollup = deploy(node)
+    op = Operator(node, rollup, tmp_path / "jobs.db", confirmations=2)
+    snap = anvil.snapshot()
+    l1_deposit(rollup, 0, 700, node.accounts[1])
+    assert op.link.follow() == 0 and len(op.link.watcher.pending) == 1  # seen, not confirmed
+    anvil.revert(snap)  # the block with the deposit is gone ...
+    anvil.mine(1)
+    l1_deposit(rollup, 0, 700, node.accounts[1])  # ... and the same deposit lands in another block
+    assert op.link.follow() == 0
+    anvil.mine(2)
+    assert op.link.follow() == 1 and op.link.follow() == 0
+    assert [(r.queue_index, r.amount) for r in op.core.ledger.all()] == [(0, 700)]
+    assert op.core.submit_l1_only() is not None
+    op.prove_all()
+    assert op.settle_all() == [1]
+    assert op.adapter.account(0).balance == 700 and op.adapter.account(1) is None
+
+
+def test_kill_9_between_proof_and_settlement_settles_exactly_once(node, anvil, tmp_path):
+    rollup = deploy(node)
+    op = Operator(node, rollup, tmp_path / "jobs.db")
+    l1_deposit(rollup, 0, 300, node.accounts[1])
+    op.link.follow()
+    op.core.submit_l1_only()
+    op.prove_all()
+    operator_address = node.accounts[0].address
+    nonce_before = node.nonce(operator_address, "latest")
+    anvil.automine(False)
+    # A separate operator process sends the settlement; it is killed while the tx is in the pool.
+    script = (
+        "import sys; from pathlib import Path; from l1.node import NodeChain; from l1.chain import attach\n"
+        "from tests.l1node.operator_harness import Operator\n"
+        "node = NodeChain(sys.argv[1], receipt_timeout_s=600); node.accounts = [node.new_account(sys.argv[2])]\n"
+        "op = Operator(node, attach(node, 'Rollup', sys.argv[3]), Path(sys.argv[4]))\n"
+        "op.link.settle_next()\n"
+    )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            script,
+            anvil.url,
+            OPERATOR_SEED,
+            "0x" + rollup.address.hex(),
+            str(tmp_path / "jobs.db"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not anvil.pool()["pending"]:
+            assert child.poll() is None, "the operator process exited before sending"
+            assert time.monotonic() < deadline, "the operator process sent nothing"
+            time.sleep(0.2)
+    finally:
+        child.kill()  # SIGKILL: nothing recorded in the store
+        child.wait()
+    assert op.core.ledger.settlements() == []
+    op.restart()  # the dead process's transaction is still in the pool, unmined
+    settled: list = []
+    restarted = threading.Thread(target=lambda: settled.append(op.link.settle_next()))
+    restarted.start()  # waits for the account's in-flight transaction before deciding
+    time.sleep(1.0)
+    assert restarted.is_alive() and len(anvil.pool()["pending"]) == 1  # nothing sent meanwhile
+    anvil.automine(True)
+    anvil.mine(1)
+    restarted.join(60)
+    assert settled == [1]  # found on L1: not sent again
+    assert op.link.settle_next() is None
+    assert [s.batch_number for s in op.core.ledger.settlements()] == [1]
+    assert rollup.call("batchNumber") == 1
+    assert node.nonce(operator_address, "latest") == nonce_before + 1  # one submitBatch, ever
+
+
+def test_node_away_and_back_settlement_resumes(node, anvil, tmp_path):
+    rollup = deploy(node)
+    op = Operator(node, rollup, tmp_path / "jobs.db")
+    l1_deposit(rollup, 0, 400, node.accounts[1])
+    loop = L1Loop(op.link, op.core.submit_l1_only)
+    loop.link.config = type(loop.link.config)(confirmations=0, l1_batch_after_s=0)
+    loop.turn()  # follows the deposit and makes an L1-only batch
+    op.prove_all()
+    anvil.stop()  # state kept on disk
+    with pytest.raises(NodeUnavailable):
+        loop.turn()
+    assert op.core.ledger.settlements() == []
+    anvil.start()
+    loop.turn()
+    assert rollup.call("batchNumber") == 1 and [s.batch_number for s in op.core.ledger.settlements()] == [1]
