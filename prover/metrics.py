@@ -75,6 +75,10 @@ L1_BATCH_GAS = Histogram("zkprover_l1_batch_gas_used", "Gas used per settled bat
 L1_BATCH_FEE = Histogram("zkprover_l1_batch_fee_wei", "Wei paid per settled batch", buckets=_FEE_BUCKETS)
 L1_GAS_PER_TX = Gauge("zkprover_l1_gas_per_l2_tx", "Gas per L2 transaction of the newest settled batch")
 L1_FEE_PER_TX = Gauge("zkprover_l1_fee_wei_per_l2_tx", "Wei per L2 transaction of the newest settled batch")
+BATCHES_REVERTED = Counter(
+    "zkprover_batches_reverted_total",
+    "Batches taken out of the sequence (failed, cancelled, refused by L1, or after one that was)",
+)
 L1_REQUESTS_WAITING = Gauge("zkprover_l1_requests_waiting", "Confirmed L1 requests no batch has taken yet")
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prover import metrics
-from prover.jobs import STATES, JobRecord, JobStore, NewJob, StaleState
+from prover.jobs import CANCELLED, FAILED, STATES, JobRecord, JobStore, NewJob, StaleState
 from prover.jobs.l1_ledger import L1Ledger, L1Request
 from prover.service.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from prover.service.rollup_api import (
@@ -152,17 +152,8 @@ class ProverCore:
                     metrics.BATCHES_SUBMITTED.labels("duplicate").inc()
                     return existing, False
                 self._sync()
-                l1: list[L1Request] = []
-                if self.requests_from_l1:
-                    # L1 requests go first, in queue order (their deadlines bind the operator);
-                    # those that do not fit next to this batch go into L1-only batches before it.
-                    while True:
-                        l1 = self.ledger.waiting(max(sizes))
-                        if len(l1) + len(txs) <= max(sizes):
-                            break
-                        self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
                 try:
-                    result = self._store_batch(batch_id, request_hash, l1, txs, batch_size)
+                    result = self._store_batch(batch_id, request_hash, self._l1_ahead_of(len(txs)), txs, batch_size)
                 except StaleState:
                     log.info("state head moved under batch %s; reloading and retrying", batch_id)
                     continue
@@ -184,6 +175,19 @@ class ProverCore:
                 return None
             result = self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
             return result[0] if result else None
+
+    def _l1_ahead_of(self, n_client: int) -> list[L1Request]:
+        """The waiting L1 requests to put in front of ``n_client`` client transactions. L1
+        requests go first, in queue order (their deadlines bind the operator); those that do
+        not fit next to the client's go into L1-only batches stored before it."""
+        if not self.requests_from_l1:
+            return []
+        largest = max(self.registry.batch_sizes())
+        while True:
+            l1 = self.ledger.waiting(largest)
+            if len(l1) + n_client <= largest:
+                return l1
+            self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
 
     @staticmethod
     def _l1_batch_id(l1: Sequence[L1Request]) -> str:
@@ -253,6 +257,58 @@ class ProverCore:
         )
         return job, created
 
+    # --- reverting what cannot be proven or settled ---------------------------------------------------
+    def revert_from(self, batch_number: int, reason: str) -> list[JobRecord]:
+        """Take batch ``batch_number`` and every later one out of the sequence and rebuild.
+
+        The state goes back to batch ``batch_number - 1`` (the last one still provable), the
+        L1 requests of the removed batches wait again, and the client transactions of the
+        *later* batches are re-validated and rebuilt under their batch ids, in order (with the
+        waiting L1 requests in front); a client batch that no longer applies is dropped and
+        its old job says why. The transactions of batch ``batch_number`` itself are dropped:
+        it was cancelled, failed for good or refused by L1. Returns the removed jobs.
+        """
+        unapply = getattr(self.operator, "unapply", None)
+        if unapply is None:
+            raise FailedPrecondition("this rollup cannot revert batches")
+        with self._submit_lock:
+            self._sync()
+            head = self.store.head()
+            if not 1 <= batch_number <= head.batch_number:
+                return []
+            jobs = self.store.list(None, head.batch_number - batch_number + 1, batch_number - 1)
+            client: dict[str, list[TxRequest]] = {}
+            touched: set[int] = set()
+            try:
+                for job in reversed(jobs):
+                    client[job.job_id], changed = unapply(job.inputs)
+                    touched |= changed
+                accounts = {i: self.operator.encoded(i) for i in sorted(touched)}  # type: ignore[attr-defined]
+                self.store.revert_after(batch_number - 1, str(self.operator.state_root()), accounts, reason)
+            except BaseException:
+                self._sync(force=True)
+                raise
+            metrics.BATCHES_REVERTED.inc(len(jobs))
+            log.warning("reverted batches %d..%d (%s)", batch_number, head.batch_number, reason)
+            for job in jobs[1:]:
+                txs = client[job.job_id]
+                if not txs:  # an L1-only batch: its requests are waiting again
+                    continue
+                try:
+                    self._store_batch(job.batch_id, job.request_hash, self._l1_ahead_of(len(txs)), txs, job.batch_size)
+                except (ValueError, StaleState) as exc:
+                    log.warning("batch %s not rebuilt after the revert: %s", job.batch_id, exc)
+            return jobs
+
+    def reconcile(self) -> list[JobRecord]:
+        """Revert from the first batch in the sequence whose job failed for good or was
+        cancelled (no L1 stall: its successors are rebuilt); the removed jobs, if any."""
+        stuck = [j for s in (FAILED, CANCELLED) for j in self.store.list(s, 1, 0)]
+        if not stuck:
+            return []
+        first = min(stuck, key=lambda j: j.batch_number)
+        return self.revert_from(first.batch_number, f"reverted: batch {first.batch_number} {first.state.lower()}")
+
     # --- jobs ------------------------------------------------------------------------------------------
     def get_job(self, job_id: str = "", batch_id: str = "") -> JobRecord:
         if bool(job_id) == bool(batch_id):
@@ -267,6 +323,11 @@ class ProverCore:
             raise InvalidArgument("job_id is required")
         job = self.store.cancel(job_id, reason)
         log.info("cancel job=%s state=%s reason=%s", job_id, job.state, reason or "-")
+        if self.requests_from_l1 and job.state == CANCELLED and job.batch_number > 0:
+            # A batch that will never be proven blocks every later one on L1: revert now (a
+            # proving job is reverted once its worker stops, by reconcile()).
+            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled")
+            job = self.store.get(job_id) or job
         return job
 
     def list_jobs(self, state: str | None, page_size: int, page_token: str) -> tuple[list[JobRecord], str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,21 +291,17 @@ def _json(text: str) -> Any:
 
 
 class L1Loop:
-    """Follow L1, make L1-only batches when requests wait, settle proven batches: in a thread.
+    """Follow L1, make L1-only batches when requests wait, revert what cannot be proven, settle
+    proven batches: in a thread, for one :class:`~prover.service.core.ProverCore`.
 
-    ``on_refused(batch_number, reason)`` is called when L1 refuses a batch (the core reverts it).
-    A node that goes away is retried each turn; the loop never gives up on its own.
+    A batch whose job failed for good or was cancelled, and one L1 refuses, is reverted with its
+    successors (``core.revert_from``) so L1 never stalls behind it. A node that goes away is
+    retried each turn; the loop never gives up on its own.
     """
 
-    def __init__(
-        self,
-        link: RollupLink,
-        make_l1_batch: Callable[[], Any],
-        on_refused: Callable[[int, str], None] | None = None,
-    ) -> None:
+    def __init__(self, link: RollupLink, core: Any) -> None:
         self.link = link
-        self.make_l1_batch = make_l1_batch
-        self.on_refused = on_refused
+        self.core = core
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiting_since: float | None = None
@@ -315,11 +310,12 @@ class L1Loop:
     def turn(self) -> None:
         """One pass: follow, maybe an L1-only batch, settle everything proven in order."""
         self.link.follow()
+        self.core.reconcile()
         if self.link.ledger.waiting(1):
             now = time.monotonic()
             self._waiting_since = self._waiting_since or now
             if now - self._waiting_since >= self.link.config.l1_batch_after_s:
-                self.make_l1_batch()
+                self.core.submit_l1_only()
                 self._waiting_since = None
         else:
             self._waiting_since = None
@@ -329,9 +325,7 @@ class L1Loop:
                     break
             except SettlementRefused as exc:
                 log.error("%s", exc)
-                if self.on_refused is None:
-                    raise
-                self.on_refused(exc.batch_number, exc.reason)
+                self.core.revert_from(exc.batch_number, f"reverted: {exc}")
                 break
 
     def run(self) -> None:

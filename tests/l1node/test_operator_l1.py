@@ -6,7 +6,9 @@ Each test proves one or two real batches (4 transactions, depth 2, cached key): 
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -145,7 +147,7 @@ def test_node_away_and_back_settlement_resumes(node, anvil, tmp_path):
     rollup = deploy(node)
     op = Operator(node, rollup, tmp_path / "jobs.db")
     l1_deposit(rollup, 0, 400, node.accounts[1])
-    loop = L1Loop(op.link, op.core.submit_l1_only)
+    loop = L1Loop(op.link, op.core)
     loop.link.config = type(loop.link.config)(confirmations=0, l1_batch_after_s=0)
     loop.turn()  # follows the deposit and makes an L1-only batch
     op.prove_all()
@@ -156,3 +158,74 @@ def test_node_away_and_back_settlement_resumes(node, anvil, tmp_path):
     anvil.start()
     loop.turn()
     assert rollup.call("batchNumber") == 1 and [s.batch_number for s in op.core.ledger.settlements()] == [1]
+
+
+def _tamper(db: Path, batch_number: int, column: str, change) -> None:
+    with sqlite3.connect(db) as conn:
+        (value,) = conn.execute(f"SELECT {column} FROM jobs WHERE batch_number = ?", (batch_number,)).fetchone()
+        conn.execute(f"UPDATE jobs SET {column} = ? WHERE batch_number = ?", (change(value), batch_number))
+
+
+def test_cancelled_failed_and_refused_batches_are_reverted_and_l1_moves_past_them(node, anvil, tmp_path):
+    """Three batches that cannot reach L1, one after another: a cancelled middle batch, a batch
+    whose proof fails for good, a batch L1 refuses. Each is reverted with its successor; the
+    successor's transaction is rebuilt into the freed batch number and settles; balances add up."""
+    rollup = deploy(node)
+    db = tmp_path / "jobs.db"
+    op = Operator(node, rollup, db)
+    loop = L1Loop(op.link, op.core)
+    l1_deposit(rollup, 0, 1000, node.accounts[1])  # alice: account 0
+    l1_deposit(rollup, 1, 500, node.accounts[2])  # bob: account 1
+    op.link.follow()
+    op.core.submit_l1_only()
+    op.prove_all()
+    assert op.settle_all() == [1]
+
+    # 1. a cancelled middle batch: batch 3's transaction is rebuilt as batch 2
+    b2, _ = op.core.submit("alice-100", [op.transfer(0, 0, 1, 100, 0)])
+    b3, _ = op.core.submit("bob-50", [op.transfer(1, 1, 0, 50, 0)])
+    assert (b2.batch_number, b3.batch_number) == (2, 3)
+    cancelled = op.core.cancel(b2.job_id, "client changed its mind")
+    assert cancelled.state == "CANCELLED"
+    rebuilt = op.core.get_job(batch_id="bob-50")
+    assert rebuilt.job_id != b3.job_id and rebuilt.batch_number == 2 and op.core.state().batch_number == 2
+    assert op.core.get_job(job_id=b3.job_id).state == "CANCELLED"
+    op.prove_all()
+    loop.turn()
+    assert rollup.call("batchNumber") == 2
+
+    # 2. a proof that fails for good (its inputs no longer satisfy the circuit)
+    b3, _ = op.core.submit("alice-10", [op.transfer(0, 0, 1, 10, 0)])
+    b4, _ = op.core.submit("bob-5", [op.transfer(1, 1, 0, 5, 1)])
+    assert (b3.batch_number, b4.batch_number) == (3, 4)
+
+    def bump(inputs: str) -> str:  # a signature that no longer verifies
+        data = json.loads(inputs)
+        data["sig_s"][0] = str(int(data["sig_s"][0]) + 1)
+        return json.dumps(data)
+
+    _tamper(db, 3, "inputs", bump)
+    assert op.worker.run_once().state == "FAILED"
+    loop.turn()  # reverts 3 and 4, rebuilds bob's transfer as batch 3
+    assert op.core.get_job(batch_id="bob-5").batch_number == 3
+    op.prove_all()
+    loop.turn()
+    assert rollup.call("batchNumber") == 3
+
+    # 3. a proven batch that L1 refuses (its proof is another batch's)
+    b4, _ = op.core.submit("alice-20", [op.transfer(0, 0, 1, 20, 0)])
+    b5, _ = op.core.submit("bob-7", [op.transfer(1, 1, 0, 7, 2)])
+    assert (b4.batch_number, b5.batch_number) == (4, 5)
+    op.prove_all()
+    with sqlite3.connect(db) as conn:
+        (other,) = conn.execute("SELECT proof_json FROM jobs WHERE batch_number = 5").fetchone()
+    _tamper(db, 4, "proof_json", lambda _: other)
+    loop.turn()  # refused: reverts 4 and 5, rebuilds bob's transfer as batch 4
+    assert rollup.call("batchNumber") == 3
+    assert "InvalidProof" in op.core.get_job(job_id=b4.job_id).last_error
+    op.prove_all()
+    loop.turn()
+    assert rollup.call("batchNumber") == 4 and rollup.call("stateRoot") == op.adapter.state_root()
+    # alice: 1000 + 50 + 5 + 7 (her three transfers were dropped); bob: 500 - 62, nonce 3
+    assert (op.adapter.account(0).balance, op.adapter.account(0).nonce) == (1062, 0)
+    assert (op.adapter.account(1).balance, op.adapter.account(1).nonce) == (438, 3)
