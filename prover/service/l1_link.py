@@ -349,3 +349,35 @@ class L1Loop:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def connect(
+    store: JobStore,
+    *,
+    url: str | None,
+    rollup_address: int,
+    key_file: str | None = None,
+    config: LinkConfig | None = None,
+    vk: Any = None,
+    depth: int = 0,
+) -> RollupLink:
+    """The link an operator was configured with.
+
+    With ``url``: the node there, signing with the operator key from ``key_file`` or the
+    environment (:mod:`l1.keyfile`; never the command line), and the Rollup already deployed at
+    ``rollup_address`` (required). Without: the embedded in-process EVM, with a Rollup for
+    ``vk`` (the batch circuit's verifying key) and ``depth`` deployed into it now; it lives as
+    long as the process, for demos and trials.
+    """
+    from l1.chain import open_chain
+
+    if url is not None and not rollup_address:
+        raise ValueError("--rollup-address is required with --l1 (the deployed Rollup contract)")
+    chain = open_chain(url, key_file=key_file)
+    if url is not None:
+        return RollupLink.attach(chain, rollup_address.to_bytes(20, "big"), store, config)
+    from l1.evm import RollupConfig, deploy_rollup
+
+    rollup = deploy_rollup(chain, vk, RollupConfig(depth=depth))  # type: ignore[arg-type]
+    log.info("embedded L1: Rollup deployed in process at 0x%s (chain id %d)", rollup.address.hex(), chain.chain_id)
+    return RollupLink(chain, rollup, store, config)

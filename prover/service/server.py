@@ -15,6 +15,7 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -28,6 +29,9 @@ from prover.service.gen import prover_pb2_grpc as pb_grpc
 from prover.service.interceptors import ErrorsAndMetricsInterceptor
 from prover.service.servicer import ProverServicer
 from prover.service.worker import Worker, spawn
+
+if TYPE_CHECKING:
+    from prover.service.l1_link import L1Loop
 
 log = logging.getLogger("zkprover.server")
 
@@ -47,8 +51,10 @@ class ProverServer:
         metrics_port: int | None = None,
         max_threads: int = 16,
         reap_interval_s: float = 5.0,
+        l1_loop: L1Loop | None = None,
     ) -> None:
         self.core = core
+        self.l1_loop = l1_loop  # follows and settles on L1 (an operator linked to its Rollup)
         self.address = address
         self.backend = backend
         self.metrics_port = metrics_port
@@ -77,6 +83,8 @@ class ProverServer:
     def start(self) -> int:
         """Bind, start serving and proving; returns the bound port (useful with port 0)."""
         self.core.start()
+        if self.l1_loop is not None:
+            self.l1_loop.link.check()  # L1Divergence: refuse to serve (and prove) on a wrong root
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)
@@ -91,6 +99,8 @@ class ProverServer:
         self._threads.append(reaper)
         if self.metrics_port is not None:
             self._stop_metrics = metrics.serve_http(self.metrics_port)
+        if self.l1_loop is not None:
+            self.l1_loop.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
@@ -118,6 +128,8 @@ class ProverServer:
         log.info("shutting down (grace %.0f s)", grace_s)
         self.health.enter_graceful_shutdown()
         self._stopped.set()
+        if self.l1_loop is not None:
+            self.l1_loop.stop()
         for w in self.workers:
             w.grace_s = min(w.grace_s, grace_s)
             w.request_stop()

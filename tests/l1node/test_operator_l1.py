@@ -22,7 +22,7 @@ from l1.evm import DEFAULT_AMOUNT_UNIT as UNIT
 from l1.node import NodeUnavailable
 from prover.service.gen import prover_pb2 as pb
 from prover.service.gen import prover_pb2_grpc as pb_grpc
-from prover.service.l1_link import L1Loop
+from prover.service.l1_link import L1Divergence, L1Loop, connect
 from prover.service.server import ProverServer
 from tests.l1node.operator_harness import PUBS, Operator, addr, deploy, l1_deposit
 
@@ -65,6 +65,11 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     assert node.balance(carol.address) == 250 * UNIT
     (s,) = op.core.ledger.settlements()
     assert s.gas_used > 0 and s.fee_wei > 0 and s.tx_count == 4
+    # Restart on a store that does not hold L1's settled batch: refused, nothing proved on it.
+    with pytest.raises(L1Divergence, match="has no batch 1"):
+        Operator(node, rollup, tmp_path / "other.db")
+    with pytest.raises(ValueError, match="--rollup-address is required"):
+        connect(op.store, url=anvil.url, rollup_address=0)
 
 
 def test_reorg_shallower_than_confirmations_counts_a_deposit_once(node, anvil, tmp_path):
@@ -229,3 +234,29 @@ def test_cancelled_failed_and_refused_batches_are_reverted_and_l1_moves_past_the
     # alice: 1000 + 50 + 5 + 7 (her three transfers were dropped); bob: 500 - 62, nonce 3
     assert (op.adapter.account(0).balance, op.adapter.account(0).nonce) == (1062, 0)
     assert (op.adapter.account(1).balance, op.adapter.account(1).nonce) == (438, 3)
+
+
+def test_zkprover_serve_with_l1_settles_an_l1_deposit(node, anvil, tmp_path):
+    """``zkprover serve --l1 URL --rollup-address A`` (key from the environment): a deposit made
+    on L1 is taken, proved and settled by the server's own loop, no client involved."""
+    rollup = deploy(node)
+    key_hex = node.accounts[0].key.to_hex()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZKPROVER_L1_KEY": key_hex}
+    args = [sys.executable, "-m", "prover.cli", "serve", "--listen", "127.0.0.1:0", "--store", f"sqlite:///{tmp_path}/j.db",
+            "--batch-sizes", "4", "--depth", "2", "--l1", anvil.url, "--rollup-address", "0x" + rollup.address.hex(),
+            "--confirmations", "0", "--l1-batch-after", "0"]  # fmt: skip
+    server = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in server.stdout:  # log lines may come first
+            if "zkprover serving" in line:
+                break
+        l1_deposit(rollup, 0, 900, node.accounts[1])
+        deadline = time.monotonic() + 120
+        while rollup.call("batchNumber") < 1:
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "the server did not settle the deposit's batch"
+            time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert rollup.call("batchNumber") == 1 and rollup.call("queueHead") == 1
