@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--rounds", type=int, default=2000, help="with --circuit: cube-chain rounds (2 constraints each)")
     d.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
     d.add_argument("--backend", default=None, help="auto | gpu | cpu | python (default: $ZKPROVER_BACKEND or auto)")
+    d.add_argument(
+        "--l1",
+        default=None,
+        metavar="URL",
+        help="run against this L1 node (JSON-RPC) instead of the in-process EVM; the paying account's key comes "
+        "from $ZKPROVER_L1_KEY_FILE or $ZKPROVER_L1_KEY, never the command line",
+    )
     d.set_defaults(fn=cmd_demo)
 
     s = sub.add_parser("setup", help="development Groth16 setup for an .r1cs (NOT for production)")

@@ -260,3 +260,13 @@ def test_zkprover_serve_with_l1_settles_an_l1_deposit(node, anvil, tmp_path):
         server.terminate()
         server.wait(30)
     assert rollup.call("batchNumber") == 1 and rollup.call("queueHead") == 1
+
+
+def test_zkprover_demo_against_a_node(node, anvil, monkeypatch, capsys):
+    """``zkprover demo --l1 URL``: the README's demo with anvil as L1, paid by the key in the environment."""
+    from prover.cli import main as zkprover
+
+    monkeypatch.setenv("ZKPROVER_L1_KEY", node.accounts[0].key.to_hex())
+    assert zkprover(["demo", "--l1", anvil.url]) == 0
+    out = capsys.readouterr().out
+    assert f"node {anvil.url}" in out and "batch settled by the operator" in out and "holds 250 units" in out
