@@ -282,10 +282,11 @@ class JobStore(ABC):
                 )
             for queue_index in l1_queue:
                 cur.execute(
-                    "UPDATE l1_requests SET batch_number = ? WHERE queue_index = ? AND batch_number IS NULL",
+                    "UPDATE l1_requests SET batch_number = ? WHERE queue_index = ? AND batch_number IS NULL "
+                    "RETURNING queue_index",
                     (job.batch_number, queue_index),
                 )
-                if cur.rowcount != 1:
+                if cur.fetchone() is None:
                     raise StaleState(f"L1 request {queue_index} is no longer waiting for a batch")
             cur.execute(
                 "UPDATE rollup_head SET batch_number = ?, root = ? WHERE id = 1", (job.batch_number, job.new_root)
