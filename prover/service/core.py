@@ -264,8 +264,8 @@ class ProverCore:
         The state goes back to batch ``batch_number - 1`` (the last one still provable), the
         L1 requests of the removed batches wait again, and the client transactions of the
         *later* batches are re-validated and rebuilt under their batch ids, in order (with the
-        waiting L1 requests in front); a client batch that no longer applies is dropped and
-        its old job says why. The transactions of batch ``batch_number`` itself are dropped:
+        waiting L1 requests in front); a client batch that no longer applies is dropped (logged;
+        its batch id then finds no job, its old job is CANCELLED with ``reason``). The transactions of batch ``batch_number`` itself are dropped:
         it was cancelled, failed for good or refused by L1. Returns the removed jobs.
         """
         unapply = getattr(self.operator, "unapply", None)
