@@ -4,11 +4,14 @@ snarkjs, from the same .zkey and .wtns (whole commands, median of repeats).
     python bench/bench_circom_chain.py --hashes 1100 [--rapidsnark-prover PATH] [--repeat 3]
 
 1,100 Poseidon(2) hashes give 260,700 constraints (domain 2^18), the issue's "about 2^18"
-circuit. The circuit is /work/shared-style `poseidon_chain.circom` (h_{i+1} = Poseidon(h_i, i+1)),
+circuit. The circuit is a Poseidon chain (h_{i+1} = Poseidon(h_i, i+1)),
 compiled here by circom2 --O2; the witness comes from snarkjs's `wtns calculate`. A snarkjs
 ceremony at power 19 takes hours on 2 cores, so the key comes from `zkprover setup` (the
 development setup, snarkjs layout: snarkjs and rapidsnark prove with it as with their own).
 Every proof is checked with `snarkjs groth16 verify`.
+
+``--keep DIR`` keeps the .zkey, .wtns and verification key there: ``--hashes 276 --keep DIR``
+makes the 65,412-constraint data that ``bench_cpu.py --bench-data DIR`` proves.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +63,7 @@ def main() -> None:
     ap.add_argument("--rapidsnark-prover", default=None, help="a built rapidsnark `prover` binary")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", default="bench/results/circom_chain.json")
+    ap.add_argument("--keep", default=None, help="keep the .zkey, .wtns and verification key in this folder")
     args = ap.parse_args()
     if not (BIN / "snarkjs").exists():
         raise SystemExit("npm peers missing: run the interop tests once (they install tests/interop/node_modules)")
@@ -99,6 +104,12 @@ def main() -> None:
                 env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "passive")}
                 times[name].append(run(filled, env=env))
                 run([str(BIN / "snarkjs"), "groth16", "verify", str(d / "vk.json"), str(public), str(proof)])
+        if args.keep:
+            keep, stem = Path(args.keep), f"poseidon_chain_{args.hashes}"
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(d / "chain.zkey", keep / f"{stem}_final.zkey")
+            shutil.copy(d / "chain.wtns", keep / f"{stem}.wtns")
+            shutil.copy(d / "vk.json", keep / f"{stem}_verification_key.json")
     results["load_after"] = os.getloadavg()
     print(f"Poseidon chain of {args.hashes} hashes: {' '.join(results['r1cs_info'])}")
     print(f"{'prover (whole command)':<24} {'median s':>9} {'min s':>7} {'max s':>7}  snarkjs verify")

@@ -7,7 +7,8 @@
 Measures, each on fresh random inputs (bases: distinct points start + i*step, scalars full-size):
 MSM G1 and G2 at 2^16, 2^18, 2^20; NTT at 2^16, 2^20, 2^22; a full Groth16 proof of the
 65,412-constraint Poseidon chain from the same .zkey and .wtns with this prover, `snarkjs
-groth16 prove` and rapidsnark's `prover`, where the time of ours goes (witness load, key load,
+groth16 prove` and rapidsnark's `prover` (files from --bench-data DIR; make them with
+`bench_circom_chain.py --hashes 276 --keep DIR`), where the time of ours goes (witness load, key load,
 H step, each MSM, blinding, and the share spent in Python rather than in native code), and the
 peak memory of a proof pipeline at 2^18 constraints (a synthetic key of that shape, in a child
 process so the figure is its own). Our proof is checked with `snarkjs groth16 verify`.
@@ -41,7 +42,19 @@ from prover.backend.cpu import CpuBackend, point_series  # noqa: E402
 from prover.field.bn254 import FR_MODULUS, root_of_unity  # noqa: E402
 from prover.field.curve import G1, G2  # noqa: E402
 
-DATA = Path("/work/shared/bench-data/poseidon_chain_65k")
+#: the full-proof row's .zkey, .wtns and verification key: --bench-data, else $ZKPROVER_BENCH_DATA,
+#: else this folder (bench_circom_chain.py --hashes 276 --keep DIR makes them)
+DATA = Path(os.environ.get("ZKPROVER_BENCH_DATA") or ROOT / ".cache" / "bench-data" / "poseidon_chain_65k")
+
+
+def data_file(pattern: str) -> Path:
+    """The one file in DATA matching ``pattern`` (e.g. ``*.zkey``)."""
+    found = sorted(DATA.glob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f"--bench-data {DATA}: expected one {pattern}, found {len(found)}")
+    return found[0]
+
+
 SNARKJS = ROOT / "tests/interop/node_modules/.bin/snarkjs"
 
 
@@ -159,8 +172,8 @@ def bench_proof(be: CpuBackend, repeat: int, workdir: Path) -> dict:
     from prover.groth16.prover import prove
     from prover.groth16.zkey import read_zkey
 
-    zkey, wtns = DATA / "poseidon_chain_276_final.zkey", DATA / "poseidon_chain_276.wtns"
-    res: dict = {"circuit": "poseidon_chain_276 (65,412 constraints)", "zkey": str(zkey)}
+    zkey, wtns = data_file("*.zkey"), data_file("*.wtns")
+    res: dict = {"circuit": f"{zkey.stem} ({DATA})", "zkey": str(zkey)}
     t0 = time.perf_counter()
     pk = read_zkey(zkey)
     res["read_zkey"] = time.perf_counter() - t0
@@ -207,7 +220,7 @@ def bench_proof(be: CpuBackend, repeat: int, workdir: Path) -> dict:
     proof_path, public_path = workdir / "proof.json", workdir / "public.json"
     write_json(proof_to_json(result.proof), proof_path)
     write_json(public_to_json(result.public_signals), public_path)
-    vk = DATA / "poseidon_chain_276_verification_key.json"
+    vk = data_file("*verification_key.json")
     if SNARKJS.exists():
         v = subprocess.run(
             [str(SNARKJS), "groth16", "verify", str(vk), str(public_path), str(proof_path)],
@@ -232,8 +245,8 @@ def bench_snarkjs(workdir: Path, repeat: int) -> dict:
                 str(SNARKJS),
                 "groth16",
                 "prove",
-                str(DATA / "poseidon_chain_276_final.zkey"),
-                str(DATA / "poseidon_chain_276.wtns"),
+                str(data_file("*.zkey")),
+                str(data_file("*.wtns")),
                 str(workdir / "sj_proof.json"),
                 str(workdir / "sj_public.json"),
             ],
@@ -290,8 +303,8 @@ def bench_rapidsnark(src: str | None, workdir: Path, repeat: int) -> dict:
         p = subprocess.run(
             [
                 str(binary),
-                str(DATA / "poseidon_chain_276_final.zkey"),
-                str(DATA / "poseidon_chain_276.wtns"),
+                str(data_file("*.zkey")),
+                str(data_file("*.wtns")),
                 str(workdir / "rs_proof.json"),
                 str(workdir / "rs_public.json"),
             ],
@@ -429,6 +442,7 @@ def machine_info() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DATA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--msm", default="16,18,20", help="log2 sizes for MSM G1/G2")
     ap.add_argument("--ntt", default="16,20,22", help="log2 sizes for NTT")
@@ -439,8 +453,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-log", type=int, default=18, help="constraints (log2) of the memory run; 0 skips")
     ap.add_argument("--quick", action="store_true", help="2^16 primitives, one proof run, no memory run")
     ap.add_argument("--json", default=None, help="output file (default bench/results/cpu-<time>.json)")
+    ap.add_argument("--bench-data", default=None, help=f"folder with the full proof's .zkey/.wtns (default {DATA})")
     ap.add_argument("--_synthetic", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    DATA = Path(args.bench_data) if args.bench_data else DATA
 
     threads = args.threads or cpu_mod.default_threads()
     if args._synthetic is not None:

@@ -10,8 +10,9 @@ mkdir -p .whl
 # py_ecc is pure Python and imports nothing outside the standard library on the paths we use;
 # the GPU image already has numpy, cupy, pytest, pytest-timeout, grpcio, protobuf.
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl "py_ecc==8.0.0"
-data=${BENCH_DATA:-/work/shared/bench-data/poseidon_chain_65k}
-if [ -d "$data" ]; then
+# the full-proof data (bench_circom_chain.py --hashes 276 --keep DIR makes it)
+data=${ZKPROVER_BENCH_DATA:-.cache/bench-data/poseidon_chain_65k}
+if [ -d "$data" ] && [ "$data" != .cache/bench-data/poseidon_chain_65k ]; then
     mkdir -p .cache/bench-data/poseidon_chain_65k
     cp "$data"/*_final.zkey "$data"/*.wtns .cache/bench-data/poseidon_chain_65k/
 fi

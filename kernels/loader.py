@@ -16,6 +16,9 @@ Compilation:
   ``ZK_NTT_TILE_LOG`` (2^10 elements, 32 KiB of shared memory, fits every GPU since sm_50).
   CuPy itself selects the target architecture (``sm_XX`` of the current device, or the newest
   that its NVRTC supports, as PTX).
+* Prebuilt cubins (``python -m kernels.prebuild``, run by ``deploy/scripts/install.sh`` where a
+  toolkit is present) are used first when one matches the exact source, options and
+  architecture; see ``kernels/prebuild.py``.
 * The disk cache is ``$ZKPROVER_KERNEL_CACHE`` (default ``~/.cache/zkprover/kernels``): CuPy's
   ``CUPY_CACHE_DIR`` is pointed there while our modules compile, so the cubins of this project
   live apart from other CuPy users' and can be wiped or pre-built (a Docker layer) alone.
@@ -116,10 +119,18 @@ def load(name: str) -> Any:
     with _lock:
         mod = _modules.get(key)
         if mod is None:
+            mod = _load_prebuilt(cupy, name, cc)
+        if mod is None:
             source = expand_source(KERNEL_DIR / f"{name}.cu")
-            # a cold cache costs minutes for msm.cu (NVRTC, ~100 s): say so, or a worker's first
-            # start looks hung
-            log.info("kernels: loading %s.cu for sm_%d (compiled on first use, cache %s)", name, cc, cache_dir())
+            # a cold cache costs minutes for msm.cu (NVRTC, ~100-160 s): say so, or a worker's
+            # first start looks hung
+            log.info(
+                "kernels: loading %s.cu for sm_%d: no prebuilt cubin, compiling with NVRTC unless cached in %s "
+                "(a cold start compiles msm.cu for ~100-160 s; python -m kernels.prebuild avoids it)",
+                name,
+                cc,
+                cache_dir(),
+            )
             t0 = time.perf_counter()
             with _cupy_cache_dir(cache_dir()):
                 try:
@@ -134,7 +145,34 @@ def load(name: str) -> Any:
                     mod = cupy.RawModule(code=source, options=compile_options(cc), backend="nvcc")
                     mod.compile()
             log.info("kernels: %s.cu ready in %.1f s", name, time.perf_counter() - t0)
-            _modules[key] = mod
+        _modules[key] = mod
+    return mod
+
+
+_FIRST_KERNEL = re.compile(
+    r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\s*\((?:[^()]|\([^()]*\))*\)\s*)?(\w+)'
+)
+
+
+def _load_prebuilt(cupy: Any, name: str, cc: int) -> Any | None:
+    """The module from a cubin ``kernels.prebuild`` made for this exact source and sm_``cc``,
+    or None (none there, or the driver refused it: then the caller compiles as usual)."""
+    from kernels import prebuild
+
+    path = prebuild.find(name, cc)
+    if path is None:
+        return None
+    t0 = time.perf_counter()
+    try:
+        mod = cupy.RawModule(path=str(path))
+        # CuPy loads a cubin lazily: fetch one kernel now, so a refusal falls back here
+        first = _FIRST_KERNEL.search(expand_source(KERNEL_DIR / f"{name}.cu"))
+        if first is not None:
+            mod.get_function(first.group(1))
+    except Exception as exc:
+        log.warning("kernels: prebuilt %s not loadable (%s); compiling %s.cu instead", path, exc, name)
+        return None
+    log.info("kernels: %s.cu for sm_%d from prebuilt %s in %.2f s", name, cc, path, time.perf_counter() - t0)
     return mod
 
 

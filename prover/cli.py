@@ -178,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--circuit", action="store_true", help="only build, set up, prove and verify a sample circuit")
     d.add_argument("--rounds", type=int, default=2000, help="with --circuit: cube-chain rounds (2 constraints each)")
     d.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
-    d.add_argument("--backend", default=None, help="auto | gpu | cpu | python (default: $ZKPROVER_BACKEND or auto)")
+    d.add_argument(
+        "--backend", default=None, help="auto | gpu | cpu | python | gpu-emu (default: $ZKPROVER_BACKEND or auto)"
+    )
     d.add_argument(
         "--l1",
         default=None,
@@ -191,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("setup", help="development Groth16 setup for an .r1cs (NOT for production)")
     s.add_argument("r1cs")
     s.add_argument("zkey")
-    s.add_argument("--backend", default=None, help="auto | gpu | cpu | python (runs the fixed-base multiplications)")
+    s.add_argument(
+        "--backend", default=None, help="auto | gpu | cpu | python | gpu-emu (runs the fixed-base multiplications)"
+    )
     s.set_defaults(fn=cmd_setup)
 
     pr = sub.add_parser("prove", help="prove from a .zkey and a .wtns (as snarkjs groth16 prove)")
@@ -199,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("wtns")
     pr.add_argument("proof")
     pr.add_argument("public")
-    pr.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
+    pr.add_argument("--backend", default=None, help="auto | gpu | cpu | python | gpu-emu")
     pr.add_argument("--r1cs", default=None, help="check the witness against this .r1cs first")
     pr.add_argument("-v", "--verbose", action="store_true", help="print where the time went")
     pr.set_defaults(fn=cmd_prove)

@@ -24,6 +24,7 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
     zkprover_l1_block{kind}                    L1 watcher: head|confirmed block numbers
     zkprover_l1_events_total{event,action}     L1 watcher: events delivered|retracted
     zkprover_l1_reorgs_total                   L1 watcher: reorgs seen (blocks replaced above the cursor)
+    zkprover_auth_failures_total{reason}       refused calls: missing_token|unknown_token|permission_denied
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ GRPC_SECONDS = Histogram(
     "zkprover_grpc_request_seconds", "gRPC request handling time", ["method"], buckets=_STAGE_BUCKETS
 )
 BATCHES_SUBMITTED = Counter("zkprover_batches_submitted_total", "SubmitBatch outcomes", ["result"])
+AUTH_FAILURES = Counter("zkprover_auth_failures_total", "Calls refused by authentication or role", ["reason"])
 
 # L1 settlement and watching. Gas per transaction spans a 21,000 transfer to a 30M-gas block;
 # fees a few gwei-priced transfers (~1e13 wei) to congested batch submissions (~1e17 wei).
@@ -171,8 +173,9 @@ def set_backend(backend: object) -> None:
         register_collector("gpu_memory", GpuMemoryCollector())
 
 
-def serve_http(port: int, addr: str = "0.0.0.0") -> Callable[[], None]:
-    """Start the /metrics HTTP endpoint; returns a function that stops it."""
+def serve_http(port: int, addr: str = "127.0.0.1") -> Callable[[], None]:
+    """Start the /metrics HTTP endpoint (loopback unless ``addr`` says otherwise: the metrics
+    name jobs and clients); returns a function that stops it."""
     server, thread = start_http_server(port, addr=addr)
 
     def stop() -> None:

@@ -1,33 +1,32 @@
-"""Shared test configuration: the gpu marker skips where no GPU is present; the verifier's two
-pairing engines as a fixture."""
+"""Shared test configuration: where the gpu-marked tests run (a CUDA device, else the kernel
+emulator on the CPU); the verifier's two pairing engines as a fixture."""
 
 from __future__ import annotations
 
 import pytest
 
 
-def _gpu_reason() -> str | None:
-    try:
-        import cupy
-    except ImportError:
-        return "CuPy is not installed (pip install '.[gpu-cuda13]' or '.[gpu-cuda12]')"
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return "no CUDA device found"
-    except Exception as exc:  # CUDA driver missing or broken
-        return f"CUDA unavailable: {exc}"
-    return None
-
-
 def pytest_collection_modifyitems(config, items):
-    gpu_items = [i for i in items if "gpu" in i.keywords]
+    """``gpu`` tests run on a CUDA device, else on the kernel emulator (tests/gpu/helpers.py,
+    gpu_test_mode); ``gpu_device`` tests (a real device's speed) run only on a device."""
+    gpu_items = [i for i in items if "gpu" in i.keywords or "gpu_device" in i.keywords]
     if not gpu_items:
         return
-    reason = _gpu_reason()
-    if reason:
-        skip = pytest.mark.skip(reason=f"gpu test: {reason}")
-        for item in gpu_items:
-            item.add_marker(skip)
+    from tests.gpu.helpers import gpu_test_mode
+
+    mode, why = gpu_test_mode()
+    for item in gpu_items:
+        if mode is None:
+            item.add_marker(pytest.mark.skip(reason=f"gpu test: {why}"))
+        elif mode == "emulated" and "gpu_device" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="measures a real GPU's speed; the kernels run emulated here"))
+
+
+def pytest_report_header(config):
+    from tests.gpu.helpers import gpu_test_mode
+
+    mode, why = gpu_test_mode()
+    return f"gpu tests: {mode or 'skipped'} ({why})"
 
 
 @pytest.fixture(params=["native", "py_ecc"])

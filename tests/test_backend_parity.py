@@ -26,17 +26,17 @@ def _backends() -> list:
         params.append(pytest.param(CpuBackend, id="cpu", marks=[] if ok else pytest.mark.skip(reason=why)))
     except ImportError as exc:
         params.append(pytest.param(None, id="cpu", marks=pytest.mark.skip(reason=str(exc))))
-    try:
-        from prover.backend.gpu import GpuBackend
-
-        params.append(pytest.param(GpuBackend, id="gpu", marks=pytest.mark.gpu))
-    except ImportError:
-        pass
+    # resolved when the test runs: GpuBackend on a device, EmulatedGpuBackend elsewhere
+    params.append(pytest.param("gpu", id="gpu", marks=pytest.mark.gpu))
     return params
 
 
 @pytest.fixture(params=_backends())
 def backend(request) -> Backend:
+    if request.param == "gpu":
+        from tests.gpu.helpers import gpu_backend_class
+
+        return gpu_backend_class()()
     return request.param()
 
 
@@ -140,3 +140,29 @@ def test_batch_mul_matches_scalar_multiplication(backend, n):
     assert np.array_equal(
         backend.batch_mul_g1(base1, fr_vector(scalars)), PythonBackend().batch_mul_g1(base1, fr_vector(scalars))
     )
+
+
+def test_emulated_gpu_only_by_name(caplog, monkeypatch):
+    """gpu-emu gives the GPU backend with emulated kernels, with a warning; auto never picks it,
+    even where the real GPU is unavailable and emulation works."""
+    import logging
+
+    from kernels import emulator
+    from prover.backend import gpu as gpu_mod
+    from prover.backend.select import select_backend
+
+    if not emulator.probe()[0]:
+        pytest.skip(f"kernel emulation unavailable: {emulator.probe()[1]}")
+    monkeypatch.setattr(gpu_mod.GpuBackend, "available", classmethod(lambda cls: (False, "no CUDA device found")))
+    monkeypatch.setattr(
+        gpu_mod.EmulatedGpuBackend, "available", classmethod(lambda cls: (True, "emulated (test)")), raising=False
+    )
+    monkeypatch.delenv("ZKPROVER_BACKEND", raising=False)
+    assert select_backend("auto").name in ("cpu", "python")
+    with caplog.at_level(logging.WARNING, logger="zkprover.backend"):
+        be = select_backend("gpu-emu")
+    assert isinstance(be, gpu_mod.EmulatedGpuBackend) and be.name == "gpu-emu"
+    assert any("not for production" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(gpu_mod.EmulatedGpuBackend, "available", classmethod(lambda cls: (False, "no g++")))
+    with pytest.raises(BackendError, match="GPU emulation requested but unavailable: no g"):
+        select_backend("gpu-emu")

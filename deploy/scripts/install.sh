@@ -10,6 +10,11 @@
 #   ZKPROVER_REQUIRE_NATIVE  default 1: fail unless the native CPU backend was built, because
 #                            setup.py makes it optional and an image without it would fall back
 #                            to the pure-Python backend (orders of magnitude slower) silently
+#   ZKPROVER_PREBUILD_KERNELS  auto (default): with a gpu extra, compile the CUDA kernels to
+#                            cubins now where nvcc or NVRTC is present (kernels/prebuild.py), so a
+#                            worker's first start loads them instead of compiling msm.cu with
+#                            NVRTC for ~100-160 s; 1: always, and fail without a compiler; 0: never
+#   ZKPROVER_KERNEL_ARCHS    compute capabilities to prebuild for (default "80 90": A100, H100)
 #   PYTHON                   interpreter for the venv (default python3)
 #
 # Dockerfile.cpu and Dockerfile.cuda run exactly this, and tests/deploy/test_install.py runs it
@@ -56,4 +61,26 @@ case ",$extras," in
         # import only: there is no GPU at image build time; the backend probes the device at start
         "$venv/bin/python" -c 'import cupy' ;;
 esac
+# Kernels ahead of time: cubins in $venv/share/zkprover/kernels, where the loader looks first
+# (a cubin made for other sources or another architecture is never used; see kernels/prebuild.py)
+prebuild=${ZKPROVER_PREBUILD_KERNELS:-auto}
+if [ "$prebuild" = auto ]; then
+    case ",$extras," in
+        *,gpu*) prebuild=auto-gpu ;;
+        *) prebuild=0 ;;
+    esac
+fi
+if [ "$prebuild" != 0 ]; then
+    started=$(date +%s)
+    # shellcheck disable=SC2086  # the architectures are a word list
+    if "$venv/bin/python" -m kernels.prebuild --arch ${ZKPROVER_KERNEL_ARCHS:-80 90} \
+        --out "$venv/share/zkprover/kernels"; then
+        echo "install.sh: kernels prebuilt in $(($(date +%s) - started)) s"
+    elif [ "$prebuild" = 1 ]; then
+        echo "install.sh: prebuilding the kernels failed (ZKPROVER_PREBUILD_KERNELS=1)" >&2
+        exit 1
+    else
+        echo "install.sh: kernels not prebuilt; a worker's first start compiles them (~100-160 s)" >&2
+    fi
+fi
 echo "install.sh: zkprover installed in $venv (extras: ${extras:-none}, portable: $ZKPROVER_PORTABLE)"

@@ -1,10 +1,11 @@
-"""Backend selection: ``auto`` (default), ``gpu``, ``cpu`` or ``python``.
+"""Backend selection: ``auto`` (default), ``gpu``, ``cpu``, ``python`` or ``gpu-emu``.
 
 The name comes from the caller (CLI flag, config) or the ``ZKPROVER_BACKEND`` environment
 variable. ``auto`` takes the GPU when CuPy finds a device and the kernels compile, else the
 native CPU backend, else the pure-Python one, and logs one line saying which and why. Asking
 for ``gpu`` where there is none is an error, not a silent fallback: an operator who pays for a
-GPU instance wants to know.
+GPU instance wants to know. ``gpu-emu`` is the GPU backend with its kernels emulated on the CPU
+(``kernels.emulator``): for tests and debugging, slow, and only ever chosen by name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from prover.backend.python_backend import PythonBackend
 
 log = logging.getLogger("zkprover.backend")
 
-CHOICES = ("auto", "gpu", "cpu", "python")
+CHOICES = ("auto", "gpu", "cpu", "python", "gpu-emu")
 
 
 def _probe(module: str, cls: str) -> tuple[type[Backend] | None, str]:
@@ -37,6 +38,13 @@ def select_backend(name: str | None = None) -> Backend:
         raise BackendError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
     if choice == "python":
         return PythonBackend()
+    if choice == "gpu-emu":
+        emu, why = _probe("prover.backend.gpu", "EmulatedGpuBackend")
+        if emu is None:
+            raise BackendError(f"GPU emulation requested but unavailable: {why}")
+        backend = emu()
+        log.warning("backend: %s: for tests and debugging, not for production", backend.describe())
+        return backend
 
     if choice in ("auto", "gpu"):
         gpu, why = _probe("prover.backend.gpu", "GpuBackend")

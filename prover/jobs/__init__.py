@@ -21,6 +21,7 @@ from prover.jobs.store import (
     Lease,
     NewJob,
     StaleState,
+    StoreFull,
     open_store,
 )
 
@@ -42,5 +43,6 @@ __all__ = [
     "Lease",
     "NewJob",
     "StaleState",
+    "StoreFull",
     "open_store",
 ]

@@ -80,7 +80,7 @@ def _request(row: Sequence[Any]) -> L1Request:
 
 
 class L1Ledger:
-    """The L1 tables of ``store`` (created by its migration 2)."""
+    """The L1 tables of ``store`` (created by its migration 3)."""
 
     def __init__(self, store: JobStore) -> None:
         self.store = store

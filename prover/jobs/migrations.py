@@ -67,6 +67,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         2,
+        "job owner",
+        (
+            # jobs submitted before identities existed belong to no client: admins see them
+            "ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX jobs_owner_batch ON jobs (owner, batch_number)",
+        ),
+    ),
+    Migration(
+        3,
         "L1 requests, settlements, L1 event cursor",
         (
             # One row per confirmed entry of the Rollup's priority queue, keyed by its queue

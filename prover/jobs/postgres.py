@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from prover.jobs.store import JobStore, JobStoreError
+from prover.jobs.store import JobStore, JobStoreError, StaleState, StoreFull
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -93,10 +93,20 @@ class PostgresJobStore(JobStore):
         return super()._conn()
 
     @contextmanager
-    def _tx(self, write: bool = True) -> Iterator[Any]:
+    def _tx(self, write: bool = True, snapshot: bool = False) -> Iterator[Any]:
         conn = self._conn()
-        with conn.transaction(), conn.cursor() as cur:
-            yield _Cursor(cur)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if snapshot:
+                    # READ COMMITTED gives each statement its own snapshot; a reload needs one
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield _Cursor(cur)
+        except self._psycopg.errors.DiskFull as exc:
+            raise StoreFull(f"PostgreSQL is out of disk: {exc}") from exc
+        except self._psycopg.errors.TransactionRollback as exc:  # deadlock or serialisation failure
+            raise StaleState(f"PostgreSQL rolled the transaction back: {exc}") from exc
+        except self._psycopg.OperationalError as exc:  # connection lost, server shutting down
+            raise JobStoreError(f"PostgreSQL: {exc}") from exc
 
     def _lock_for_migration(self, cur: Any) -> None:
         # Servers and workers starting together would otherwise race to create the tables.

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from prover.jobs import migrations
 
@@ -57,6 +58,10 @@ class BatchIdConflict(JobStoreError):
     """The batch id was submitted before with different contents."""
 
 
+class StoreFull(JobStoreError):
+    """The database has no room left (disk full, or a configured size cap reached)."""
+
+
 @dataclass(frozen=True)
 class Head:
     batch_number: int
@@ -78,6 +83,7 @@ class NewJob:
     new_root: str
     public_data: str  # hex
     max_attempts: int = 3
+    owner: str = ""  # the client that submitted it; only it (and admins) may see or cancel it
 
 
 @dataclass
@@ -110,6 +116,7 @@ class JobRecord:
     public_signals: list[str] = field(default_factory=list)
     key_hash: str = ""
     version: int = 1
+    owner: str = ""
 
     @property
     def final(self) -> bool:
@@ -128,7 +135,7 @@ COLUMNS = (
     "job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, circuit, inputs, old_root, "
     "new_root, public_data, attempts, max_attempts, worker_id, lease_expires, heartbeat_at, last_error, "
     "cancel_requested, created_at, updated_at, started_at, finished_at, stage_seconds, proof_json, "
-    "public_signals, key_hash, version"
+    "public_signals, key_hash, version, owner"
 )
 
 
@@ -167,9 +174,10 @@ class JobStore(ABC):
 
     @abstractmethod
     @contextmanager
-    def _tx(self, write: bool = True) -> Iterator[Any]:
+    def _tx(self, write: bool = True, snapshot: bool = False) -> Iterator[Any]:
         """A transaction; yields a cursor whose ``execute(sql, params)`` takes ``?`` placeholders.
-        ``write=False`` promises reads only (SQLite then takes no write lock)."""
+        ``write=False`` promises reads only (SQLite then takes no write lock); ``snapshot=True``
+        asks that every statement see the same committed state (PostgreSQL: REPEATABLE READ)."""
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -248,6 +256,21 @@ class JobStore(ABC):
             cur.execute("SELECT idx, data FROM accounts WHERE batch_number > ? ORDER BY idx", (since_batch,))
             return [(int(i), d) for i, d in cur.fetchall()]
 
+    def snapshot(self) -> tuple[Head, list[tuple[int, str]]]:
+        """The head and every account, read in one transaction so that they belong together.
+
+        Read separately, a batch committed by another server between the two reads would pair
+        the old head with the new accounts (or the reverse), and the rebuilt state would not
+        hash to the head's root.
+        """
+        with self._tx(write=False, snapshot=True) as cur:
+            cur.execute("SELECT batch_number, root FROM rollup_head WHERE id = 1")
+            row = cur.fetchone()
+            if row is None:
+                raise JobStoreError("the store has no state head; start a server once to initialise it")
+            cur.execute("SELECT idx, data FROM accounts ORDER BY idx")
+            return Head(int(row[0]), row[1]), [(int(i), d) for i, d in cur.fetchall()]
+
     def account(self, index: int) -> str | None:
         with self._tx(write=False) as cur:
             cur.execute("SELECT data FROM accounts WHERE idx = ?", (index,))
@@ -295,8 +318,8 @@ class JobStore(ABC):
             cur.execute(
                 self._sql(
                     "INSERT INTO jobs (job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, "
-                    "circuit, inputs, old_root, new_root, public_data, max_attempts, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {now}, {now})"
+                    "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {now}, {now})"
                 ),
                 (
                     job_id,
@@ -312,6 +335,7 @@ class JobStore(ABC):
                     job.new_root,
                     job.public_data,
                     job.max_attempts,
+                    job.owner,
                 ),
             )
             return self._get(cur, job_id), True  # type: ignore[return-value]
@@ -335,15 +359,30 @@ class JobStore(ABC):
         with self._tx(write=False) as cur:
             return self._by_batch(cur, batch_id)
 
-    def list(self, state: str | None = None, limit: int = 100, after_batch: int = -1) -> list[JobRecord]:
-        """Jobs with batch_number > ``after_batch`` in batch order, optionally of one state."""
+    def list(
+        self, state: str | None = None, limit: int = 100, after_batch: int = -1, owner: str | None = None
+    ) -> list[JobRecord]:
+        """Jobs with batch_number > ``after_batch`` in batch order, optionally of one state and
+        of one owner (None: every owner)."""
         where, params = "batch_number > ?", [after_batch]
         if state is not None:
             where += " AND state = ?"
             params.append(state)
+        if owner is not None:
+            where += " AND owner = ?"
+            params.append(owner)
         with self._tx(write=False) as cur:
             cur.execute(f"SELECT {COLUMNS} FROM jobs WHERE {where} ORDER BY batch_number LIMIT ?", (*params, limit))
             return [_record(r) for r in cur.fetchall()]
+
+    def versions(self, job_ids: Sequence[str]) -> dict[str, int]:
+        """The current version of each of ``job_ids`` that exists (one query, for watchers)."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" for _ in job_ids)
+        with self._tx(write=False) as cur:
+            cur.execute(f"SELECT job_id, version FROM jobs WHERE job_id IN ({marks})", tuple(job_ids))
+            return {j: int(v) for j, v in cur.fetchall()}
 
     def counts(self) -> dict[str, int]:
         """Jobs per state (every state present, zero where none)."""
@@ -584,7 +623,8 @@ class JobStore(ABC):
 def open_store(url: str) -> JobStore:
     """A store from a URL: ``sqlite:///path/to/jobs.db`` (or a bare path) or ``postgresql://...``.
 
-    A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema.
+    A PostgreSQL URL may carry ``?schema=NAME`` to keep the tables in their own schema; a
+    SQLite URL ``?synchronous=NORMAL`` to trade the durability of the last commits for speed.
     """
     if url.startswith(("postgresql://", "postgres://")):
         from prover.jobs.postgres import PostgresJobStore
@@ -593,4 +633,9 @@ def open_store(url: str) -> JobStore:
     from prover.jobs.sqlite import SqliteJobStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite://")
-    return SqliteJobStore(path)
+    path, _, query = path.partition("?")
+    options = dict(parse_qsl(query))
+    synchronous = options.pop("synchronous", "FULL")
+    if options:
+        raise ValueError(f"SQLite store URL: unknown option(s) {', '.join(sorted(options))} (known: synchronous)")
+    return SqliteJobStore(path, synchronous=synchronous)

@@ -4,13 +4,18 @@
 options stay next to the service.
 
     zkprover serve  [--listen ADDR] [--store URL] [--workers N] [--metrics-port P] ...
+                    [--tls-cert F --tls-key F [--tls-client-ca F]] [--tokens-file F]
     zkprover worker [--store URL] [--backend B] [--lease S] [--id NAME] [--metrics-port P]
     zkprover submit BATCH.json [--server ADDR] [--batch-id ID] [--watch] [--proof F --public F]
     zkprover status [JOB_ID | --batch-id ID | --list [--state S]] [--server ADDR]
+                    (clients: [--tls | --tls-ca F] [--tls-cert F --tls-key F] [--token-file F])
     zkprover service-demo                 server in-process on SQLite: submit, watch, verify
 
 Stores: ``sqlite:///path.db`` (default ``$ZKPROVER_STORE`` or ``sqlite:///zkprover-data/jobs.db``)
-or ``postgresql://user@host/db?schema=NAME``. ``--rollup`` picks the state machine: ``rollup``
+or ``postgresql://user@host/db?schema=NAME``. Secrets never go on the command line, where ``ps``
+shows them: a store password comes from ``--store-password-file`` or the environment
+(``$ZKPROVER_STORE`` with the password in it, or libpq's ``$PGPASSWORD``); tokens from files or
+the environment (``prover.service.auth``). ``--rollup`` picks the state machine: ``rollup``
 (the real operator and batch circuit) or ``example`` (a stand-in ledger proving a tiny cube chain,
 for trying the service in seconds); servers and workers of one deployment must agree.
 """
@@ -33,8 +38,30 @@ DEFAULT_STORE = "sqlite:///zkprover-data/jobs.db"
 DEFAULT_SERVER = "127.0.0.1:50051"
 
 
+class UsageError(ValueError):
+    """A bad combination of options; ``zkprover`` prints it and exits 2."""
+
+
 def _store_url(args: argparse.Namespace) -> str:
-    return args.store or os.environ.get("ZKPROVER_STORE") or DEFAULT_STORE
+    from urllib.parse import quote, urlsplit
+
+    if args.store and urlsplit(args.store).password:
+        raise UsageError(
+            "--store must not carry a password (the command line is visible in ps): set $ZKPROVER_STORE "
+            "or use --store-password-file"
+        )
+    url = args.store or os.environ.get("ZKPROVER_STORE") or DEFAULT_STORE
+    path = args.store_password_file or os.environ.get("ZKPROVER_STORE_PASSWORD_FILE")
+    if path:
+        parts = urlsplit(url)
+        if not parts.scheme.startswith("postgres"):
+            raise UsageError("--store-password-file is for a PostgreSQL store")
+        with open(path) as f:
+            password = f.read().strip()
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[-1]
+        url = parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}").geturl()
+    return url
 
 
 def _sizes(text: str) -> list[int]:
@@ -59,9 +86,12 @@ def _l1_address(text: str) -> int:
 def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
     """(operator, registry) for ``--rollup``."""
     if args.rollup == "example":
+        from prover.rollup.circuit_cache import default_cache_dir
         from prover.service.example_rollup import ExampleOperator, ExampleRegistry, KeyCache
 
-        keys = KeyCache(os.path.join(args.cache_dir, "example-keys") if args.cache_dir else None)
+        # A folder by default: a server and its workers must prove and verify with one key,
+        # and a setup per process would give each its own.
+        keys = KeyCache(os.path.join(args.cache_dir or default_cache_dir(), "example-keys"))
         return ExampleOperator(capacity=4**args.depth), ExampleRegistry(args.batch_sizes, keys=keys)
     from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
 
@@ -73,6 +103,9 @@ def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, help=f"job store URL (default $ZKPROVER_STORE or {DEFAULT_STORE})")
+    p.add_argument(
+        "--store-password-file", default=None, help="file holding the PostgreSQL password (not in --store: ps shows it)"
+    )
     p.add_argument("--rollup", choices=("rollup", "example"), default="rollup", help="state machine (default rollup)")
     p.add_argument("--batch-sizes", type=_sizes, default=[1, 2, 4], help="circuit batch sizes (default 1,2,4)")
     p.add_argument("--depth", type=int, default=12, help="state tree depth, 4^depth accounts (default 12)")
@@ -86,9 +119,12 @@ def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fee-account", type=int, default=0, help="account credited with fees (default 0)")
     p.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
-    p.add_argument("--backend", default=None, help="auto | gpu | cpu | python")
+    p.add_argument("--backend", default=None, help="auto | gpu | cpu | python | gpu-emu")
     p.add_argument("--lease", type=float, default=30.0, help="worker lease seconds (heartbeat every third)")
     p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument(
+        "--metrics-address", default="127.0.0.1", help="address /metrics binds (default 127.0.0.1; 0.0.0.0 in pods)"
+    )
     p.add_argument("--no-verify", action="store_true", help="skip the self-check of each proof")
 
 
@@ -140,9 +176,26 @@ def build_l1(args: argparse.Namespace, store: Any, operator: Any, registry: Any)
 def cmd_serve(args: argparse.Namespace) -> int:
     from prover.backend.select import select_backend
     from prover.jobs import open_store
+    from prover.service.auth import TokenTable, server_credentials
     from prover.service.core import ProverCore
+    from prover.service.limits import Limits
     from prover.service.server import ProverServer
 
+    tokens = TokenTable.from_sources(args.tokens_file)
+    cert = args.tls_cert or os.environ.get("ZKPROVER_TLS_CERT")
+    key = args.tls_key or os.environ.get("ZKPROVER_TLS_KEY")
+    client_ca = args.tls_client_ca or os.environ.get("ZKPROVER_TLS_CLIENT_CA")
+    if bool(cert) != bool(key):
+        raise UsageError("TLS needs both --tls-cert and --tls-key")
+    if client_ca and not cert:
+        raise UsageError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    tls = server_credentials(cert, key, client_ca) if cert and key else None
+    limits = Limits(
+        max_streams=args.max_streams,
+        max_streams_per_client=args.max_streams_per_client,
+        rate_per_client=args.rate_limit,
+        burst_per_client=max(1, int(2 * args.rate_limit)),
+    )
     backend = select_backend(args.backend) if args.workers else None
     operator, registry = build_rollup(args)
     store = open_store(_store_url(args))
@@ -165,6 +218,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lease_s=args.lease,
         verify_proofs=not args.no_verify,
         metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
+        tokens=tokens,
+        tls=tls,
+        limits=limits,
+        allow_insecure=args.allow_insecure,
         l1_loop=l1_loop,
     )
     port = server.start()
@@ -199,7 +257,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
     metrics.set_backend(backend)
     metrics.register_collector("queue_depth", metrics.QueueDepthCollector(store.counts))
-    stop_metrics = metrics.serve_http(args.metrics_port) if args.metrics_port is not None else None
+    stop_metrics = (
+        metrics.serve_http(args.metrics_port, args.metrics_address) if args.metrics_port is not None else None
+    )
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("worker %s: signal %d, finishing the current job", worker.worker_id, signum)
@@ -219,12 +279,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 # --- client verbs ------------------------------------------------------------------------------
-def _stub(server: str) -> Any:
-    import grpc
-
+def _stub(args: argparse.Namespace) -> Any:
+    from prover.service.auth import client_token
+    from prover.service.client import connect
     from prover.service.gen import prover_pb2_grpc as pb_grpc
 
-    return pb_grpc.ProverServiceStub(grpc.insecure_channel(server))
+    channel = connect(
+        args.server,
+        token=client_token(args.token_file),
+        tls=args.tls,
+        ca=args.tls_ca or os.environ.get("ZKPROVER_TLS_CA"),
+        cert=args.tls_cert,
+        key=args.tls_key,
+        server_name=args.tls_server_name,
+    )
+    return pb_grpc.ProverServiceStub(channel)
+
+
+def _add_client_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=DEFAULT_SERVER)
+    p.add_argument("--token-file", default=None, help="bearer token file (or $ZKPROVER_TOKEN_FILE, $ZKPROVER_TOKEN)")
+    p.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs (or --tls-ca)")
+    p.add_argument("--tls-ca", default=None, help="CA certificate to trust for the server (implies --tls)")
+    p.add_argument("--tls-cert", default=None, help="client certificate, for mutual TLS")
+    p.add_argument("--tls-key", default=None, help="client key, for mutual TLS")
+    p.add_argument("--tls-server-name", default=None, help="expect this name in the server certificate")
 
 
 def _job_line(job: Any) -> str:
@@ -263,7 +342,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(f"error: {args.batch}: {exc}", file=sys.stderr)
         return 2
     request.batch_id = args.batch_id or request.batch_id or uuid.uuid4().hex
-    stub = _stub(args.server)
+    stub = _stub(args)
     try:
         resp = stub.SubmitBatch(request, timeout=args.timeout)
         print(("submitted " if resp.created else "already submitted ") + _job_line(resp.job), flush=True)
@@ -288,7 +367,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from prover.service.gen import prover_pb2 as pb
 
-    stub = _stub(args.server)
+    stub = _stub(args)
     try:
         if args.job_id or args.batch_id:
             job = stub.GetJob(pb.GetJobRequest(job_id=args.job_id or "", batch_id=args.batch_id or ""), timeout=10)
@@ -320,6 +399,8 @@ def _to_json(msg: Any) -> str:
 # --- end-to-end demo ----------------------------------------------------------------------------
 def cmd_service_demo(args: argparse.Namespace) -> int:
     """Server in-process on a temporary SQLite store: submit a batch over gRPC, watch, verify."""
+    import grpc
+
     from prover.groth16.formats import proof_from_json, vk_from_json
     from prover.groth16.verifier import verify
     from prover.service.gen import prover_pb2 as pb
@@ -339,7 +420,9 @@ def cmd_service_demo(args: argparse.Namespace) -> int:
         core = ProverCore(open_store(args.store), operator, registry, backend_description=backend.describe())
         server = ProverServer(core, address=args.listen, backend=backend, workers=1, lease_s=args.lease)
         port = server.start()
-        stub = _stub(f"127.0.0.1:{port}")
+        from prover.service.gen import prover_pb2_grpc as pb_grpc
+
+        stub = pb_grpc.ProverServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
         print(f"zkprover service demo: server on 127.0.0.1:{port}, store {args.store}, backend {backend.describe()}")
         try:
             info = stub.GetCircuitInfo(pb.GetCircuitInfoRequest(), timeout=600)
@@ -388,6 +471,16 @@ def add_service_verbs(sub: Any) -> None:
     s.add_argument("--workers", type=int, default=1, help="in-process workers (0: API only)")
     s.add_argument("--max-attempts", type=int, default=3, help="claims per job before it fails (default 3)")
     s.add_argument("--grace", type=float, default=30.0, help="shutdown grace seconds (default 30)")
+    s.add_argument(
+        "--tokens-file", default=None, help="'CLIENT ROLE TOKEN' lines (or $ZKPROVER_TOKENS_FILE, $ZKPROVER_TOKENS)"
+    )
+    s.add_argument("--tls-cert", default=None, help="server certificate chain, PEM (default $ZKPROVER_TLS_CERT)")
+    s.add_argument("--tls-key", default=None, help="server private key, PEM (default $ZKPROVER_TLS_KEY)")
+    s.add_argument("--tls-client-ca", default=None, help="require client certificates signed by this CA (mutual TLS)")
+    s.add_argument("--allow-insecure", action="store_true", help="listen beyond loopback without TLS and tokens")
+    s.add_argument("--max-streams", type=int, default=128, help="open WatchJob streams, all clients (default 128)")
+    s.add_argument("--max-streams-per-client", type=int, default=32, help="open streams per client (default 32)")
+    s.add_argument("--rate-limit", type=float, default=100.0, help="requests per second per client (default 100)")
     _add_rollup_options(s)
     _add_l1_options(s)
     s.set_defaults(fn=cmd_serve)
@@ -400,7 +493,7 @@ def add_service_verbs(sub: Any) -> None:
 
     m = sub.add_parser("submit", help="submit a batch (JSON: a list of transactions, protobuf JSON form)")
     m.add_argument("batch", help="JSON file: [{'deposit': {...}}, {'transfer': {...}}] or a SubmitBatchRequest")
-    m.add_argument("--server", default=DEFAULT_SERVER)
+    _add_client_options(m)
     m.add_argument("--batch-id", default=None, help="idempotency key (default: from the file, else random)")
     m.add_argument("--watch", action="store_true", help="stream the job's states until it ends")
     m.add_argument("--proof", default=None, help="wait, then write proof.json here")
@@ -413,7 +506,7 @@ def add_service_verbs(sub: Any) -> None:
     st.add_argument("--batch-id", default=None)
     st.add_argument("--state", default=None, help="list only jobs in this state (queued, proving, ...)")
     st.add_argument("--json", action="store_true", help="print the whole job as JSON")
-    st.add_argument("--server", default=DEFAULT_SERVER)
+    _add_client_options(st)
     st.set_defaults(fn=cmd_status)
 
     d = sub.add_parser("service-demo", help="end-to-end: server in-process on SQLite, submit, watch, verify")

@@ -9,8 +9,13 @@ the one place the rollup state changes:
 2. The operator checks and applies the batch in memory (all or nothing, BatchRejected names
    each bad transaction), the store writes the changed accounts, moves the head and inserts the
    job in one transaction, and only then is the in-memory change kept; any failure reverts it.
-3. Submissions in one process are serialised by a lock; across servers sharing PostgreSQL the
-   store's head check (StaleState) makes a server whose state is behind reload and retry.
+3. Submissions in one process are serialised by a lock; across servers sharing a store the
+   store's head check (StaleState) makes a server whose state is behind reload and retry; a
+   server that keeps losing that race answers ABORTED, which the client may retry at once.
+
+Jobs belong to the client that submitted them (``owner``). Methods that read or cancel jobs take
+the caller's owner filter: None (an admin) sees every job, a client name only its own; another
+client's job is NOT_FOUND, so job ids do not leak who submitted what.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from prover import metrics
 from prover.jobs import CANCELLED, FAILED, STATES, JobRecord, JobStore, NewJob, StaleState
 from prover.jobs.l1_ledger import L1Ledger, L1Request
-from prover.service.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from prover.service.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from prover.service.rollup_api import (
     AccountView,
     CircuitEntry,
@@ -36,11 +41,33 @@ from prover.service.rollup_api import (
     inputs_json_safe,
     smallest_fitting,
 )
+from prover.service.watch import WatchHub
 
 log = logging.getLogger("zkprover.service")
 
 MAX_BATCH_ID = 128
+MAX_JOB_ID = 64
+MAX_REASON = 256
 MAX_PAGE = 1000
+SUBMIT_TRIES = 5
+_MAX_PAGE_TOKEN = 2**62  # batch numbers are BIGINT; a larger token was not one this server gave
+
+
+def _text(value: str, where: str, limit: int) -> str:
+    """A client-given text, bounded and printable (no newline to forge a log line with)."""
+    if len(value) > limit:
+        raise InvalidArgument(f"{where}: {len(value)} characters exceed {limit}")
+    if not value.isprintable():
+        raise InvalidArgument(f"{where}: control characters are not allowed")
+    return value
+
+
+def _job_id(job_id: str) -> str:
+    if not job_id:
+        raise InvalidArgument("job_id is required")
+    return _text(job_id, "job_id", MAX_JOB_ID)
+
+
 #: batch ids of the operator's own batches of L1 requests
 L1_BATCH_PREFIX = "l1-"
 L1_KINDS = ("deposit", "forced_exit")
@@ -83,6 +110,7 @@ class ProverCore:
         self.requests_from_l1 = requests_from_l1
         self.ledger = L1Ledger(store)
         self._submit_lock = threading.Lock()
+        self.watch_hub = WatchHub(store)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,12 +126,20 @@ class ProverCore:
         for size in self.registry.batch_sizes():
             metrics.CIRCUIT_CONSTRAINTS.labels(self.registry.name(size), str(size))  # filled on first use
 
+    def close(self) -> None:
+        self.watch_hub.close()
+        self.store.close()
+
     def _sync(self, force: bool = False) -> None:
-        """Reload the operator's state if the store's head moved (another server submitted)."""
+        """Reload the operator's state if the store's head moved (another server submitted).
+
+        The head and the accounts come from one read transaction (``store.snapshot``): read
+        apart, a batch committed in between would pair one batch's head with another's accounts.
+        """
         head = self.store.head()
         if force or head.batch_number != self.operator.batch_number():
             t = time.perf_counter()
-            accounts = self.store.load_accounts()
+            head, accounts = self.store.snapshot()
             self.operator.load(accounts, head.batch_number, int(head.root))
             log.info(
                 "state loaded: batch %d, %d accounts, %.2f s",
@@ -113,7 +149,9 @@ class ProverCore:
             )
 
     # --- submission ----------------------------------------------------------------------------------
-    def submit(self, batch_id: str, txs: Sequence[TxRequest], batch_size: int = 0) -> tuple[JobRecord, bool]:
+    def submit(
+        self, batch_id: str, txs: Sequence[TxRequest], batch_size: int = 0, owner: str = ""
+    ) -> tuple[JobRecord, bool]:
         if not batch_id or len(batch_id) > MAX_BATCH_ID or not batch_id.isprintable():
             raise InvalidArgument(f"batch_id must be 1..{MAX_BATCH_ID} printable characters")
         if batch_id.startswith(L1_BATCH_PREFIX) and self.requests_from_l1:
@@ -144,23 +182,29 @@ class ProverCore:
         ).hexdigest()
 
         with self._submit_lock:
-            for _ in range(3):
+            for _ in range(SUBMIT_TRIES):
                 existing = self.store.get_by_batch(batch_id)
                 if existing is not None:
+                    if existing.owner != owner:
+                        raise AlreadyExists(f"batch_id {batch_id!r} is taken by another client")
                     if existing.request_hash != request_hash:
                         raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
                     metrics.BATCHES_SUBMITTED.labels("duplicate").inc()
                     return existing, False
                 self._sync()
                 try:
-                    result = self._store_batch(batch_id, request_hash, self._l1_ahead_of(len(txs)), txs, batch_size)
+                    result = self._store_batch(
+                        batch_id, request_hash, self._l1_ahead_of(len(txs)), txs, batch_size, owner
+                    )
                 except StaleState:
                     log.info("state head moved under batch %s; reloading and retrying", batch_id)
                     continue
                 if result is None:
                     continue
                 return result
-            raise FailedPrecondition("the state kept moving under this batch (other servers submitting); retry")
+            raise Aborted(
+                f"the state kept moving under this batch ({SUBMIT_TRIES} tries; other servers submitting); retry"
+            )
 
     def submit_l1_only(self) -> JobRecord | None:
         """A batch of waiting L1 requests alone (none waiting: None). The operator's L1 loop calls
@@ -194,7 +238,13 @@ class ProverCore:
         return f"{L1_BATCH_PREFIX}{l1[0].queue_index}-{l1[-1].queue_index}"
 
     def _store_batch(
-        self, batch_id: str, request_hash: str, l1: Sequence[L1Request], txs: Sequence[TxRequest], batch_size: int
+        self,
+        batch_id: str,
+        request_hash: str,
+        l1: Sequence[L1Request],
+        txs: Sequence[TxRequest],
+        batch_size: int,
+        owner: str = "",
     ) -> tuple[JobRecord, bool] | None:
         """Apply L1 requests ``l1`` then ``txs`` and persist the batch (caller holds the lock).
 
@@ -225,6 +275,7 @@ class ProverCore:
             new_root=str(applied.new_root),
             public_data=applied.public_data.hex(),
             max_attempts=self.max_attempts,
+            owner=owner,
         )
         try:
             job, created = self.store.submit(
@@ -243,11 +294,13 @@ class ProverCore:
         if not created:  # the same batch id committed by another server meanwhile
             self.operator.revert(applied)
             self._sync(force=True)
+            if job.owner != owner:
+                raise AlreadyExists(f"batch_id {batch_id!r} is taken by another client")
             if job.request_hash != request_hash:
                 raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
         metrics.BATCHES_SUBMITTED.labels("created" if created else "duplicate").inc()
         log.info(
-            "batch %s submitted: job=%s batch_number=%d txs=%d (L1 requests %d) size=%d",
+            "batch %r submitted: job=%s batch_number=%d txs=%d (L1 requests %d) size=%d",
             batch_id,
             job.job_id,
             job.batch_number,
@@ -265,8 +318,9 @@ class ProverCore:
         L1 requests of the removed batches wait again, and the client transactions of the
         *later* batches are re-validated and rebuilt under their batch ids, in order (with the
         waiting L1 requests in front); a client batch that no longer applies is dropped (logged;
-        its batch id then finds no job, its old job is CANCELLED with ``reason``). The transactions of batch ``batch_number`` itself are dropped:
-        it was cancelled, failed for good or refused by L1. Returns the removed jobs.
+        its batch id then finds no job, its old job is CANCELLED with ``reason``). The
+        transactions of batch ``batch_number`` itself are dropped: it was cancelled, failed for
+        good or refused by L1. Returns the removed jobs.
         """
         unapply = getattr(self.operator, "unapply", None)
         if unapply is None:
@@ -295,7 +349,9 @@ class ProverCore:
                 if not txs:  # an L1-only batch: its requests are waiting again
                     continue
                 try:
-                    self._store_batch(job.batch_id, job.request_hash, self._l1_ahead_of(len(txs)), txs, job.batch_size)
+                    self._store_batch(
+                        job.batch_id, job.request_hash, self._l1_ahead_of(len(txs)), txs, job.batch_size, job.owner
+                    )
                 except (ValueError, StaleState) as exc:
                     log.warning("batch %s not rebuilt after the revert: %s", job.batch_id, exc)
             return jobs
@@ -310,19 +366,22 @@ class ProverCore:
         return self.revert_from(first.batch_number, f"reverted: batch {first.batch_number} {first.state.lower()}")
 
     # --- jobs ------------------------------------------------------------------------------------------
-    def get_job(self, job_id: str = "", batch_id: str = "") -> JobRecord:
+    def get_job(self, job_id: str = "", batch_id: str = "", owner: str | None = None) -> JobRecord:
         if bool(job_id) == bool(batch_id):
             raise InvalidArgument("give exactly one of job_id and batch_id")
-        job = self.store.get(job_id) if job_id else self.store.get_by_batch(batch_id)
-        if job is None:
+        if job_id:
+            job = self.store.get(_text(job_id, "job_id", MAX_JOB_ID))
+        else:
+            job = self.store.get_by_batch(_text(batch_id, "batch_id", MAX_BATCH_ID))
+        if job is None or (owner is not None and job.owner != owner):
             raise NotFound(f"no job with {'job_id' if job_id else 'batch_id'} {job_id or batch_id!r}")
         return job
 
-    def cancel(self, job_id: str, reason: str = "") -> JobRecord:
-        if not job_id:
-            raise InvalidArgument("job_id is required")
+    def cancel(self, job_id: str, reason: str = "", owner: str | None = None) -> JobRecord:
+        reason = _text(reason, "reason", MAX_REASON)
+        self.get_job(job_id=_job_id(job_id), owner=owner)  # another client's job is NOT_FOUND
         job = self.store.cancel(job_id, reason)
-        log.info("cancel job=%s state=%s reason=%s", job_id, job.state, reason or "-")
+        log.info("cancel job=%s state=%s reason=%r", job_id, job.state, reason)
         if self.requests_from_l1 and job.state == CANCELLED and job.batch_number > 0:
             # A batch that will never be proven blocks every later one on L1: revert now (a
             # proving job is reverted once its worker stops, by reconcile()).
@@ -330,37 +389,46 @@ class ProverCore:
             job = self.store.get(job_id) or job
         return job
 
-    def list_jobs(self, state: str | None, page_size: int, page_token: str) -> tuple[list[JobRecord], str]:
+    def list_jobs(
+        self, state: str | None, page_size: int, page_token: str, owner: str | None = None
+    ) -> tuple[list[JobRecord], str]:
         if state is not None and state not in STATES:
             raise InvalidArgument(f"state {state!r} is not one of {', '.join(STATES)}")
         if page_size > MAX_PAGE:
             raise InvalidArgument(f"page_size {page_size} exceeds {MAX_PAGE}")
         size = page_size or 100
-        try:
-            after = int(page_token) if page_token else -1
-        except ValueError:
-            raise InvalidArgument(f"page_token {page_token!r} is not one this server gave") from None
-        jobs = self.store.list(state, size + 1, after)  # one more tells whether a next page exists
+        after = -1
+        if page_token:
+            if not (page_token.isascii() and page_token.isdigit() and len(page_token) <= 19):
+                raise InvalidArgument(f"page_token {page_token[:40]!r} is not one this server gave")
+            after = int(page_token)
+            if after >= _MAX_PAGE_TOKEN:
+                raise InvalidArgument(f"page_token {page_token!r} is not one this server gave")
+        jobs = self.store.list(state, size + 1, after, owner=owner)  # one more: is there a next page?
         more = len(jobs) > size
         jobs = jobs[:size]
         return jobs, (str(jobs[-1].batch_number) if more else "")
 
-    def watch(self, job_id: str, active: Callable[[], bool], poll_s: float = 0.1) -> Iterator[JobRecord]:
-        """The job now, then each new version, until it is final or ``active()`` turns false.
+    def watch(
+        self, job_id: str, active: Callable[[], bool], owner: str | None = None, wait_s: float = 1.0
+    ) -> Iterator[JobRecord]:
+        """The job now, then its latest version after each change, until it is final or
+        ``active()`` turns false.
 
-        Polls the store, because the change may come from a worker in another process or on
-        another machine; the version column makes each change visible exactly once.
+        Changes are polled (``WatchHub``), so versions that follow one another within a poll
+        interval arrive as one message: the latest. Versions only increase, and the final state
+        is always sent.
         """
-        job = self.get_job(job_id=job_id)
+        job = self.get_job(job_id=_job_id(job_id), owner=owner)
         yield job
-        version = job.version
         while not job.final and active():
-            time.sleep(poll_s)
+            if not self.watch_hub.wait_for_change(job_id, job.version, wait_s):
+                continue
             current = self.store.get(job_id)
             if current is None:
                 return
-            if current.version != version:
-                job, version = current, current.version
+            if current.version > job.version:
+                job = current
                 yield job
 
     # --- circuits and state ------------------------------------------------------------------------------

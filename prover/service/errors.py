@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import grpc
 
-from prover.jobs import BatchIdConflict, JobFinal, JobNotFound, JobStoreError, StaleState
+from prover.jobs import BatchIdConflict, JobFinal, JobNotFound, JobStoreError, StaleState, StoreFull
 from prover.service.rollup_api import BatchRejected
 
 
@@ -38,6 +38,30 @@ class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Aborted(ServiceError):
+    """A race with another server was lost; the client may retry at once."""
+
+    code = grpc.StatusCode.ABORTED
+
+
+class ResourceExhausted(ServiceError):
+    """A per-client limit (request rate, open streams) or the server's capacity was reached."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unauthenticated(ServiceError):
+    """No credentials, or credentials this server does not know."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(ServiceError):
+    """A known client whose role does not allow the call."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     """The status code and message for an exception that reached the gRPC layer."""
     if isinstance(exc, ServiceError):
@@ -50,6 +74,8 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
         return grpc.StatusCode.ALREADY_EXISTS, str(exc)
     if isinstance(exc, JobFinal):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
+    if isinstance(exc, StoreFull):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"job store: {exc}"
     if isinstance(exc, StaleState):
         return grpc.StatusCode.ABORTED, f"{exc}; retry the request"
     if isinstance(exc, JobStoreError):

@@ -4,6 +4,14 @@
 workers (``workers=0`` for an API-only server in front of ``zkprover worker`` processes), a
 reaper that requeues expired leases even when no worker is polling, and the metrics endpoint.
 
+Security: TLS when given ``tls`` credentials (``auth.server_credentials``, mutual TLS with a
+client CA), bearer tokens with roles when given a ``TokenTable``. A server with neither listens
+on loopback only, unless ``allow_insecure`` says a trusted network stands in front of it.
+
+Resources: ``Limits`` sizes the thread pool as unary threads plus one per allowed open stream,
+so WatchJob streams cannot starve unary calls or health checks; it also bounds message sizes
+and sets keepalive, so a vanished client's connection is dropped.
+
 Shutdown (``stop``, or SIGTERM via ``install_signal_handlers``): health turns NOT_SERVING so
 load balancers drain, the workers stop taking jobs and finish or release the current one, the
 gRPC server refuses new calls and gives running ones ``grace_s`` to end.
@@ -11,6 +19,7 @@ gRPC server refuses new calls and gives running ones ``grace_s`` to end.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -23,10 +32,12 @@ from grpc_reflection.v1alpha import reflection
 
 from prover import metrics
 from prover.backend.interface import Backend
+from prover.service.auth import TokenTable
 from prover.service.core import ProverCore
 from prover.service.gen import prover_pb2 as pb
 from prover.service.gen import prover_pb2_grpc as pb_grpc
-from prover.service.interceptors import ErrorsAndMetricsInterceptor
+from prover.service.interceptors import ServiceInterceptor
+from prover.service.limits import Limits
 from prover.service.servicer import ProverServicer
 from prover.service.worker import Worker, spawn
 
@@ -49,8 +60,12 @@ class ProverServer:
         lease_s: float = 30.0,
         verify_proofs: bool = True,
         metrics_port: int | None = None,
-        max_threads: int = 16,
+        metrics_address: str = "127.0.0.1",
         reap_interval_s: float = 5.0,
+        tokens: TokenTable | None = None,
+        tls: grpc.ServerCredentials | None = None,
+        limits: Limits | None = None,
+        allow_insecure: bool = False,
         l1_loop: L1Loop | None = None,
     ) -> None:
         self.core = core
@@ -58,12 +73,28 @@ class ProverServer:
         self.address = address
         self.backend = backend
         self.metrics_port = metrics_port
+        self.metrics_address = metrics_address
         self.reap_interval_s = reap_interval_s
+        self.tls = tls
+        self.limits = limits or Limits()
+        tokens = tokens or TokenTable()
+        if not (tokens.enabled and tls is not None) and not allow_insecure and not is_loopback(address):
+            raise ValueError(
+                f"refusing to listen on {address} without TLS and tokens: anyone who can reach it could "
+                "submit and cancel jobs. Give --tls-cert/--tls-key and tokens, listen on 127.0.0.1, or "
+                "pass --allow-insecure behind a trusted proxy"
+            )
         self.port: int | None = None
+        self.interceptor = ServiceInterceptor(tokens, self.limits)
         self.grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="grpc"),
-            interceptors=[ErrorsAndMetricsInterceptor()],
-            options=[("grpc.so_reuseport", 0)],  # two servers on one port would split clients silently
+            futures.ThreadPoolExecutor(max_workers=self.limits.threads, thread_name_prefix="grpc"),
+            interceptors=[self.interceptor],
+            options=[
+                ("grpc.so_reuseport", 0),  # two servers on one port would split clients silently
+                *self.limits.grpc_options(),
+            ],
+            # calls beyond every thread plus as many waiting are refused, not queued without end
+            maximum_concurrent_rpcs=2 * self.limits.threads,
         )
         pb_grpc.add_ProverServiceServicer_to_server(ProverServicer(core), self.grpc)
         self.health = health.HealthServicer()
@@ -88,7 +119,10 @@ class ProverServer:
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)
-        self.port = self.grpc.add_insecure_port(self.address)
+        if self.tls is not None:
+            self.port = self.grpc.add_secure_port(self.address, self.tls)
+        else:
+            self.port = self.grpc.add_insecure_port(self.address)
         if self.port == 0:
             raise OSError(f"cannot bind {self.address}")
         self.grpc.start()
@@ -98,15 +132,17 @@ class ProverServer:
         reaper.start()
         self._threads.append(reaper)
         if self.metrics_port is not None:
-            self._stop_metrics = metrics.serve_http(self.metrics_port)
+            self._stop_metrics = metrics.serve_http(self.metrics_port, self.metrics_address)
         if self.l1_loop is not None:
             self.l1_loop.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "serving %s on port %d (%d in-process workers, store %r)",
+            "serving %s on port %d (%s, %s; %d in-process workers, store %r)",
             SERVICE_NAME,
             self.port,
+            "TLS" if self.tls is not None else "plaintext",
+            f"{len(self.interceptor.tokens)} tokens" if self.interceptor.tokens.enabled else "no authentication",
             len(self.workers),
             self.core.store,
         )
@@ -139,7 +175,7 @@ class ProverServer:
         done.wait(grace_s + 5)
         if self._stop_metrics:
             self._stop_metrics()
-        self.core.store.close()
+        self.core.close()
         self._finished.set()
         log.info("stopped")
 
@@ -156,3 +192,14 @@ class ProverServer:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a listen address (``host:port``, ``[v6]:port``) binds loopback only."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name, or "" / "0.0.0.0" / "[::]": every interface

@@ -4,6 +4,8 @@ Field-level checks that need no state happen here while converting (a decimal st
 not a number, a field element >= r, a missing signature) and fail with INVALID_ARGUMENT naming
 the field, e.g. ``transactions[2].transfer.amount``; checks against the state are the
 operator's. Errors are raised, never reported with ``context.abort``: the interceptor maps them.
+The interceptor also attaches the authenticated caller to the context; job methods pass its
+owner filter on, so each client sees and cancels only its own jobs (admins every job).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prover.field.bn254 import FR_MODULUS
 from prover.groth16.formats import vk_to_json
 from prover.jobs import JobRecord
+from prover.service.auth import caller_of
 from prover.service.core import ProverCore
 from prover.service.errors import InvalidArgument
 from prover.service.gen import prover_pb2 as pb
@@ -40,7 +43,8 @@ def _uint(text: str, where: str, *, bound: int, required: bool = True) -> int:
         if required:
             raise InvalidArgument(f"{where} is required")
         return 0
-    if not text.isdigit() or len(text) > 80:
+    # str.isdigit() also accepts digits such as "²" that int() rejects: ASCII only
+    if not (text.isascii() and text.isdigit()) or len(text) > 80:
         raise InvalidArgument(f"{where}: {text[:40]!r} is not a decimal integer")
     value = int(text)
     if value >= bound:
@@ -148,6 +152,7 @@ def job_to_pb(job: JobRecord) -> pb.Job:
         key_hash=job.key_hash,
         public_data=job.public_data,
         version=job.version,
+        owner=job.owner,
     )
 
 
@@ -159,26 +164,28 @@ class ProverServicer(pb_grpc.ProverServiceServicer):
         if len(request.transactions) > MAX_TRANSACTIONS:
             raise InvalidArgument(f"transactions: {len(request.transactions)} exceed {MAX_TRANSACTIONS}")
         txs = [tx_from_pb(tx, f"transactions[{i}]") for i, tx in enumerate(request.transactions)]
-        job, created = self.core.submit(request.batch_id, txs, request.batch_size)
+        job, created = self.core.submit(request.batch_id, txs, request.batch_size, owner=caller_of(context).client)
         return pb.SubmitBatchResponse(job=job_to_pb(job), created=created)
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
-        return job_to_pb(self.core.get_job(request.job_id, request.batch_id))
+        owner = caller_of(context).owner_filter
+        return job_to_pb(self.core.get_job(request.job_id, request.batch_id, owner=owner))
 
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.Job]:
-        if not request.job_id:
-            raise InvalidArgument("job_id is required")
-        for job in self.core.watch(request.job_id, context.is_active):
+        for job in self.core.watch(request.job_id, context.is_active, owner=caller_of(context).owner_filter):
             yield job_to_pb(job)
 
     def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext) -> pb.Job:
-        return job_to_pb(self.core.cancel(request.job_id, request.reason))
+        owner = caller_of(context).owner_filter
+        return job_to_pb(self.core.cancel(request.job_id, request.reason, owner=owner))
 
     def ListJobs(self, request: pb.ListJobsRequest, context: grpc.ServicerContext) -> pb.ListJobsResponse:
         if request.state not in _PB_TO_STATE and request.state != pb.JOB_STATE_UNSPECIFIED:
             raise InvalidArgument(f"state: unknown value {request.state}")
         state = _PB_TO_STATE.get(request.state)
-        jobs, token = self.core.list_jobs(state, request.page_size, request.page_token)
+        jobs, token = self.core.list_jobs(
+            state, request.page_size, request.page_token, owner=caller_of(context).owner_filter
+        )
         return pb.ListJobsResponse(jobs=[job_to_pb(j) for j in jobs], next_page_token=token)
 
     def GetVerifyingKey(

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
@@ -205,6 +206,26 @@ def _expand(arg: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\(([A-Z0-9_]+)\)", sub, arg)
 
 
+def _exec_probe_ok(where: str, command: list[str], served: object, listening: dict[str, int]) -> None:
+    """An exec probe runs healthcheck.py against the port served, over TLS when it is TLS."""
+    assert any(c.endswith("healthcheck.py") for c in command), f"{where}: exec probe is not healthcheck.py"
+    opts = dict(itertools.pairwise(command))
+    assert opts["--grpc"].rsplit(":", 1)[1] == str(listening["grpc"]), f"{where}: probes another port"
+    if getattr(served, "tls_cert", None):
+        assert "--tls-ca" in opts, f"{where}: the server speaks TLS, the probe must too"
+
+
+def _exposed_safely(where: str, args: object) -> None:
+    """A server listening beyond loopback has TLS and tokens (else it refuses to start)."""
+    from prover.service.server import is_loopback
+
+    if getattr(args, "verb", None) != "serve" or is_loopback(args.listen):
+        return
+    assert args.tls_cert and args.tls_key and args.tokens_file and not args.allow_insecure, (
+        f"{where}: serves {args.listen} without TLS and tokens"
+    )
+
+
 def test_k8s_cross_references():
     objs = [o for _, o in k8s_objects()]
     by_kind: dict[str, dict[str, dict]] = {}
@@ -232,20 +253,27 @@ def test_k8s_cross_references():
                     assert ref["secretRef"]["name"] in by_kind["Secret"]
             for m in c.get("volumeMounts", []):
                 assert m["name"] in volumes, f"{name}/{c['name']}: volume {m['name']} not declared"
+                if "secret" in volumes[m["name"]]:
+                    assert volumes[m["name"]]["secret"]["secretName"] in by_kind["Secret"]
             if "args" not in c:
                 continue
             argv = [_expand(a, config) for a in c["args"]]
             listening = _listen_ports(argv)
+            _exposed_safely(name, zkprover_args(argv))
             declared = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
             assert declared == listening, f"{name}: container ports {declared} != what zkprover listens on {listening}"
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 spec = c.get(probe)
                 if not spec:
                     continue
+                if "exec" in spec:  # the image's probe script: a TLS server needs it
+                    _exec_probe_ok(f"{name} {probe}", spec["exec"]["command"], zkprover_args(argv), listening)
+                    continue
                 port = (spec.get("grpc") or spec.get("httpGet") or spec.get("tcpSocket"))["port"]
                 assert port in declared or port in declared.values(), f"{name} {probe}: port {port} not served"
                 if "grpc" in spec:
                     assert port == listening.get("grpc"), f"{name} {probe}: gRPC probe on a non-gRPC port"
+                    assert not getattr(zkprover_args(argv), "tls_cert", None), f"{name}: native gRPC probes lack TLS"
             ann = meta.get("annotations", {})
             if ann.get("prometheus.io/scrape") == "true":
                 assert int(ann["prometheus.io/port"]) == listening["metrics"]
@@ -303,11 +331,17 @@ def test_compose_services_images_ports_and_commands():
         command = svc.get("command")
         if svc["image"].startswith("zkprover:") and command and "entrypoint" not in svc:
             listening = _listen_ports(list(command))
+            _exposed_safely(name, zkprover_args(list(command)))
+            for secret in svc.get("secrets", []):
+                assert secret in doc["secrets"], f"{name}: secret {secret} not declared"
+                assert doc["secrets"][secret]["file"].startswith("./secrets/"), "make-secrets.sh writes ./secrets"
             for mapping in svc.get("ports", []):
                 assert int(str(mapping).rsplit(":", 1)[1]) in listening.values(), f"{name}: {mapping}"
             hc = " ".join(svc.get("healthcheck", {}).get("test", []))
             if "--grpc" in hc:
                 assert hc.rsplit(":", 1)[1].split()[0] == str(listening["grpc"])
+                if zkprover_args(list(command)).tls_cert:
+                    assert "--tls-ca" in hc, f"{name}: the server speaks TLS, the health check must too"
             if "--http" in hc:
                 assert f":{listening['metrics']}/metrics" in hc
     for w in ("worker-0", "worker-1"):
@@ -386,6 +420,8 @@ def test_dockerfile_builds_with_install_sh(name):
         assert any("/var/cache/zkprover/kernels" in line for line in lines if line.startswith("VOLUME"))
         env = " ".join(line for line in lines if line.startswith("ENV "))
         assert "ZKPROVER_KERNEL_CACHE=/var/cache/zkprover/kernels" in env
+        # kernels prebuilt with the devel stage's nvcc: no 100-second first proof
+        assert "ZKPROVER_PREBUILD_KERNELS=1" in install[0] and "ZKPROVER_KERNEL_ARCHS" in install[0]
         arg = next(line for line in lines if line.startswith("ARG ZKPROVER_EXTRAS="))
         cuda = next(line for line in lines if line.startswith("ARG CUDA_VERSION="))
         assert arg.split("=")[1] == f"gpu-cuda{cuda.split('=')[1].split('.')[0]}", "CuPy for the CUDA major"

@@ -1,9 +1,12 @@
 """Inputs for the GPU tests and the GPU benchmark harness: fresh random Fr vectors at any size
 (vectorised, full range below r) and synthetic proving keys for the H step at sizes where a
 real setup would take hours in Python (the H step reads only the coefficient records; the
-points can be zeros)."""
+points can be zeros). Also where the GPU tests run: :func:`gpu_test_mode`."""
 
 from __future__ import annotations
+
+import functools
+import os
 
 import numpy as np
 
@@ -73,3 +76,53 @@ def synthetic_witness(key: KeyArrays, rng: np.random.Generator) -> np.ndarray:
     w = rand_fr_array(key.n_vars, rng)
     w[0] = (1, 0, 0, 0)
     return w
+
+
+#: largest size (log2) the emulated GPU tests use: emulation runs ~30-40x slower than the
+#: native backend, and the suite must stay within its CI time budget
+EMULATED_MAX_LOG = 12
+
+
+@functools.cache
+def gpu_test_mode() -> tuple[str | None, str]:
+    """Where ``-m gpu`` tests run: ("device", why) with CuPy and a CUDA device, else
+    ("emulated", why) with the kernels on the CPU (``kernels.emulator``), else (None, why).
+    ``ZKPROVER_GPU_TESTS=emulated`` forces emulation on a GPU machine (to compare the two)."""
+    no_device = _no_device_reason()
+    if no_device is None and os.environ.get("ZKPROVER_GPU_TESTS", "").strip() != "emulated":
+        return "device", "CUDA device found"
+    from kernels import emulator
+
+    ok, why = emulator.probe()
+    if ok:
+        return "emulated", f"kernels emulated on the CPU ({no_device or 'forced by ZKPROVER_GPU_TESTS'})"
+    return None, f"{no_device}; emulation unavailable: {why}"
+
+
+def _no_device_reason() -> str | None:
+    try:
+        import cupy
+    except ImportError:
+        return "CuPy is not installed"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA device found"
+    except Exception as exc:  # CUDA driver missing or broken
+        return f"CUDA unavailable: {exc}"
+    return None
+
+
+def on_device() -> bool:
+    return gpu_test_mode()[0] == "device"
+
+
+def gpu_backend_class() -> type:
+    """GpuBackend on a device, EmulatedGpuBackend under emulation."""
+    from prover.backend.gpu import EmulatedGpuBackend, GpuBackend
+
+    return GpuBackend if on_device() else EmulatedGpuBackend
+
+
+def sizes(device: list, emulated: list) -> list:
+    """Test sizes: ``device`` on a GPU, ``emulated`` (at most 2^EMULATED_MAX_LOG) under emulation."""
+    return device if on_device() else emulated

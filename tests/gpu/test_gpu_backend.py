@@ -1,4 +1,5 @@
-"""GPU backend parity tests (need an NVIDIA GPU with CuPy; skip with the reason elsewhere).
+"""GPU backend parity tests: on a CUDA device with CuPy, else with the same kernels emulated on
+the CPU (``kernels.emulator``, sizes capped at 2^12; see tests/gpu/helpers.py, gpu_test_mode).
 
 Every test draws fresh random inputs and runs the backend with poisoned outputs (fresh device
 buffers filled with 0xff bytes, which is no field element), so an element a kernel never writes
@@ -20,7 +21,14 @@ from prover.backend.interface import BackendError
 from prover.backend.python_backend import PythonBackend, ntt_ints
 from prover.field.arrays import fr_ints, fr_vector, g1_points
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
-from tests.gpu.helpers import rand_fr_array, synthetic_key, synthetic_witness
+from tests.gpu.helpers import (
+    EMULATED_MAX_LOG,
+    gpu_backend_class,
+    rand_fr_array,
+    sizes,
+    synthetic_key,
+    synthetic_witness,
+)
 
 pytestmark = pytest.mark.gpu
 P = FR_MODULUS
@@ -29,9 +37,7 @@ POISON = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 @pytest.fixture(scope="module")
 def gpu():
-    from prover.backend.gpu import GpuBackend
-
-    return GpuBackend(poison=True)
+    return gpu_backend_class()(poison=True)
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +65,9 @@ def assert_no_poison(out: np.ndarray) -> None:
 
 # --- field arithmetic (kernels/field_ops.cu) ---------------------------------------------------
 @pytest.mark.parametrize("field", ["fr", "fq", "fq2"])
-def test_field_ops_match_python(field, rng):
-    import cupy
-
-    from kernels import loader
-
-    fn = loader.load("field_ops").get_function(f"{field}_binop")
+def test_field_ops_match_python(gpu, field, rng):
+    cupy = gpu.engine.ops.xp  # CuPy, or the emulator's stand-in
+    fn = gpu.engine.ops.load("field_ops").get_function(f"{field}_binop")
     p = FQ_MODULUS if field != "fr" else P
     words = 8 if field == "fq2" else 4
     count = 4099  # not a multiple of the block size
@@ -128,7 +131,7 @@ def horner(coeffs: list[int], x: int) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("log_n", [16, 20, 24])
+@pytest.mark.parametrize("log_n", sizes([16, 20, 24], [EMULATED_MAX_LOG]))
 def test_ntt_large(gpu, ref, rng, log_n):
     n = 1 << log_n
     x = rand_fr_array(n, rng)
@@ -182,7 +185,7 @@ def test_quotient_matches_cpu_on_a_real_key(gpu, ref, chain):
         assert np.array_equal(h, ref.quotient_evaluations(ref.load_key(pk.arrays), w))
 
 
-@pytest.mark.parametrize("log_n", [1, 4, 10, 16])
+@pytest.mark.parametrize("log_n", sizes([1, 4, 10, 16], [1, 4, 10, EMULATED_MAX_LOG]))
 def test_quotient_matches_cpu_on_synthetic_keys(gpu, ref, rng, log_n):
     key = synthetic_key(log_n, rng)
     res = gpu.load_key(key)
@@ -242,9 +245,7 @@ def test_msm_through_resident_handles(gpu, ref, chain, rng):
 
 
 def test_key_too_large_is_a_clear_error(rng):
-    from prover.backend.gpu import GpuBackend
-
-    small = GpuBackend(poison=True, memory_limit=512 << 20)
+    small = gpu_backend_class()(poison=True, memory_limit=512 << 20)
     key = synthetic_key(20, rng, terms_per_row=1)  # ~100 MiB of points + 300 MiB of scratch
     with pytest.raises(BackendError, match=r"needs .* GiB|needs .* MiB"):
         small.load_key(key)

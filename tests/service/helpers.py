@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from prover.backend.python_backend import PythonBackend
 from prover.service.core import ProverCore
 from prover.service.example_rollup import ExampleOperator, ExampleRegistry
@@ -23,6 +25,12 @@ def make_core(store, max_attempts: int = 3) -> ProverCore:
                       backend_description="python")  # fmt: skip
     core.start()
     return core
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def backend() -> PythonBackend:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,13 +24,7 @@ from prover.service.example_rollup import ExampleOperator, ExampleRegistry, KeyC
 from prover.service.gen import prover_pb2 as pb
 from prover.service.gen import prover_pb2_grpc as pb_grpc
 from prover.service.server import ProverServer
-from tests.service.helpers import backend, deposit, make_core
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.service.helpers import backend, deposit, free_port, make_core
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ class SubmitBatchResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "batch_id", "batch_number", "state", "batch_size", "transaction_count", "old_root", "new_root", "attempts", "max_attempts", "last_error", "worker_id", "cancel_requested", "created_at", "started_at", "finished_at", "lease_expires_at", "stage_seconds", "proof_json", "public_signals", "key_hash", "public_data", "version")
+    __slots__ = ("job_id", "batch_id", "batch_number", "state", "batch_size", "transaction_count", "old_root", "new_root", "attempts", "max_attempts", "last_error", "worker_id", "cancel_requested", "created_at", "started_at", "finished_at", "lease_expires_at", "stage_seconds", "proof_json", "public_signals", "key_hash", "public_data", "version", "owner")
     class StageSecondsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +151,7 @@ class Job(_message.Message):
     KEY_HASH_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_DATA_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     batch_id: str
     batch_number: int
@@ -174,7 +175,8 @@ class Job(_message.Message):
     key_hash: str
     public_data: str
     version: int
-    def __init__(self, job_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., batch_number: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., batch_size: _Optional[int] = ..., transaction_count: _Optional[int] = ..., old_root: _Optional[str] = ..., new_root: _Optional[str] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., worker_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage_seconds: _Optional[_Mapping[str, float]] = ..., proof_json: _Optional[str] = ..., public_signals: _Optional[_Iterable[str]] = ..., key_hash: _Optional[str] = ..., public_data: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    owner: str
+    def __init__(self, job_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., batch_number: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., batch_size: _Optional[int] = ..., transaction_count: _Optional[int] = ..., old_root: _Optional[str] = ..., new_root: _Optional[str] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., worker_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage_seconds: _Optional[_Mapping[str, float]] = ..., proof_json: _Optional[str] = ..., public_signals: _Optional[_Iterable[str]] = ..., key_hash: _Optional[str] = ..., public_data: _Optional[str] = ..., version: _Optional[int] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id", "batch_id")

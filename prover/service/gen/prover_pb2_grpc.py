@@ -5,7 +5,7 @@ import warnings
 
 from . import prover_pb2 as prover_dot_v1_dot_prover__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -99,7 +99,9 @@ class ProverServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchJob(self, request, context):
-        """The job now, then each change of state or progress, until a final state.
+        """The job now, then its latest version after each change of state or progress, until a final
+        state. Changes within one poll interval (~0.1 s) may coalesce into one message; versions
+        only increase and the final state is always sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
