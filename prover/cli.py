@@ -10,6 +10,8 @@ new, plus the project's own:
     zkprover verify VERIFICATION_KEY.json PUBLIC.json PROOF.json
     zkprover export verificationkey CIRCUIT.zkey VERIFICATION_KEY.json
     zkprover export solidityverifier CIRCUIT.zkey VERIFIER.sol
+    zkprover circuit export OUTDIR                  the batch circuits' .r1cs, for a ceremony
+    zkprover zkey new|contribute|beacon|verify ...  phase-2 ceremony, as snarkjs (see ceremony_cli.py)
 
 Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
 """
@@ -224,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("zkey")
     es.add_argument("sol")
     es.set_defaults(fn=cmd_export_solidity)
+
+    from prover.ceremony_cli import add_ceremony_verbs  # circuit export; zkey new / contribute / beacon / verify
+
+    add_ceremony_verbs(sub)
 
     from prover.service.cli import add_service_verbs  # serve, worker, submit, status, service-demo
 

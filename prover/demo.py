@@ -50,6 +50,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from prover.groth16.verifier import verify
     from prover.jobs import open_store
     from prover.rollup.accounts import generate_key
+    from prover.rollup.key_source import KeyPolicy
     from prover.rollup.public_data import Domain
     from prover.rollup.transactions import Transfer, Withdrawal
     from prover.service.core import ProverCore
@@ -69,7 +70,9 @@ def run_demo(args: argparse.Namespace) -> int:
         backend = select_backend(args.backend)
         on_node = getattr(args, "l1", None) is not None
         chain = open_chain(getattr(args, "l1", None))
-        registry = RollupRegistry([BATCH_SIZE], depth=DEPTH, cache_dir=args.cache_dir)
+        registry = RollupRegistry(
+            [BATCH_SIZE], depth=DEPTH, cache_dir=args.cache_dir, keys=KeyPolicy(allow_development=True)
+        )
         print(f"zkprover demo: rollup batch of {BATCH_SIZE} at {4**DEPTH} accounts, proved and settled on L1")
         entry = registry.get(BATCH_SIZE)
         step("circuit", f"{entry.name}: {entry.circuit.n_constraints} constraints, development key "

@@ -17,6 +17,9 @@ circuit name the service uses (``rollup_b4_d12``).
 Without ``--build`` a missing key is an error (exit 1): a production deployment must not run a
 development setup by accident. ``--build`` runs the development setup for missing keys (NOT for
 production; it is what the compose file's one-shot ``keys`` service does for a trial cluster).
+With ``$ZKPROVER_KEYS_DIR`` set (ceremony keys, ``<dir>/rollup_b<N>_d<D>.zkey``) it runs the
+service's own start check instead (``prover.rollup.key_source``): every key present, pinned, as
+pinned, and a ceremony key.
 Exit status: 0 all keys present and matching, 1 a key missing or not matching, 2 usage.
 """
 
@@ -106,6 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, argparse.ArgumentTypeError) as exc:
         print(f"keycheck: {exc}", file=sys.stderr)
         return 2
+    keys_dir = os.environ.get("ZKPROVER_KEYS_DIR")
+    if keys_dir:  # ceremony keys: the check the server and workers also run at start
+        from pathlib import Path
+
+        from prover.rollup.key_source import KeyPolicy, KeyRefused, check_ceremony_keys
+
+        try:
+            check_ceremony_keys(KeyPolicy(Path(keys_dir), expect), [f"rollup_b{s}_d{args.depth}" for s in sizes])
+        except KeyRefused as exc:
+            print(f"keycheck: FAIL {exc}", file=sys.stderr)
+            return 1
+        print(f"keycheck: OK ceremony keys in {keys_dir}, pinned: {', '.join(sorted(expect))}")
+        return 0
     failed = 0
     for name, ok, detail in check(sizes, args.depth, args.cache_dir, expect, args.build):
         print(f"keycheck: {name}: {'OK' if ok else 'FAIL'} {detail}", file=sys.stdout if ok else sys.stderr, flush=True)

@@ -65,6 +65,17 @@ class ProvingKey:
     def is_development(self) -> bool:
         return self.metadata.get("setup") == "development"
 
+    @property
+    def provenance(self) -> str:
+        """``development`` (our in-process setup), ``ceremony`` (phase 2 with contributions),
+        ``uncontributed`` (a snarkjs key before any contribution) or ``unknown``."""
+        return str(self.metadata.get("setup", "unknown"))
+
+    @property
+    def contribution_hashes(self) -> list[str]:
+        """The phase-2 contribution hashes (hex, in order), as snarkjs prints them."""
+        return [c["hash"] for c in self.metadata.get("contributions", [])]
+
     def digest(self) -> str:
         """SHA-256 of the bulk arrays and the header points: the key's identity in caches."""
         h = hashlib.sha256(self.arrays.digest().encode())

@@ -100,13 +100,19 @@ def verify(vk: VerifyingKey, public_signals: list[int], proof: Proof) -> bool:
     if not g2_in_subgroup(proof.b):
         return False
 
-    native = _native()
     pairs = [
         (G1.affine_neg(proof.a), proof.b),
         (vk.alpha1, vk.beta2),
-        (_vk_x(vk, public_signals, native), vk.gamma2),
+        (_vk_x(vk, public_signals, _native()), vk.gamma2),
         (proof.c, vk.delta2),
     ]
+    return pairing_product_is_one(pairs)
+
+
+def pairing_product_is_one(pairs: list[tuple[G1Affine, G2Affine]]) -> bool:
+    """prod e(P_i, Q_i) == 1, on the engine ``pairing_engine`` names (each Q_i must be in G2:
+    callers check points that come from outside, see ``g2_in_subgroup``)."""
+    native = _native()
     if native is None:
         return _product_is_one_pyecc(pairs)
     return native.pairing_product_is_one(g1_array([p for p, _ in pairs]), g2_array([q for _, q in pairs]))

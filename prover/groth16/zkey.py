@@ -6,6 +6,7 @@ alpha1, beta1, beta2, gamma2, delta1, delta2), 3 IC, 4 A/B coefficients, 5 A, 6 
 
 Bulk sections are read as zero-copy NumPy views of the mapped file. Exports also carry a small
 section of our own (type 0x7a6b, JSON) with the key's origin; snarkjs ignores unknown sections.
+A key without it (snarkjs's, or from ``zkprover zkey``) gets its provenance from section 10.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prover.field.arrays import g1_array, g1_points, g2_array, g2_points
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
 from prover.field.curve import G1, G2
 from prover.groth16.keys import ProvingKey, VerifyingKey
+from prover.groth16.mpc import BEACON, MpcParams, read_mpc_params
 
 ZKEY_MAGIC = b"zkey"
 GROTH16_PROTOCOL = 1
@@ -90,9 +92,25 @@ def read_zkey(path: str | os.PathLike) -> ProvingKey:
             metadata = json.loads(bytes(f.section(META_SECTION, "zkprover metadata")))
         except ValueError:
             raise f.fail("zkprover metadata section is not JSON") from None
+    elif 10 in f.sections:
+        metadata = ceremony_metadata(read_mpc_params(f.reader(10, "contributions")))
     origin = metadata.get("origin", f"snarkjs zkey {os.fspath(path)}")
     vk = VerifyingKey(alpha1=alpha1, beta2=beta2, gamma2=gamma2, delta2=delta2, ic=ic)
     return ProvingKey(vk=vk, beta1=beta1, delta1=delta1, arrays=arrays, origin=origin, metadata=metadata)
+
+
+def ceremony_metadata(mpc: MpcParams) -> dict:
+    """A key's provenance from its contribution records (section 10): ``ceremony`` when it has at
+    least one phase-2 contribution, ``uncontributed`` when it has none: its delta is still gamma
+    (both the generator), which lets anyone move a proof to other public inputs."""
+    return {
+        "setup": "ceremony" if mpc.contributions else "uncontributed",
+        "circuit_hash": mpc.cs_hash.hex(),
+        "contributions": [
+            {"name": c.name or "", "hash": c.contribution_hash().hex(), "beacon": c.type == BEACON}
+            for c in mpc.contributions
+        ],
+    }
 
 
 def write_zkey(pk: ProvingKey, path: str | os.PathLike) -> None:

@@ -98,7 +98,22 @@ def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
     operator = RollupAdapter(
         depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account, rollup_address=args.rollup_address
     )
-    return operator, RollupRegistry(args.batch_sizes, depth=args.depth, cache_dir=args.cache_dir)
+    registry = RollupRegistry(args.batch_sizes, depth=args.depth, cache_dir=args.cache_dir, keys=key_policy(args))
+    registry.check_keys()  # at start: a missing or unpinned key stops the process here, not a job later
+    return operator, registry
+
+
+def key_policy(args: argparse.Namespace):
+    """--keys-dir / --key-sha256 / --allow-development-keys, each defaulting to its environment
+    variable (ZKPROVER_KEYS_DIR, ZKPROVER_KEY_SHA256, ZKPROVER_ALLOW_DEVELOPMENT_KEYS)."""
+    from pathlib import Path
+
+    from prover.rollup.key_source import KeyPolicy, parse_pins
+
+    keys_dir = args.keys_dir or os.environ.get("ZKPROVER_KEYS_DIR") or None
+    pins = parse_pins(",".join([os.environ.get("ZKPROVER_KEY_SHA256", ""), *args.key_sha256]))
+    allow = args.allow_development_keys or os.environ.get("ZKPROVER_ALLOW_DEVELOPMENT_KEYS", "") not in ("", "0")
+    return KeyPolicy(Path(keys_dir) if keys_dir else None, pins, allow)
 
 
 def _add_rollup_options(p: argparse.ArgumentParser) -> None:
@@ -119,6 +134,15 @@ def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fee-account", type=int, default=0, help="account credited with fees (default 0)")
     p.add_argument("--cache-dir", default=None, help="circuit/key cache (default $ZKPROVER_CACHE_DIR or ~/.cache)")
+    p.add_argument("--keys-dir", default=None, help="ceremony keys, <dir>/rollup_b<N>_d<D>.zkey ($ZKPROVER_KEYS_DIR)")
+    p.add_argument(
+        "--key-sha256", action="append", default=[], help="NAME=SHA256 pin of a ceremony key, repeatable "
+        "(also $ZKPROVER_KEY_SHA256, comma-separated)"
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-development-keys", action="store_true", help="accept development keys (forgeable: trials "
+        "only; $ZKPROVER_ALLOW_DEVELOPMENT_KEYS=1)"
+    )  # fmt: skip
     p.add_argument("--backend", default=None, help="auto | gpu | cpu | python | gpu-emu")
     p.add_argument("--lease", type=float, default=30.0, help="worker lease seconds (heartbeat every third)")
     p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
@@ -196,9 +220,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate_per_client=args.rate_limit,
         burst_per_client=max(1, int(2 * args.rate_limit)),
     )
+    store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
     backend = select_backend(args.backend) if args.workers else None
     operator, registry = build_rollup(args)
-    store = open_store(_store_url(args))
+    store = open_store(store_url)
     l1_loop = build_l1(args, store, operator, registry) if args.rollup == "rollup" else None
     core = ProverCore(
         store,
@@ -241,9 +266,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prover.jobs import open_store
     from prover.service.worker import Worker
 
+    store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
     backend = select_backend(args.backend)
     _, registry = build_rollup(args)
-    store = open_store(_store_url(args))
+    store = open_store(store_url)
     store.migrate()
     worker = Worker(
         store,
@@ -427,7 +453,10 @@ def cmd_service_demo(args: argparse.Namespace) -> int:
         try:
             info = stub.GetCircuitInfo(pb.GetCircuitInfoRequest(), timeout=600)
             c = info.circuits[0]
-            print(f"  circuit   {c.name}: {c.constraints} constraints, key {c.key_hash[:16]}…")
+            print(
+                f"  circuit   {c.name}: {c.constraints} constraints, key {c.key_hash[:16]}…, {c.provenance} key"
+                + (f" ({len(c.contribution_hashes)} contributions)" if c.contribution_hashes else "")
+            )
             txs = demo_transactions(args, operator)
             t = time.perf_counter()
             resp = stub.SubmitBatch(pb.SubmitBatchRequest(batch_id="demo-1", transactions=txs, batch_size=c.batch_size))
@@ -511,4 +540,7 @@ def add_service_verbs(sub: Any) -> None:
 
     d = sub.add_parser("service-demo", help="end-to-end: server in-process on SQLite, submit, watch, verify")
     _add_rollup_options(d)
-    d.set_defaults(fn=cmd_service_demo, batch_sizes=[1], depth=2, cache_dir=None, rollup="rollup")
+    # the demo proves on a development key, explicitly allowed (check_keys logs it)
+    d.set_defaults(
+        fn=cmd_service_demo, batch_sizes=[1], depth=2, cache_dir=None, rollup="rollup", allow_development_keys=True
+    )

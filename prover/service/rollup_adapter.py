@@ -12,6 +12,7 @@ batch is accepted.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +22,13 @@ from circuits.native.eddsa import PublicKey, Signature
 from circuits.rollup.params import BatchShape
 from prover.rollup import batch as rollup_batch
 from prover.rollup.accounts import Account
+from prover.rollup.key_source import (
+    KeyPolicy,
+    KeyRefused,
+    ceremony_key,
+    check_ceremony_keys,
+    refuse_unless_allowed,
+)
 from prover.rollup.public_data import Domain
 from prover.rollup.state import State
 from prover.rollup.transactions import Deposit, ForcedExit, Transaction, Transfer, Withdrawal
@@ -34,6 +42,8 @@ from prover.service.rollup_api import (
 )
 
 _TRANSFER, _WITHDRAWAL = 2, 3  # public-data record types
+
+log = logging.getLogger("zkprover.service.rollup")
 
 
 class _JournaledState(State):
@@ -204,12 +214,30 @@ class RollupRegistry:
 
     _NAME = re.compile(r"^rollup_b(\d+)_d(\d+)$")
 
-    def __init__(self, sizes: Sequence[int], depth: int, cache_dir: str | None = None) -> None:
+    def __init__(
+        self, sizes: Sequence[int], depth: int, cache_dir: str | None = None, keys: KeyPolicy | None = None
+    ) -> None:
         self.sizes = sorted(sizes)
         self.depth = depth
         self.cache_dir = cache_dir
+        # No policy (tests, tools that build a registry in code): development keys, logged per key.
+        # The serve/worker CLI always passes one, refusing development keys unless allowed.
+        self.keys = keys if keys is not None else KeyPolicy(allow_development=True)
         self._entries: dict[tuple[int, int], CircuitEntry] = {}
         self._lock = threading.Lock()
+
+    def check_keys(self) -> None:
+        """At start: with a keys directory, every configured shape's ceremony key is there and as
+        pinned; without one, development keys must be allowed. KeyRefused otherwise."""
+        if self.keys.keys_dir is not None:
+            check_ceremony_keys(self.keys, [self.name(s) for s in self.sizes])
+        elif not self.keys.allow_development:
+            raise KeyRefused(
+                "no ceremony keys configured (--keys-dir with pinned hashes) and development keys are not "
+                "allowed (--allow-development-keys, for trials only)"
+            )
+        else:
+            log.warning("development keys allowed: batches proved with them can be forged; NOT for production")
 
     def batch_sizes(self) -> list[int]:
         return list(self.sizes)
@@ -229,12 +257,20 @@ class RollupRegistry:
         return self._entry(int(m.group(1)), int(m.group(2)))
 
     def _entry(self, size: int, depth: int) -> CircuitEntry:
+        from circuits.rollup.batch_circuit import build_batch_circuit
         from prover.rollup.circuit_cache import batch_circuit
 
         with self._lock:
             entry = self._entries.get((size, depth))
             if entry is None:
-                cached = batch_circuit(BatchShape(size, depth), cache_dir=self.cache_dir)
-                entry = CircuitEntry(size, f"rollup_b{size}_d{depth}", cached.circuit, cached.pk, cached.pk.digest())
+                name = f"rollup_b{size}_d{depth}"
+                if self.keys.keys_dir is not None:
+                    circuit = build_batch_circuit(BatchShape(size, depth))
+                    pk = ceremony_key(circuit, name, self.keys)
+                else:
+                    cached = batch_circuit(BatchShape(size, depth), cache_dir=self.cache_dir)
+                    circuit, pk = cached.circuit, cached.pk
+                    refuse_unless_allowed(pk, name, self.keys)
+                entry = CircuitEntry(size, name, circuit, pk, pk.digest())
                 self._entries[(size, depth)] = entry
             return entry

@@ -211,6 +211,8 @@ class ProverServicer(pb_grpc.ProverServiceServicer):
                 domain_size=e.pk.domain_size,
                 key_hash=e.key_hash,
                 development_key=e.pk.is_development,
+                provenance=e.pk.provenance,
+                contribution_hashes=e.pk.contribution_hashes,
             )
             for e in self.core.circuits()
         ]

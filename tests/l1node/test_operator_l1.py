@@ -244,7 +244,7 @@ def test_zkprover_serve_with_l1_settles_an_l1_deposit(node, anvil, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZKPROVER_L1_KEY": key_hex}
     args = [sys.executable, "-m", "prover.cli", "serve", "--listen", "127.0.0.1:0", "--store", f"sqlite:///{tmp_path}/j.db",
             "--batch-sizes", "4", "--depth", "2", "--l1", anvil.url, "--rollup-address", "0x" + rollup.address.hex(),
-            "--confirmations", "0", "--l1-batch-after", "0"]  # fmt: skip
+            "--confirmations", "0", "--l1-batch-after", "0", "--allow-development-keys"]  # fmt: skip
     server = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in server.stdout:  # log lines may come first

@@ -128,10 +128,11 @@ def test_rollup_address_flag_names_the_domain(capsys):
 
     parser = argparse.ArgumentParser()
     add_service_verbs(parser.add_subparsers(dest="verb"))
-    args = parser.parse_args(["serve", "--depth", "2", "--chain-id", str(CHAIN), "--rollup-address", hex(ROLLUP)])
+    args = parser.parse_args(["serve", "--depth", "2", "--chain-id", str(CHAIN), "--rollup-address", hex(ROLLUP),
+                              "--allow-development-keys"])  # fmt: skip
     operator, _ = build_rollup(args)
     assert operator.domain == DOMAIN
-    default, _ = build_rollup(parser.parse_args(["serve", "--depth", "2"]))
+    default, _ = build_rollup(parser.parse_args(["serve", "--depth", "2", "--allow-development-keys"]))
     assert default.domain == Domain(1, 0)  # 0x0: no L1 deployment yet
     for bad in ("0x12g4", "1234", "0x" + "1" * 41):
         with pytest.raises(SystemExit):

@@ -489,6 +489,60 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     free(wsum);
 }
 
+/* Computes out[i] (affine) for i < n in chunks of CH on nthreads threads: fn fills the XYZZ
+ * results of points [lo, hi), the chunk is then normalised with one inversion. 0, or -1 on
+ * allocation failure. */
+typedef void (*G(chunk_fn))(G(xyzz) *acc, size_t lo, size_t hi, const void *ctx);
+
+static int G(chunked)(G(aff) *out, size_t n, size_t CH, int nthreads, G(chunk_fn) fn, const void *ctx) {
+    size_t nchunks = (n + CH - 1) / CH;
+    int T = nthreads < 1 ? 1 : nthreads;
+    int failed = 0;
+#pragma omp parallel num_threads(T)
+    {
+        G(xyzz) *acc = (G(xyzz) *)malloc(CH * sizeof(G(xyzz)));
+        FT *scratch = (FT *)malloc(CH * sizeof(FT));
+        if (!acc || !scratch) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+#pragma omp for schedule(dynamic)
+            for (long ci = 0; ci < (long)nchunks; ci++) {
+                size_t lo = (size_t)ci * CH, hi = lo + CH < n ? lo + CH : n;
+                fn(acc, lo, hi, ctx);
+                G(batch_to_affine)(out + lo, acc, hi - lo, scratch);
+            }
+        }
+        free(acc);
+        free(scratch);
+    }
+    return failed ? -1 : 0;
+}
+
+typedef struct {
+    const G(aff) *table;
+    const fe *scalars;
+    int c, W;
+    size_t rowlen;
+} G(fixed_ctx);
+
+static void G(fixed_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(fixed_ctx) *x = (const G(fixed_ctx) *)vctx;
+    const u64 mask = ((u64)1 << x->c) - 1;
+    for (size_t i = lo; i < hi; i++) {
+        G(xyzz) *a = &acc[i - lo];
+        G(set_inf)(a);
+        const fe *s = &x->scalars[i];
+        for (int w = 0; w < x->W; w++) {
+            int bit = w * x->c, limb = bit >> 6, off = bit & 63;
+            u64 v = s->l[limb] >> off;
+            if (off + x->c > 64 && limb < 3) v |= s->l[limb + 1] << (64 - off);
+            v &= mask;
+            if (v) G(madd)(a, &x->table[(size_t)w * x->rowlen + (v - 1)], 0);
+        }
+    }
+}
+
 /* Fixed-base batch for key generation: out[i] = scalars[i] * base (scalars standard form,
  * reduced below r). A table of d * 2^(c w) * base for every c-bit window w and digit d
  * (affine, built once and shared by the threads) turns each product into one mixed addition
@@ -528,41 +582,168 @@ static int G(fixed_base)(G(aff) *out, const G(aff) *base, const fe *scalars, siz
     free(tx);
     free(tscratch);
 
-    const size_t CH = 1024;
-    size_t nchunks = (n + CH - 1) / CH;
-    int T = nthreads < 1 ? 1 : nthreads;
-    int failed = 0;
-#pragma omp parallel num_threads(T)
-    {
-        G(xyzz) *acc = (G(xyzz) *)malloc(CH * sizeof(G(xyzz)));
-        FT *scratch = (FT *)malloc(CH * sizeof(FT));
-        if (!acc || !scratch) {
-#pragma omp atomic write
-            failed = 1;
-        } else {
-#pragma omp for schedule(dynamic)
-            for (long ci = 0; ci < (long)nchunks; ci++) {
-                size_t lo = (size_t)ci * CH, hi = lo + CH < n ? lo + CH : n;
-                for (size_t i = lo; i < hi; i++) {
-                    G(xyzz) *a = &acc[i - lo];
-                    G(set_inf)(a);
-                    const fe *s = &scalars[i];
-                    for (int w = 0; w < W; w++) {
-                        int bit = w * c, limb = bit >> 6, off = bit & 63;
-                        u64 v = s->l[limb] >> off;
-                        if (off + c > 64 && limb < 3) v |= s->l[limb + 1] << (64 - off);
-                        v &= D - 1;
-                        if (v) G(madd)(a, &table[(size_t)w * rowlen + (v - 1)], 0);
-                    }
-                }
-                G(batch_to_affine)(out + lo, acc, hi - lo, scratch);
-            }
-        }
-        free(acc);
-        free(scratch);
-    }
+    G(fixed_ctx) ctx = {table, scalars, c, W, rowlen};
+    int rc = G(chunked)(out, n, 1024, nthreads, G(fixed_chunk), &ctx);
     free(table);
-    return failed ? -1 : 0;
+    return rc;
+}
+
+/* Phase-2 ceremony kernels (prover/groth16/phase2.py): variable-base products.
+ *
+ * r = s * p for a standard-form s < r. Circuit coefficients are mostly small or small negatives
+ * (-1 is r - 1, a 254-bit number), so a scalar above r/2 is used as -(r - s), and one that then
+ * fits 64 bits takes plain double-and-add (as many doublings as it has bits). Others take signed
+ * 5-bit windows over a table of 1..16 multiples: 255 doublings and 51 additions. */
+/* k = s or r - s, whichever is below r/2; returns 1 for r - s (the product is then negated). */
+static inline int G(signed_scalar)(fe *k, const fe *s) {
+    static const fe half = {{0xa1f0fac9f8000001ULL, 0x9419f4243cdcb848ULL, 0xdc2822db40c0ac2eULL, 0x183227397098d014ULL}};
+    *k = *s;
+    if (!fe_geq(k, &half)) return 0;
+    static const fe zero = {{0, 0, 0, 0}};
+    fr_sub(k, &zero, s);
+    return 1;
+}
+
+/* The table 1..16 times p (XYZZ) for signed 5-bit windows. */
+static inline void G(window_table)(G(xyzz) *table, const G(aff) *p) {
+    G(set_inf)(&table[0]);
+    G(madd)(&table[0], p, 0);
+    for (int d = 1; d < 16; d++) {
+        table[d] = table[d - 1];
+        G(madd)(&table[d], p, 0);
+    }
+}
+
+static inline void G(add_digit)(G(xyzz) *r, const G(xyzz) *table, int d, int neg) {
+    if (d == 0) return;
+    G(xyzz) t = table[(d < 0 ? -d : d) - 1];
+    if ((d < 0) != neg) F(neg)(&t.y, &t.y);
+    G(add)(r, &t);
+}
+
+static void G(mul_var)(G(xyzz) *r, const G(aff) *p, const fe *s) {
+    G(set_inf)(r);
+    if (G(aff_is_inf)(p) || fe_is_zero(s)) return;
+    fe k;
+    int neg = G(signed_scalar)(&k, s);
+    if ((k.l[1] | k.l[2] | k.l[3]) == 0) {
+        u64 v = k.l[0];
+        for (int b = 63 - __builtin_clzll(v); b >= 0; b--) {
+            G(dbl)(r);
+            if ((v >> b) & 1) G(madd)(r, p, 0);
+        }
+        if (neg) F(neg)(&r->y, &r->y);
+    } else {
+        enum { C = 5, W = (SCALAR_BITS + C - 1) / C };
+        G(xyzz) table[16];
+        G(window_table)(table, p);
+        for (int w = W - 1; w >= 0; w--) {
+            for (int i = 0; i < C; i++) G(dbl)(r);
+            G(add_digit)(r, table, booth_digit(&k, w, C), neg);
+        }
+    }
+}
+
+typedef struct {
+    const G(aff) *bases;
+    const u64 *ptr;
+    const uint32_t *idx;
+    const fe *scalars;
+} G(lincomb_ctx);
+
+/* Rows with more terms than this go to Pippenger (one MSM each, all threads) instead of one
+ * variable-base product per term: circom's constant-one wire and the rollup's shared signals
+ * collect thousands of full-size coefficients. */
+#define LINCOMB_MSM_MIN 64
+
+/* One row: small coefficients (64 bits after the sign trick) one by one; the full-size ones
+ * together (Straus: one table of 16 multiples each, the 255 doublings shared by the row). */
+static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(lincomb_ctx) *x = (const G(lincomb_ctx) *)vctx;
+    enum { C = 5, W = (SCALAR_BITS + C - 1) / C };
+    G(xyzz) *tables = (G(xyzz) *)malloc((size_t)LINCOMB_MSM_MIN * 16 * sizeof(G(xyzz)));
+    fe big[LINCOMB_MSM_MIN];
+    int neg[LINCOMB_MSM_MIN];
+    if (!tables) {
+        zkp_alloc_failed = 1;
+        return;
+    }
+    for (size_t j = lo; j < hi; j++) {
+        G(xyzz) *a = &acc[j - lo];
+        G(set_inf)(a);
+        if (x->ptr[j + 1] - x->ptr[j] > LINCOMB_MSM_MIN) continue; /* done by G(lincomb) */
+        int m = 0;
+        for (u64 k = x->ptr[j]; k < x->ptr[j + 1]; k++) {
+            const G(aff) *b = &x->bases[x->idx[k]];
+            const fe *s = &x->scalars[k];
+            if (G(aff_is_inf)(b) || fe_is_zero(s)) continue;
+            if (s->l[0] == 1 && (s->l[1] | s->l[2] | s->l[3]) == 0) { /* the common coefficient 1 */
+                G(madd)(a, b, 0);
+                continue;
+            }
+            fe kk;
+            int ng = G(signed_scalar)(&kk, s);
+            if ((kk.l[1] | kk.l[2] | kk.l[3]) == 0) {
+                G(xyzz) t;
+                G(mul_var)(&t, b, s);
+                G(add)(a, &t);
+                continue;
+            }
+            big[m] = kk;
+            neg[m] = ng;
+            G(window_table)(&tables[(size_t)m * 16], b);
+            m++;
+        }
+        if (m == 0) continue;
+        G(xyzz) r;
+        G(set_inf)(&r);
+        for (int w = W - 1; w >= 0; w--) {
+            for (int i = 0; i < C; i++) G(dbl)(&r);
+            for (int t = 0; t < m; t++) G(add_digit)(&r, &tables[(size_t)t * 16], booth_digit(&big[t], w, C), neg[t]);
+        }
+        G(add)(a, &r);
+    }
+    free(tables);
+}
+
+/* out[j] = sum over k in [ptr[j], ptr[j+1]) of scalars[k] * bases[idx[k]] for j < nout, affine
+ * Montgomery out (the sparse combinations of Lagrange points a zkey's A, B, C and IC are).
+ * Indices are checked by the caller. Returns 0, or -1 on allocation failure. */
+static int G(lincomb)(G(aff) *out, const G(aff) *bases, const u64 *ptr, const uint32_t *idx, const fe *scalars,
+                      size_t nout, int nthreads) {
+    G(lincomb_ctx) ctx = {bases, ptr, idx, scalars};
+    zkp_alloc_failed = 0;
+    if (G(chunked)(out, nout, 256, nthreads, G(lincomb_chunk), &ctx) < 0 || zkp_alloc_failed) return -1;
+    for (size_t j = 0; j < nout; j++) {
+        size_t n = ptr[j + 1] - ptr[j];
+        if (n <= LINCOMB_MSM_MIN) continue;
+        G(aff) *gathered = (G(aff) *)malloc(n * sizeof(G(aff)));
+        if (!gathered) return -1;
+        for (size_t k = 0; k < n; k++) gathered[k] = bases[idx[ptr[j] + k]];
+        zkp_alloc_failed = 0;
+        G(xyzz) r;
+        G(msm)(&r, gathered, scalars + ptr[j], n, nthreads);
+        free(gathered);
+        if (zkp_alloc_failed) return -1;
+        G(to_affine)(&out[j], &r);
+    }
+    return 0;
+}
+
+typedef struct {
+    const G(aff) *in;
+    const fe *s;
+} G(scale_ctx);
+
+static void G(scale_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(scale_ctx) *x = (const G(scale_ctx) *)vctx;
+    for (size_t i = lo; i < hi; i++) G(mul_var)(&acc[i - lo], &x->in[i], x->s);
+}
+
+/* out[i] = s * in[i] (one scalar for all points: a contribution's delta^-1 on L and H). */
+static int G(scale)(G(aff) *out, const G(aff) *in, const fe *s, size_t n, int nthreads) {
+    G(scale_ctx) ctx = {in, s};
+    return G(chunked)(out, n, 1024, nthreads, G(scale_chunk), &ctx);
 }
 
 #undef F

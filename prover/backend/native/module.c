@@ -192,7 +192,8 @@ static PyObject *py_quotient(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *py_fr_mont_reduce(PyObject *self, PyObject *args) {
+/* values(obj) <- kernel(values): the in-place Montgomery reductions (fr_mont_reduce, fq_from_mont). */
+static PyObject *mont_reduce_common(PyObject *args, void (*kernel)(uint64_t *, size_t, int), const char *what) {
     PyObject *obj;
     int nthreads;
     if (!PyArg_ParseTuple(args, "Oi", &obj, &nthreads)) return NULL;
@@ -200,14 +201,124 @@ static PyObject *py_fr_mont_reduce(PyObject *self, PyObject *args) {
     if (get_buf(obj, &v, 1, "values") < 0) return NULL;
     if (v.len % 32) {
         PyBuffer_Release(&v);
-        PyErr_SetString(PyExc_ValueError, "fr_mont_reduce: length not a multiple of 32 bytes");
+        PyErr_Format(PyExc_ValueError, "%s: length not a multiple of 32 bytes", what);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    zkp_fr_mont_reduce((uint64_t *)v.buf, (size_t)v.len / 32, nthreads);
+    kernel((uint64_t *)v.buf, (size_t)v.len / 32, nthreads);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
     Py_RETURN_NONE;
+}
+
+static PyObject *py_fr_mont_reduce(PyObject *self, PyObject *args) {
+    return mont_reduce_common(args, zkp_fr_mont_reduce, "fr_mont_reduce");
+}
+
+/* lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): see zkp_lincomb_g1. Byte lengths
+ * are checked here; that every idx names a base is checked by prover/groth16/phase2.py. */
+static PyObject *py_lincomb(PyObject *self, PyObject *args) {
+    PyObject *objs[5];
+    int g2, nthreads;
+    if (!PyArg_ParseTuple(args, "pOOOOOi", &g2, &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &nthreads))
+        return NULL;
+    Py_buffer v[5];
+    for (int i = 0; i < 5; i++) {
+        if (get_buf(objs[i], &v[i], i == 4, "lincomb") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    size_t pb = g2 ? 128 : 64;
+    size_t nout = (size_t)v[4].len / pb, nterms = (size_t)v[2].len / 4;
+    int bad = (size_t)v[4].len % pb || (size_t)v[0].len % pb || (size_t)v[1].len != (nout + 1) * 8 ||
+              (size_t)v[2].len % 4 || (size_t)v[3].len != nterms * 32;
+    if (!bad) {
+        const uint64_t *ptr = (const uint64_t *)v[1].buf;
+        bad = ptr[0] != 0 || ptr[nout] != nterms;
+        for (size_t j = 0; !bad && j < nout; j++) bad = ptr[j] > ptr[j + 1];
+    }
+    if (bad) {
+        for (int j = 0; j < 5; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "lincomb: inconsistent buffer sizes or row pointers");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_lincomb_g2((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, (const uint32_t *)v[2].buf,
+                            (const uint64_t *)v[3].buf, nout, nthreads, (uint64_t *)v[4].buf);
+    else
+        rc = zkp_lincomb_g1((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, (const uint32_t *)v[2].buf,
+                            (const uint64_t *)v[3].buf, nout, nthreads, (uint64_t *)v[4].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 5; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* scale(is_g2, points, scalar, out, nthreads): out[i] = scalar * points[i]. */
+static PyObject *py_scale(PyObject *self, PyObject *args) {
+    PyObject *objs[3];
+    int g2, nthreads;
+    if (!PyArg_ParseTuple(args, "pOOOi", &g2, &objs[0], &objs[1], &objs[2], &nthreads)) return NULL;
+    Py_buffer v[3];
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 2, "scale") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    size_t pb = g2 ? 128 : 64;
+    if ((size_t)v[0].len % pb || v[0].len != v[2].len || v[1].len != 32) {
+        for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "scale: bad buffer sizes");
+        return NULL;
+    }
+    int rc;
+    size_t n = (size_t)v[0].len / pb;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_scale_g2((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    else
+        rc = zkp_scale_g1((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* scale_g1_glv(points, k1, neg1, k2, neg2, out, nthreads): out[i] = (k1 + k2 lambda) points[i]. */
+static PyObject *py_scale_g1_glv(PyObject *self, PyObject *args) {
+    PyObject *objs[4];
+    int neg1, neg2, nthreads;
+    if (!PyArg_ParseTuple(args, "OOpOpOi", &objs[0], &objs[1], &neg1, &objs[2], &neg2, &objs[3], &nthreads)) return NULL;
+    Py_buffer v[4];
+    for (int i = 0; i < 4; i++) {
+        if (get_buf(objs[i], &v[i], i == 3, "scale_g1_glv") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    const uint64_t *k1 = (const uint64_t *)v[1].buf, *k2 = (const uint64_t *)v[2].buf;
+    if (v[0].len % 64 || v[0].len != v[3].len || v[1].len != 32 || v[2].len != 32 || k1[2] || k1[3] || k2[2] ||
+        k2[3]) {
+        for (int j = 0; j < 4; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "scale_g1_glv: bad buffer sizes or |k| >= 2^128");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zkp_scale_g1_glv((const uint64_t *)v[0].buf, k1, neg1, k2, neg2, (size_t)v[0].len / 64, nthreads,
+                          (uint64_t *)v[3].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 4; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_fq_from_mont(PyObject *self, PyObject *args) {
+    return mont_reduce_common(args, zkp_fq_from_mont, "fq_from_mont");
 }
 
 static PyObject *py_series(PyObject *self, PyObject *args) {
@@ -371,6 +482,12 @@ static PyMethodDef methods[] = {
     {"quotient", py_quotient, METH_VARARGS,
      "quotient(a_ptr, a_cols, a_vals, b_ptr, b_cols, b_vals, n_rows, witness, log_n, out, nthreads)"},
     {"fr_mont_reduce", py_fr_mont_reduce, METH_VARARGS, "fr_mont_reduce(values, nthreads): v <- v / 2^256 mod r"},
+    {"lincomb", py_lincomb, METH_VARARGS,
+     "lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): out[j] = sum_k scalars[k] * bases[idx[k]]"},
+    {"scale", py_scale, METH_VARARGS, "scale(is_g2, points, scalar, out, nthreads): out[i] = scalar * points[i]"},
+    {"scale_g1_glv", py_scale_g1_glv, METH_VARARGS,
+     "scale_g1_glv(points, k1, neg1, k2, neg2, out, nthreads): out[i] = (k1 + k2 lambda) points[i]"},
+    {"fq_from_mont", py_fq_from_mont, METH_VARARGS, "fq_from_mont(values, nthreads): v <- v / 2^256 mod q"},
     {"pairing_product_is_one", py_pairing_product_is_one, METH_VARARGS,
      "pairing_product_is_one(g1_points, g2_points) -> bool: prod e(P_i, Q_i) == 1 (Q_i must be in G2)"},
     {"pairing_product", py_pairing_product, METH_VARARGS,

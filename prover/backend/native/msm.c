@@ -214,3 +214,75 @@ int zkp_fixed_base_g2(const uint64_t *base, const uint64_t *scalars, size_t n, i
     free(red);
     return rc;
 }
+
+/* Phase-2 ceremony kernels: see G(lincomb) and G(scale) in curve_impl.h. */
+int zkp_lincomb_g1(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out) {
+    return g1_lincomb((g1_aff *)out, (const g1_aff *)bases, ptr, idx, (const fe *)scalars, nout, nthreads);
+}
+
+int zkp_lincomb_g2(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out) {
+    return g2_lincomb((g2_aff *)out, (const g2_aff *)bases, ptr, idx, (const fe *)scalars, nout, nthreads);
+}
+
+int zkp_scale_g1(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out) {
+    return g1_scale((g1_aff *)out, (const g1_aff *)points, (const fe *)scalar, n, nthreads);
+}
+
+int zkp_scale_g2(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out) {
+    return g2_scale((g2_aff *)out, (const g2_aff *)points, (const fe *)scalar, n, nthreads);
+}
+
+void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads) {
+    fe *v = (fe *)values;
+    long long N = (long long)n;
+    int nt = nthreads < 1 ? 1 : nthreads;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= 4096)
+    for (long long i = 0; i < N; i++) fq_from_mont(&v[i], &v[i]);
+}
+
+/* GLV for the contribution's rescaling of L and H (G1 only): k P = k1 P + k2 phi(P) with
+ * phi(x, y) = (beta x, y) = lambda P, k1 and k2 of ~127 bits (decomposed by the caller,
+ * prover/groth16/phase2.py): 128 doublings instead of 255. beta below is Montgomery form and
+ * pairs with lambda = 0x30644e72...36636f23 (the caller's decomposition uses that lambda). */
+static const fe GLV_BETA = {{0x3350c88e13e80b9cULL, 0x7dce557cdb5e56b9ULL, 0x6001b4b8b615564aULL, 0x2682e617020217e0ULL}};
+
+typedef struct {
+    const g1_aff *in;
+    fe k1, k2;
+    int neg1, neg2;
+} glv_ctx;
+
+static void glv_chunk(g1_xyzz *acc, size_t lo, size_t hi, const void *vctx) {
+    const glv_ctx *x = (const glv_ctx *)vctx;
+    enum { C = 5, W = 26, D = 1 << (C - 1) }; /* 26 windows of 5 bits cover |k_i| < 2^129 */
+    for (size_t i = lo; i < hi; i++) {
+        g1_xyzz *r = &acc[i - lo];
+        g1_set_inf(r);
+        const g1_aff *p = &x->in[i];
+        if (g1_aff_is_inf(p)) continue;
+        g1_xyzz t1[D], t2[D];
+        g1_window_table(t1, p);
+        for (int d = 0; d < D; d++) {
+            t2[d] = t1[d];
+            fq_mul(&t2[d].x, &t2[d].x, &GLV_BETA); /* x = X / ZZ, so phi scales X alone */
+        }
+        for (int w = W - 1; w >= 0; w--) {
+            for (int j = 0; j < C; j++) g1_dbl(r);
+            g1_add_digit(r, t1, booth_digit(&x->k1, w, C), x->neg1);
+            g1_add_digit(r, t2, booth_digit(&x->k2, w, C), x->neg2);
+        }
+    }
+}
+
+int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const uint64_t *k2, int neg2, size_t n,
+                     int nthreads, uint64_t *out) {
+    glv_ctx ctx;
+    ctx.in = (const g1_aff *)points;
+    memcpy(&ctx.k1, k1, sizeof(fe));
+    memcpy(&ctx.k2, k2, sizeof(fe));
+    ctx.neg1 = neg1;
+    ctx.neg2 = neg2;
+    return g1_chunked((g1_aff *)out, n, 1024, nthreads, glv_chunk, &ctx);
+}

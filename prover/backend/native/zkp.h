@@ -40,6 +40,25 @@ int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *
 /* values[i] <- values[i] * R^-1 mod r in place (zkey coefficient v = c R^2 -> Montgomery c R). */
 void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads);
 
+/* Phase-2 ceremony (prover/groth16/phase2.py). lincomb: out[j] = sum over k in
+ * [ptr[j], ptr[j+1]) of scalars[k] * bases[idx[k]], nout outputs, indices checked by the caller.
+ * scale: out[i] = scalar * points[i]. Points affine Montgomery, scalars standard form < r.
+ * Both return 0, or -1 on allocation failure. */
+int zkp_lincomb_g1(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out);
+int zkp_lincomb_g2(const uint64_t *bases, const uint64_t *ptr, const uint32_t *idx, const uint64_t *scalars,
+                   size_t nout, int nthreads, uint64_t *out);
+int zkp_scale_g1(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out);
+int zkp_scale_g2(const uint64_t *points, const uint64_t *scalar, size_t n, int nthreads, uint64_t *out);
+
+/* out[i] = (k1 + k2 lambda) points[i] on G1 (GLV; |k1|, |k2| < 2^128 given as magnitudes, 4 limbs,
+ * and signs). 0, or -1 on allocation failure. */
+int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const uint64_t *k2, int neg2, size_t n,
+                     int nthreads, uint64_t *out);
+
+/* values[i] <- values[i] * R^-1 mod q in place (Montgomery Fq coordinates to standard form). */
+void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads);
+
 /* 1 if built with OpenMP (multi-threaded), else 0. */
 int zkp_have_openmp(void);
 

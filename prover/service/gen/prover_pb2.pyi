@@ -239,7 +239,7 @@ class GetCircuitInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CircuitInfo(_message.Message):
-    __slots__ = ("batch_size", "name", "constraints", "wires", "public_inputs", "domain_size", "key_hash", "development_key")
+    __slots__ = ("batch_size", "name", "constraints", "wires", "public_inputs", "domain_size", "key_hash", "development_key", "provenance", "contribution_hashes")
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +248,8 @@ class CircuitInfo(_message.Message):
     DOMAIN_SIZE_FIELD_NUMBER: _ClassVar[int]
     KEY_HASH_FIELD_NUMBER: _ClassVar[int]
     DEVELOPMENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_HASHES_FIELD_NUMBER: _ClassVar[int]
     batch_size: int
     name: str
     constraints: int
@@ -256,7 +258,9 @@ class CircuitInfo(_message.Message):
     domain_size: int
     key_hash: str
     development_key: bool
-    def __init__(self, batch_size: _Optional[int] = ..., name: _Optional[str] = ..., constraints: _Optional[int] = ..., wires: _Optional[int] = ..., public_inputs: _Optional[int] = ..., domain_size: _Optional[int] = ..., key_hash: _Optional[str] = ..., development_key: _Optional[bool] = ...) -> None: ...
+    provenance: str
+    contribution_hashes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, batch_size: _Optional[int] = ..., name: _Optional[str] = ..., constraints: _Optional[int] = ..., wires: _Optional[int] = ..., public_inputs: _Optional[int] = ..., domain_size: _Optional[int] = ..., key_hash: _Optional[str] = ..., development_key: _Optional[bool] = ..., provenance: _Optional[str] = ..., contribution_hashes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetCircuitInfoResponse(_message.Message):
     __slots__ = ("circuits", "capacity", "tree_depth", "backend")
