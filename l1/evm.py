@@ -91,6 +91,9 @@ class Receipt:
     block_number: int = 0
     #: py-evm's log entries, decoded into ``events`` by the contract that sent the transaction
     logs_raw: Sequence[Any] = field(default_factory=tuple, repr=False)
+    #: what the sender paid (gas used x effective gas price), and the mined transaction's hash
+    fee_wei: int = 0
+    tx_hash: bytes = b""
 
     def event(self, name: str) -> Event:
         found = [e for e in self.events if e.name == name]

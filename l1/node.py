@@ -294,6 +294,8 @@ class NodeChain:
             contract_address=_bytes(created) if (ok and created) else None,
             block_number=block,
             logs_raw=tuple(parse_log(item) for item in receipt.get("logs", [])),
+            fee_wei=_int(receipt["gasUsed"]) * _int(receipt.get("effectiveGasPrice", "0x0")),
+            tx_hash=_bytes(receipt.get("transactionHash")),
         )
 
     def default_fees(self) -> tuple[int, int]:

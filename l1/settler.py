@@ -42,6 +42,8 @@ log = logging.getLogger("zkprover.l1.settler")
 
 #: geth, anvil and most pools refuse a replacement that does not raise both fee fields by 10 %
 MIN_BUMP_PERCENT = 10
+#: seconds a used nonce may go without a receipt for any of our versions before it counts as taken
+NONCE_RECEIPT_GRACE_S = 5.0
 
 
 class SettlerError(RuntimeError):
@@ -103,6 +105,8 @@ class SentTx:
     #: hashes of every version sent, oldest first; the one that mines may be any of them
     hashes: list[bytes] = field(default_factory=list)
     sent_at: float = 0.0
+    #: when the node first reported this nonce used while no version of ours had a receipt
+    nonce_used_since: float = 0.0
 
     @property
     def resends(self) -> int:
@@ -347,7 +351,10 @@ class Settler:
             # Reorged out between the two reads: the next look sees where it went.
             return receipt if again is not None and again.get("blockHash") == receipt["blockHash"] else None
         if self.node.nonce(self.sender.address, "latest") > tx.nonce:
-            if self._mined(tx) is None:  # not mined between the two reads either
+            # A node may count the nonce before it serves the receipt (anvil under load does):
+            # only a nonce used for a while with none of our versions mined is someone else's.
+            tx.nonce_used_since = tx.nonce_used_since or time.monotonic()
+            if self._mined(tx) is None and time.monotonic() - tx.nonce_used_since > NONCE_RECEIPT_GRACE_S:
                 raise SettlerError(
                     f"nonce {tx.nonce} of 0x{self.sender.address.hex()} was used by a transaction "
                     f"the settler did not send (is another process using the operator key?)"
@@ -434,6 +441,7 @@ class InProcessSettler:
             raise CallReverted(contract.decode_error(output), output)
         kwargs = {} if gas is None else {"gas": gas}
         receipt = contract.transact(fn, *args, sender=self.sender, value=value, **kwargs)
+        receipt.fee_wei = receipt.gas_used * GAS_PRICE
         _record_mined(receipt.gas_used, receipt.gas_used * GAS_PRICE, receipt.ok)
         return receipt
 

@@ -183,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--backend", default=None, help="auto | gpu | cpu | python | gpu-emu (default: $ZKPROVER_BACKEND or auto)"
     )
+    d.add_argument(
+        "--l1",
+        default=None,
+        metavar="URL",
+        help="run against this L1 node (JSON-RPC) instead of the in-process EVM; the paying account's key comes "
+        "from $ZKPROVER_L1_KEY_FILE or $ZKPROVER_L1_KEY, never the command line",
+    )
     d.set_defaults(fn=cmd_demo)
 
     s = sub.add_parser("setup", help="development Groth16 setup for an .r1cs (NOT for production)")

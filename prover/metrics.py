@@ -70,6 +70,18 @@ L1_SETTLED_BATCH = Gauge("zkprover_l1_settled_batch", "Newest batch number seen 
 L1_BLOCK = Gauge("zkprover_l1_block", "L1 block numbers the watcher follows", ["kind"])
 L1_EVENTS = Counter("zkprover_l1_events_total", "L1 events handled by the watcher", ["event", "action"])
 L1_REORGS = Counter("zkprover_l1_reorgs_total", "L1 reorgs the watcher saw above its cursor")
+L1_BATCHES_UNSETTLED = Gauge(
+    "zkprover_l1_batches_unsettled", "Batches submitted to the operator, not yet settled on L1"
+)
+L1_BATCH_GAS = Histogram("zkprover_l1_batch_gas_used", "Gas used per settled batch", buckets=_GAS_BUCKETS)
+L1_BATCH_FEE = Histogram("zkprover_l1_batch_fee_wei", "Wei paid per settled batch", buckets=_FEE_BUCKETS)
+L1_GAS_PER_TX = Gauge("zkprover_l1_gas_per_l2_tx", "Gas per L2 transaction of the newest settled batch")
+L1_FEE_PER_TX = Gauge("zkprover_l1_fee_wei_per_l2_tx", "Wei per L2 transaction of the newest settled batch")
+BATCHES_REVERTED = Counter(
+    "zkprover_batches_reverted_total",
+    "Batches taken out of the sequence (failed, cancelled, refused by L1, or after one that was)",
+)
+L1_REQUESTS_WAITING = Gauge("zkprover_l1_requests_waiting", "Confirmed L1 requests no batch has taken yet")
 
 
 class _RecentRate:

@@ -1,5 +1,6 @@
 """The README's main job, `zkprover demo`: service on SQLite, a rollup batch over gRPC, the proof
-verified in Python and settled by the Rollup contract in an EVM, the withdrawal paid on L1."""
+verified in Python and settled by the operator on the Rollup contract in an EVM (deposits made on
+L1, never by the client), the withdrawal paid on L1."""
 
 from __future__ import annotations
 
@@ -14,6 +15,6 @@ def test_demo_end_to_end(capsys):
     out = capsys.readouterr().out
     assert "SUCCEEDED" in out
     assert "Python verifier: valid" in out
-    assert "submitBatch accepted" in out
+    assert "seen by the operator" in out
+    assert "batch settled by the operator" in out
     assert "holds 250 units" in out
-    assert "the same batch again: rejected" in out

@@ -74,4 +74,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_owner_batch ON jobs (owner, batch_number)",
         ),
     ),
+    Migration(
+        3,
+        "L1 requests, settlements, L1 event cursor",
+        (
+            # One row per confirmed entry of the Rollup's priority queue, keyed by its queue
+            # index (so a redelivered event changes nothing); batch_number is the batch that
+            # consumed it, NULL while it waits.
+            """CREATE TABLE l1_requests (
+                queue_index BIGINT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                account_index BIGINT NOT NULL,
+                amount TEXT NOT NULL,
+                address TEXT NOT NULL,
+                ax TEXT NOT NULL,
+                ay TEXT NOT NULL,
+                block_number BIGINT NOT NULL,
+                batch_number BIGINT
+            )""",
+            "CREATE INDEX l1_requests_batch ON l1_requests (batch_number)",
+            """CREATE TABLE settlements (
+                batch_number BIGINT PRIMARY KEY,
+                tx_hash TEXT NOT NULL,
+                gas_used BIGINT NOT NULL,
+                fee_wei TEXT NOT NULL,
+                tx_count INTEGER NOT NULL,
+                settled_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE TABLE l1_cursor (id INTEGER PRIMARY KEY, data TEXT NOT NULL)",
+        ),
+    ),
 )

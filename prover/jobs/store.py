@@ -277,12 +277,15 @@ class JobStore(ABC):
             row = cur.fetchone()
             return row[0] if row else None
 
-    def submit(self, job: NewJob, accounts: Mapping[int, str], expect_batch_number: int) -> tuple[JobRecord, bool]:
-        """In one transaction: write the batch's accounts, move the head, insert the job.
+    def submit(
+        self, job: NewJob, accounts: Mapping[int, str], expect_batch_number: int, l1_queue: Sequence[int] = ()
+    ) -> tuple[JobRecord, bool]:
+        """In one transaction: write the batch's accounts, move the head, insert the job, and mark
+        the L1 requests it consumes (queue indices ``l1_queue``) as taken by this batch.
 
         Returns (job, created). A batch id seen before returns its job with created False and
         writes nothing (BatchIdConflict if its transactions differ). StaleState if the head is
-        no longer at ``expect_batch_number``.
+        no longer at ``expect_batch_number`` or an L1 request is no longer waiting.
         """
         with self._tx() as cur:
             existing = self._by_batch(cur, job.batch_id)
@@ -300,6 +303,14 @@ class JobStore(ABC):
                     "ON CONFLICT (idx) DO UPDATE SET data = excluded.data, batch_number = excluded.batch_number",
                     (idx, data, job.batch_number),
                 )
+            for queue_index in l1_queue:
+                cur.execute(
+                    "UPDATE l1_requests SET batch_number = ? WHERE queue_index = ? AND batch_number IS NULL "
+                    "RETURNING queue_index",
+                    (job.batch_number, queue_index),
+                )
+                if cur.fetchone() is None:
+                    raise StaleState(f"L1 request {queue_index} is no longer waiting for a batch")
             cur.execute(
                 "UPDATE rollup_head SET batch_number = ?, root = ? WHERE id = 1", (job.batch_number, job.new_root)
             )
@@ -554,6 +565,59 @@ class JobStore(ABC):
                     (note, job_id),
                 )
             return self._get(cur, job_id)  # type: ignore[return-value]
+
+    # --- reverting batches that cannot reach L1 ---------------------------------------------------
+    def revert_after(
+        self, batch_number: int, root: str, accounts: Mapping[int, str | None], reason: str
+    ) -> list[JobRecord]:
+        """In one transaction: take every batch after ``batch_number`` out of the sequence, put
+        the head back to (``batch_number``, ``root``) with ``accounts`` as they were there (None:
+        the account did not exist), and return their L1 requests to waiting.
+
+        The jobs keep their ids but leave the batch sequence: each gets a negative batch number
+        and ``~reverted`` appended to its batch id (so the batch id is free for the rebuilt batch);
+        one not final is CANCELLED with ``reason``. Returns the jobs as they were, in batch order.
+        """
+        with self._tx() as cur:
+            cur.execute(f"SELECT {COLUMNS} FROM jobs WHERE batch_number > ? ORDER BY batch_number", (batch_number,))
+            jobs = [_record(r) for r in cur.fetchall()]
+            cur.execute("SELECT MIN(batch_number) FROM jobs")
+            low = min(0, int(cur.fetchone()[0] or 0))
+            for i, job in enumerate(jobs):
+                out = low - 1 - i
+                cur.execute(
+                    self._sql(
+                        "UPDATE jobs SET batch_number = ?, batch_id = ?, cancel_requested = 1, "
+                        "state = CASE WHEN state IN (?, ?) THEN ? ELSE state END, "
+                        "last_error = CASE WHEN last_error = '' OR state IN (?, ?, ?) THEN ? ELSE last_error END, "
+                        "finished_at = COALESCE(finished_at, {now}), updated_at = {now}, version = version + 1 "
+                        "WHERE job_id = ?"
+                    ),
+                    (
+                        out,
+                        f"{job.batch_id}~reverted{-out}",
+                        QUEUED,
+                        PROVING,
+                        CANCELLED,
+                        QUEUED,
+                        PROVING,
+                        SUCCEEDED,
+                        reason,
+                        job.job_id,
+                    ),
+                )
+            cur.execute("UPDATE l1_requests SET batch_number = NULL WHERE batch_number > ?", (batch_number,))
+            for idx, data in accounts.items():
+                if data is None:
+                    cur.execute("DELETE FROM accounts WHERE idx = ?", (idx,))
+                else:
+                    cur.execute(
+                        "INSERT INTO accounts (idx, data, batch_number) VALUES (?, ?, ?) ON CONFLICT (idx) "
+                        "DO UPDATE SET data = excluded.data, batch_number = excluded.batch_number",
+                        (idx, data, batch_number),
+                    )
+            cur.execute("UPDATE rollup_head SET batch_number = ?, root = ? WHERE id = 1", (batch_number, root))
+            return jobs
 
 
 def open_store(url: str) -> JobStore:

@@ -152,6 +152,50 @@ def _add_rollup_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="skip the self-check of each proof")
 
 
+def _add_l1_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--l1",
+        default=os.environ.get("ZKPROVER_L1_URL"),
+        metavar="URL",
+        help="the L1 node's JSON-RPC URL (default $ZKPROVER_L1_URL; none: an embedded in-process EVM with a fresh "
+        "Rollup, for trials). The operator key comes from --l1-key-file, $ZKPROVER_L1_KEY_FILE or $ZKPROVER_L1_KEY",
+    )
+    p.add_argument("--l1-key-file", default=None, help="file holding the operator's L1 private key (mode 600)")
+    p.add_argument("--confirmations", type=int, default=2, help="blocks before an L1 request counts (default 2)")
+    p.add_argument(
+        "--l1-batch-after",
+        type=float,
+        default=5.0,
+        help="seconds L1 requests may wait for a client batch before an L1-only batch is made (default 5)",
+    )
+    p.add_argument("--max-fee-gwei", type=float, default=500.0, help="settlement fee cap, gwei per gas (default 500)")
+
+
+def build_l1(args: argparse.Namespace, store: Any, operator: Any, registry: Any) -> Any:
+    """The L1 loop for ``serve`` with the real rollup: the link (node or embedded EVM), its
+    domain bound into the operator. One batch size only, the largest given: the Rollup verifies
+    one circuit's key, so batches of any other size could never settle."""
+    from prover.service.l1_link import L1Loop, LinkConfig, connect
+
+    size = max(args.batch_sizes)
+    if len(args.batch_sizes) > 1:
+        log.warning("linked to L1: batches of %d only (the Rollup holds one verifying key)", size)
+        registry.sizes = [size]
+    config = LinkConfig(
+        confirmations=args.confirmations,
+        max_fee_per_gas=int(args.max_fee_gwei * 10**9),
+        l1_batch_after_s=args.l1_batch_after,
+    )
+    vk = None if args.l1 else registry.get(size).pk.vk
+    link = connect(
+        store, url=args.l1, rollup_address=args.rollup_address, key_file=args.l1_key_file, config=config, vk=vk,
+        depth=args.depth,
+    )  # fmt: skip
+    if link.chain.chain_id != operator.domain.chain_id or link.rollup_address != operator.domain.rollup_address:
+        operator.domain = type(operator.domain)(link.chain.chain_id, link.rollup_address)
+    return L1Loop(link, None)
+
+
 # --- serve / worker ---------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     from prover.backend.select import select_backend
@@ -179,13 +223,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
     backend = select_backend(args.backend) if args.workers else None
     operator, registry = build_rollup(args)
+    store = open_store(store_url)
+    l1_loop = build_l1(args, store, operator, registry) if args.rollup == "rollup" else None
     core = ProverCore(
-        open_store(store_url),
+        store,
         operator,
         registry,
         max_attempts=args.max_attempts,
         backend_description=backend.describe() if backend else "none (API only; proofs by zkprover worker)",
+        requests_from_l1=l1_loop is not None,
     )
+    if l1_loop is not None:
+        l1_loop.core = core
     server = ProverServer(
         core,
         address=args.listen,
@@ -199,6 +248,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls=tls,
         limits=limits,
         allow_insecure=args.allow_insecure,
+        l1_loop=l1_loop,
     )
     port = server.start()
     server.install_signal_handlers(grace_s=args.grace)
@@ -461,6 +511,7 @@ def add_service_verbs(sub: Any) -> None:
     s.add_argument("--max-streams-per-client", type=int, default=32, help="open streams per client (default 32)")
     s.add_argument("--rate-limit", type=float, default=100.0, help="requests per second per client (default 100)")
     _add_rollup_options(s)
+    _add_l1_options(s)
     s.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("worker", help="claim and prove jobs from a shared store (one per GPU)")

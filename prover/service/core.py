@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prover import metrics
-from prover.jobs import STATES, JobRecord, JobStore, NewJob, StaleState
-from prover.service.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
+from prover.jobs import CANCELLED, FAILED, STATES, JobRecord, JobStore, NewJob, StaleState
+from prover.jobs.l1_ledger import L1Ledger, L1Request
+from prover.service.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from prover.service.rollup_api import (
     AccountView,
     CircuitEntry,
@@ -67,6 +68,19 @@ def _job_id(job_id: str) -> str:
     return _text(job_id, "job_id", MAX_JOB_ID)
 
 
+#: batch ids of the operator's own batches of L1 requests
+L1_BATCH_PREFIX = "l1-"
+L1_KINDS = ("deposit", "forced_exit")
+
+
+def l1_tx(r: L1Request) -> TxRequest:
+    """The batch transaction consuming L1 queue entry ``r``."""
+    if r.kind == "forced_exit":
+        return TxRequest(kind="forced_exit", from_index=r.account_index, l1_address=r.address)
+    key = (r.ax, r.ay) if r.kind == "deposit" else None
+    return TxRequest(kind="deposit", from_index=r.account_index, amount=r.amount, pubkey=key, l1_address=r.address)
+
+
 @dataclass(frozen=True)
 class StateInfo:
     root: str
@@ -84,12 +98,17 @@ class ProverCore:
         *,
         max_attempts: int = 3,
         backend_description: str = "",
+        requests_from_l1: bool = False,
     ) -> None:
         self.store = store
         self.operator = operator
         self.registry = registry
         self.max_attempts = max_attempts
         self.backend_description = backend_description
+        #: deposits and forced exits come from the L1 ledger only (an operator linked to L1);
+        #: False keeps the library's offline use, where the caller supplies them
+        self.requests_from_l1 = requests_from_l1
+        self.ledger = L1Ledger(store)
         self._submit_lock = threading.Lock()
         self.watch_hub = WatchHub(store)
 
@@ -135,8 +154,19 @@ class ProverCore:
     ) -> tuple[JobRecord, bool]:
         if not batch_id or len(batch_id) > MAX_BATCH_ID or not batch_id.isprintable():
             raise InvalidArgument(f"batch_id must be 1..{MAX_BATCH_ID} printable characters")
+        if batch_id.startswith(L1_BATCH_PREFIX) and self.requests_from_l1:
+            raise InvalidArgument(
+                f"batch_id: the prefix {L1_BATCH_PREFIX!r} is kept for the operator's L1-only batches"
+            )
         if not txs:
             raise InvalidArgument("transactions: a batch needs at least one transaction")
+        if self.requests_from_l1:
+            for i, t in enumerate(txs):
+                if t.kind in L1_KINDS:
+                    raise InvalidArgument(
+                        f"transactions[{i}]: a {t.kind} is made on L1 (the Rollup contract), not by a client; "
+                        "the operator takes it from L1 once confirmed"
+                    )
         sizes = self.registry.batch_sizes()
         if batch_size == 0:
             fit = smallest_fitting(sizes, len(txs))
@@ -163,55 +193,177 @@ class ProverCore:
                     return existing, False
                 self._sync()
                 try:
-                    applied = self.operator.apply_batch(txs, batch_size)
-                except ValueError:
-                    metrics.BATCHES_SUBMITTED.labels("rejected").inc()
-                    raise
-                new = NewJob(
-                    batch_id=batch_id,
-                    request_hash=request_hash,
-                    batch_number=applied.batch_number,
-                    batch_size=batch_size,
-                    tx_count=len(txs),
-                    circuit=self.registry.name(batch_size),
-                    inputs=inputs_json_safe(applied.circuit_inputs),
-                    old_root=str(applied.old_root),
-                    new_root=str(applied.new_root),
-                    public_data=applied.public_data.hex(),
-                    max_attempts=self.max_attempts,
-                    owner=owner,
-                )
-                try:
-                    job, created = self.store.submit(
-                        new, applied.accounts, expect_batch_number=applied.batch_number - 1
+                    result = self._store_batch(
+                        batch_id, request_hash, self._l1_ahead_of(len(txs)), txs, batch_size, owner
                     )
                 except StaleState:
-                    self.operator.revert(applied)
                     log.info("state head moved under batch %s; reloading and retrying", batch_id)
                     continue
-                except BaseException:
-                    self.operator.revert(applied)
-                    raise
-                if not created:  # the same batch id committed by another server meanwhile
-                    self.operator.revert(applied)
-                    self._sync(force=True)
-                    if job.owner != owner:
-                        raise AlreadyExists(f"batch_id {batch_id!r} is taken by another client")
-                    if job.request_hash != request_hash:
-                        raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
-                metrics.BATCHES_SUBMITTED.labels("created" if created else "duplicate").inc()
-                log.info(
-                    "batch %r submitted: job=%s batch_number=%d txs=%d size=%d",
-                    batch_id,
-                    job.job_id,
-                    job.batch_number,
-                    len(txs),
-                    batch_size,
-                )
-                return job, created
+                if result is None:
+                    continue
+                return result
             raise Aborted(
                 f"the state kept moving under this batch ({SUBMIT_TRIES} tries; other servers submitting); retry"
             )
+
+    def submit_l1_only(self) -> JobRecord | None:
+        """A batch of waiting L1 requests alone (none waiting: None). The operator's L1 loop calls
+        this when requests wait and no client batch came to carry them."""
+        if not self.requests_from_l1:
+            raise FailedPrecondition("this operator takes no requests from L1")
+        sizes = self.registry.batch_sizes()
+        with self._submit_lock:
+            self._sync()
+            l1 = self.ledger.waiting(max(sizes))
+            if not l1:
+                return None
+            result = self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
+            return result[0] if result else None
+
+    def _l1_ahead_of(self, n_client: int) -> list[L1Request]:
+        """The waiting L1 requests to put in front of ``n_client`` client transactions. L1
+        requests go first, in queue order (their deadlines bind the operator); those that do
+        not fit next to the client's go into L1-only batches stored before it."""
+        if not self.requests_from_l1:
+            return []
+        largest = max(self.registry.batch_sizes())
+        while True:
+            l1 = self.ledger.waiting(largest)
+            if len(l1) + n_client <= largest:
+                return l1
+            self._store_batch(self._l1_batch_id(l1), "", l1, [], 0)
+
+    @staticmethod
+    def _l1_batch_id(l1: Sequence[L1Request]) -> str:
+        return f"{L1_BATCH_PREFIX}{l1[0].queue_index}-{l1[-1].queue_index}"
+
+    def _store_batch(
+        self,
+        batch_id: str,
+        request_hash: str,
+        l1: Sequence[L1Request],
+        txs: Sequence[TxRequest],
+        batch_size: int,
+        owner: str = "",
+    ) -> tuple[JobRecord, bool] | None:
+        """Apply L1 requests ``l1`` then ``txs`` and persist the batch (caller holds the lock).
+
+        None when another server stored the same batch id first (the caller looks again);
+        StaleState when the head moved (the state was reloaded; the caller retries).
+        """
+        all_txs = [l1_tx(r) for r in l1] + list(txs)
+        fit = smallest_fitting(self.registry.batch_sizes(), len(all_txs))
+        if fit is None:  # cannot happen: callers keep the total within the largest size
+            raise InvalidArgument(f"{len(all_txs)} transactions do not fit any batch size")
+        batch_size = max(batch_size, fit)
+        if not request_hash:  # an L1-only batch: its identity is the queue entries it takes
+            request_hash = hashlib.sha256(json.dumps([r.queue_index for r in l1]).encode()).hexdigest()
+        try:
+            applied = self.operator.apply_batch(all_txs, batch_size)
+        except ValueError:
+            metrics.BATCHES_SUBMITTED.labels("rejected").inc()
+            raise
+        new = NewJob(
+            batch_id=batch_id,
+            request_hash=request_hash,
+            batch_number=applied.batch_number,
+            batch_size=batch_size,
+            tx_count=len(all_txs),
+            circuit=self.registry.name(batch_size),
+            inputs=inputs_json_safe(applied.circuit_inputs),
+            old_root=str(applied.old_root),
+            new_root=str(applied.new_root),
+            public_data=applied.public_data.hex(),
+            max_attempts=self.max_attempts,
+            owner=owner,
+        )
+        try:
+            job, created = self.store.submit(
+                new,
+                applied.accounts,
+                expect_batch_number=applied.batch_number - 1,
+                l1_queue=[r.queue_index for r in l1],
+            )
+        except StaleState:
+            self.operator.revert(applied)
+            self._sync(force=True)
+            raise
+        except BaseException:
+            self.operator.revert(applied)
+            raise
+        if not created:  # the same batch id committed by another server meanwhile
+            self.operator.revert(applied)
+            self._sync(force=True)
+            if job.owner != owner:
+                raise AlreadyExists(f"batch_id {batch_id!r} is taken by another client")
+            if job.request_hash != request_hash:
+                raise AlreadyExists(f"batch_id {batch_id!r} was submitted before with other transactions")
+        metrics.BATCHES_SUBMITTED.labels("created" if created else "duplicate").inc()
+        log.info(
+            "batch %r submitted: job=%s batch_number=%d txs=%d (L1 requests %d) size=%d",
+            batch_id,
+            job.job_id,
+            job.batch_number,
+            len(all_txs),
+            len(l1),
+            batch_size,
+        )
+        return job, created
+
+    # --- reverting what cannot be proven or settled ---------------------------------------------------
+    def revert_from(self, batch_number: int, reason: str) -> list[JobRecord]:
+        """Take batch ``batch_number`` and every later one out of the sequence and rebuild.
+
+        The state goes back to batch ``batch_number - 1`` (the last one still provable), the
+        L1 requests of the removed batches wait again, and the client transactions of the
+        *later* batches are re-validated and rebuilt under their batch ids, in order (with the
+        waiting L1 requests in front); a client batch that no longer applies is dropped (logged;
+        its batch id then finds no job, its old job is CANCELLED with ``reason``). The
+        transactions of batch ``batch_number`` itself are dropped: it was cancelled, failed for
+        good or refused by L1. Returns the removed jobs.
+        """
+        unapply = getattr(self.operator, "unapply", None)
+        if unapply is None:
+            raise FailedPrecondition("this rollup cannot revert batches")
+        with self._submit_lock:
+            self._sync()
+            head = self.store.head()
+            if not 1 <= batch_number <= head.batch_number:
+                return []
+            jobs = self.store.list(None, head.batch_number - batch_number + 1, batch_number - 1)
+            client: dict[str, list[TxRequest]] = {}
+            touched: set[int] = set()
+            try:
+                for job in reversed(jobs):
+                    client[job.job_id], changed = unapply(job.inputs)
+                    touched |= changed
+                accounts = {i: self.operator.encoded(i) for i in sorted(touched)}  # type: ignore[attr-defined]
+                self.store.revert_after(batch_number - 1, str(self.operator.state_root()), accounts, reason)
+            except BaseException:
+                self._sync(force=True)
+                raise
+            metrics.BATCHES_REVERTED.inc(len(jobs))
+            log.warning("reverted batches %d..%d (%s)", batch_number, head.batch_number, reason)
+            for job in jobs[1:]:
+                txs = client[job.job_id]
+                if not txs:  # an L1-only batch: its requests are waiting again
+                    continue
+                try:
+                    self._store_batch(
+                        job.batch_id, job.request_hash, self._l1_ahead_of(len(txs)), txs, job.batch_size, job.owner
+                    )
+                except (ValueError, StaleState) as exc:
+                    log.warning("batch %s not rebuilt after the revert: %s", job.batch_id, exc)
+            return jobs
+
+    def reconcile(self) -> list[JobRecord]:
+        """Revert from the first batch in the sequence whose job failed for good or was
+        cancelled (no L1 stall: its successors are rebuilt); the removed jobs, if any."""
+        stuck = [j for s in (FAILED, CANCELLED) for j in self.store.list(s, 1, 0)]
+        if not stuck:
+            return []
+        first = min(stuck, key=lambda j: j.batch_number)
+        return self.revert_from(first.batch_number, f"reverted: batch {first.batch_number} {first.state.lower()}")
 
     # --- jobs ------------------------------------------------------------------------------------------
     def get_job(self, job_id: str = "", batch_id: str = "", owner: str | None = None) -> JobRecord:
@@ -230,6 +382,11 @@ class ProverCore:
         self.get_job(job_id=_job_id(job_id), owner=owner)  # another client's job is NOT_FOUND
         job = self.store.cancel(job_id, reason)
         log.info("cancel job=%s state=%s reason=%r", job_id, job.state, reason)
+        if self.requests_from_l1 and job.state == CANCELLED and job.batch_number > 0:
+            # A batch that will never be proven blocks every later one on L1: revert now (a
+            # proving job is reverted once its worker stops, by reconcile()).
+            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled")
+            job = self.store.get(job_id) or job
         return job
 
     def list_jobs(

@@ -15,7 +15,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from circuits.native.eddsa import PublicKey, Signature
 from circuits.rollup.params import BatchShape
@@ -31,7 +32,16 @@ from prover.rollup.key_source import (
 from prover.rollup.public_data import Domain
 from prover.rollup.state import State
 from prover.rollup.transactions import Deposit, ForcedExit, Transaction, Transfer, Withdrawal
-from prover.service.rollup_api import AccountView, AppliedBatch, BatchRejected, CircuitEntry, TxRequest
+from prover.service.rollup_api import (
+    AccountView,
+    AppliedBatch,
+    BatchRejected,
+    CircuitEntry,
+    TxRequest,
+    inputs_from_json,
+)
+
+_TRANSFER, _WITHDRAWAL = 2, 3  # public-data record types
 
 log = logging.getLogger("zkprover.service.rollup")
 
@@ -145,6 +155,50 @@ class RollupAdapter:
         for index, account in reversed(applied.undo):
             self._state.set(index, account)
         self._batch_number = applied.batch_number - 1
+
+    def unapply(self, inputs: Mapping[str, Any]) -> tuple[list[TxRequest], set[int]]:
+        """Undo the newest batch from the circuit inputs it was proved with (JSON form): every
+        slot records its accounts as they were before it, so writing those back in reverse slot
+        order (the fee credit first, then B, then A of each slot) restores the state exactly.
+
+        Returns the batch's client transactions (transfers and withdrawals, to be re-validated)
+        and the indices it touched. Raises RuntimeError if the result is not the batch's old root.
+        """
+        v = inputs_from_json(inputs)
+
+        def account(prefix: str, i: int | None = None) -> Account | None:
+            def get(k: str) -> int:
+                return v[f"{prefix}_{k}"] if i is None else v[f"{prefix}_{k}"][i]
+
+            if get("empty"):
+                return None
+            return Account(get("ax"), get("ay"), get("balance"), get("nonce"), get("owner"))
+
+        touched = {v["fee_account"]}
+        self._state.set(v["fee_account"], account("fee"))
+        for i in reversed(range(len(v["tx_type"]))):
+            self._state.set(v["to_index"][i], account("b", i))
+            self._state.set(v["from_index"][i], account("a", i))
+            touched |= {v["to_index"][i], v["from_index"][i]}
+        if self._state.root != v["old_root"]:
+            raise RuntimeError(f"undoing batch {v['batch_number']} gave root {self._state.root}, not {v['old_root']}")
+        self._batch_number = v["batch_number"] - 1
+        txs = []
+        for i, kind in enumerate(v["tx_type"]):
+            if kind not in (_TRANSFER, _WITHDRAWAL):
+                continue
+            sig = (v["sig_r8x"][i], v["sig_r8y"][i], v["sig_s"][i])
+            common = dict(from_index=v["from_index"][i], amount=v["amount"][i], fee=v["fee"][i], nonce=v["a_nonce"][i])
+            if kind == _TRANSFER:
+                txs.append(TxRequest(kind="transfer", to_index=v["to_index"][i], signature=sig, **common))
+            else:
+                txs.append(TxRequest(kind="withdrawal", l1_address=v["l1_addr"][i], signature=sig, **common))
+        return txs, touched
+
+    def encoded(self, index: int) -> str | None:
+        """Account ``index`` as the store keeps it (None: empty)."""
+        a = self._state.get(index)
+        return _encode(a) if a is not None else None
 
     def load(self, accounts: Iterable[tuple[int, str]], batch_number: int, root: int) -> None:
         state = _JournaledState(self.depth)

@@ -24,6 +24,7 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -39,6 +40,9 @@ from prover.service.interceptors import ServiceInterceptor
 from prover.service.limits import Limits
 from prover.service.servicer import ProverServicer
 from prover.service.worker import Worker, spawn
+
+if TYPE_CHECKING:
+    from prover.service.l1_link import L1Loop
 
 log = logging.getLogger("zkprover.server")
 
@@ -62,8 +66,10 @@ class ProverServer:
         tls: grpc.ServerCredentials | None = None,
         limits: Limits | None = None,
         allow_insecure: bool = False,
+        l1_loop: L1Loop | None = None,
     ) -> None:
         self.core = core
+        self.l1_loop = l1_loop  # follows and settles on L1 (an operator linked to its Rollup)
         self.address = address
         self.backend = backend
         self.metrics_port = metrics_port
@@ -108,6 +114,8 @@ class ProverServer:
     def start(self) -> int:
         """Bind, start serving and proving; returns the bound port (useful with port 0)."""
         self.core.start()
+        if self.l1_loop is not None:
+            self.l1_loop.link.check()  # L1Divergence: refuse to serve (and prove) on a wrong root
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)
@@ -125,6 +133,8 @@ class ProverServer:
         self._threads.append(reaper)
         if self.metrics_port is not None:
             self._stop_metrics = metrics.serve_http(self.metrics_port, self.metrics_address)
+        if self.l1_loop is not None:
+            self.l1_loop.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
@@ -154,6 +164,8 @@ class ProverServer:
         log.info("shutting down (grace %.0f s)", grace_s)
         self.health.enter_graceful_shutdown()
         self._stopped.set()
+        if self.l1_loop is not None:
+            self.l1_loop.stop()
         for w in self.workers:
             w.grace_s = min(w.grace_s, grace_s)
             w.request_stop()

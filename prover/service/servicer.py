@@ -131,7 +131,7 @@ def job_to_pb(job: JobRecord) -> pb.Job:
     return pb.Job(
         job_id=job.job_id,
         batch_id=job.batch_id,
-        batch_number=job.batch_number,
+        batch_number=max(job.batch_number, 0),  # a reverted job left the sequence (stored negative)
         state=_STATE_TO_PB[job.state],
         batch_size=job.batch_size,
         transaction_count=job.tx_count,

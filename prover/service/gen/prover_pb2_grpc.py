@@ -109,6 +109,13 @@ class ProverServiceServicer:
 
     def CancelJob(self, request, context):
         """A queued job is cancelled at once; a proving job stops at its next stage boundary.
+        On an operator linked to L1, cancelling a batch that has successors REVERTS (it is not
+        refused): the state goes back to the batch before it, its L1 requests wait again, and the
+        later batches' client transactions are re-validated and rebuilt under their batch ids (GetJob
+        by batch id finds the rebuilt job; the old one is CANCELLED with batch_number 0 and
+        "~reverted<n>" appended to its batch id). A batch whose proof fails for good, or that L1
+        refuses, is reverted the same way. Deposits and forced exits are L1's: SubmitBatch refuses
+        them with INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
