@@ -216,7 +216,13 @@ def test_picks_up_nonces_used_outside_the_settler(node, probe):
 
 def test_waiting_survives_a_node_restart(anvil, node, probe):
     settler = _settler(node, confirmations=2)
-    tx = settler.send(probe.address, probe.encode("submitBatch", 1, ROOT), gas=GAS)  # mined at once
+    tx = settler.send(probe.address, probe.encode("submitBatch", 1, ROOT), gas=GAS)
+    # Automine answers before the block is sealed; under load a stop can come first and lose the
+    # transaction with the pool (a different story: a dropped one, tested above). Wait for it.
+    deadline = time.monotonic() + 10
+    while node.receipt(tx.hashes[-1]) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node.receipt(tx.hashes[-1]) is not None
     anvil.stop()  # SIGTERM: the chain, with the transaction, is written to the state file
 
     def come_back():
