@@ -82,13 +82,22 @@ def measure(size: int, depth: int) -> dict:
     }
 
 
-def _commit() -> str:
+def run_metadata(watched: tuple[str, ...] = ("circuits",)) -> dict:
+    """Date, machine, commit (``+dirty`` when ``watched`` folders have changes) and load average:
+    the header every circuit benchmark's JSON starts with."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "circuits"], cwd=ROOT, capture_output=True, text=True)
-        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+        dirty = subprocess.run(["git", "status", "--porcelain", *watched], cwd=ROOT, capture_output=True, text=True)
+        commit = out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except OSError:
-        return "unknown"
+        commit = "unknown"
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "commit": commit,
+        "load_before": os.getloadavg(),
+    }
 
 
 def main() -> None:
@@ -103,14 +112,7 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.depth)))
         return
 
-    out: dict = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": platform.platform(),
-        "cpus": os.cpu_count(),
-        "commit": _commit(),
-        "load_before": os.getloadavg(),
-        "batches": [],
-    }
+    out: dict = {**run_metadata(), "batches": []}
     print(
         f"{'batch':>5} {'constraints':>12} {'build s':>8} {'peak MiB':>9} {'hash s':>7} {'witness s':>10} "
         f"{'check s':>8} {'w+check s':>10} {'peak MiB':>9}  r1cs sha256"

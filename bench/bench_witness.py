@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_circuit_build import run_metadata  # noqa: E402  (bench/ is on the path only now)
 
 
 def _timed(fn):
@@ -69,13 +68,6 @@ def measure(size: int, depth: int, repeat: int) -> dict:
     }
 
 
-def _commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    status = ["git", "status", "--porcelain", "circuits", "prover"]
-    dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[4, 8, 32])
@@ -83,14 +75,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "witness.json")
     args = ap.parse_args()
-    out: dict = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": platform.platform(),
-        "cpus": os.cpu_count(),
-        "commit": _commit(),
-        "load_before": os.getloadavg(),
-        "batches": [],
-    }
+    out: dict = {**run_metadata(("circuits", "prover")), "batches": []}
     print(
         f"{'batch':>5} {'constraints':>12} {'python s':>9} {'(cpu)':>7} {'native 1st':>10} "
         f"{'native s':>9} {'(cpu)':>7} {'x (cpu)':>8}  equal"
