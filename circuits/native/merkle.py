@@ -108,13 +108,16 @@ class SparseMerkleTree:
 
     def path(self, index: int) -> Path:
         """Siblings of leaf ``index``, leaf level first."""
-        index_digits(index, self.depth, self.arity)  # range check
+        if not 0 <= index < self.capacity:
+            index_digits(index, self.depth, self.arity)  # raises, naming the range
         out: Path = []
-        pos = index
+        pos, arity = index, self.arity
+        # (the operator reads two paths per transaction: plain loops, no per-node calls)
         for level in range(self.depth):
-            first = pos - pos % self.arity
-            out.append(tuple(self._node(level, q) for q in range(first, first + self.arity) if q != pos))
-            pos //= self.arity
+            store, zero = self._nodes[level], self._zeros[level]
+            first = pos - pos % arity
+            out.append(tuple([store.get(q, zero) for q in range(first, first + arity) if q != pos]))
+            pos //= arity
         return out
 
     def update(self, index: int, leaf: int) -> Path:

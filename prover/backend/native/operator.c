@@ -23,9 +23,12 @@
 #define POS_FULL_ROUNDS 8
 
 typedef struct {
-    int rp;   /* partial rounds; 0 while the width is not set up */
-    fe *c;    /* (8 + rp) * t round constants */
-    fe *m;    /* t * t MDS matrix, row-major */
+    int rp;        /* partial rounds; 0 while the width is not set up */
+    fe *full;      /* 8 * t constants of the full rounds */
+    fe *partial;   /* rp constants of the partial rounds (cell 0 only) */
+    fe *sparse;    /* (rp - 1) * (2t - 1): row 0, then column 0 below the diagonal */
+    fe *last;      /* t * t matrix of the last partial round */
+    fe *mds;       /* t * t MDS matrix of the full rounds */
 } pos_params;
 
 static pos_params POS[POS_MAX_T + 1];
@@ -67,29 +70,54 @@ static inline void sbox(fe *x) {
     fr_mul(x, &x4, x);
 }
 
-/* The permutation on t Montgomery cells, as poseidon_permutation. */
-static void poseidon_perm(const pos_params *pp, int t, fe *s) {
-    int rounds = POS_FULL_ROUNDS + pp->rp, half = POS_FULL_ROUNDS / 2;
+static inline void dense(const fe *m, int t, fe *s) {
     fe next[POS_MAX_T];
-    for (int r = 0; r < rounds; r++) {
-        const fe *c = pp->c + (size_t)r * t;
-        int full = r < half || r >= half + pp->rp;
-        for (int i = 0; i < t; i++) {
-            fr_add(&s[i], &s[i], &c[i]);
-            if (full || i == 0) sbox(&s[i]);
+    for (int i = 0; i < t; i++) {
+        const fe *row = m + (size_t)i * t;
+        fe acc, prod;
+        fr_mul(&acc, &row[0], &s[0]);
+        for (int j = 1; j < t; j++) {
+            fr_mul(&prod, &row[j], &s[j]);
+            fr_add(&acc, &acc, &prod);
         }
-        for (int i = 0; i < t; i++) {
-            const fe *row = pp->m + (size_t)i * t;
-            fe acc, prod;
-            fr_mul(&acc, &row[0], &s[0]);
-            for (int j = 1; j < t; j++) {
-                fr_mul(&prod, &row[j], &s[j]);
-                fr_add(&acc, &acc, &prod);
-            }
-            next[i] = acc;
-        }
-        memcpy(s, next, sizeof(fe) * (size_t)t);
+        next[i] = acc;
     }
+    memcpy(s, next, sizeof(fe) * (size_t)t);
+}
+
+static inline void full_round(const pos_params *pp, int t, int k, fe *s) {
+    const fe *c = pp->full + (size_t)k * t;
+    for (int i = 0; i < t; i++) {
+        fr_add(&s[i], &s[i], &c[i]);
+        sbox(&s[i]);
+    }
+    dense(pp->mds, t, s);
+}
+
+/* The permutation on t Montgomery cells: poseidon_permutation in the form fast._fast_form
+ * describes (the same function, fewer products in the partial rounds). */
+static void poseidon_perm(const pos_params *pp, int t, fe *s) {
+    int half = POS_FULL_ROUNDS / 2;
+    for (int k = 0; k < half; k++) full_round(pp, t, k, s);
+    for (int i = 0; i < pp->rp; i++) {
+        fr_add(&s[0], &s[0], &pp->partial[i]);
+        sbox(&s[0]);
+        if (i == pp->rp - 1) {
+            dense(pp->last, t, s);
+            break;
+        }
+        const fe *row = pp->sparse + (size_t)i * (size_t)(2 * t - 1), *col = row + t;
+        fe s0 = s[0], acc, prod;
+        fr_mul(&acc, &row[0], &s[0]);
+        for (int j = 1; j < t; j++) {
+            fr_mul(&prod, &row[j], &s[j]);
+            fr_add(&acc, &acc, &prod);
+            fr_mul(&prod, &col[j - 1], &s0);
+            fr_add(&s[j], &s[j], &prod);
+        }
+        s[0] = acc;
+    }
+    for (int k = half; k < POS_FULL_ROUNDS; k++) full_round(pp, t, k, s);
 }
 
 /* Poseidon of t - 1 Montgomery inputs (capacity cell 0), Montgomery result. */
@@ -113,51 +141,48 @@ static int width_ready(int t) {
     return 1;
 }
 
-/* operator_poseidon_setup(t, rp, constants, mds): standard-form LE constants, once per width. */
+enum { SET_FULL, SET_PARTIAL, SET_SPARSE, SET_LAST, SET_MDS, SET_PARTS };
+
+/* operator_poseidon_setup(t, rp, full, partial, sparse, last, mds): a width's constants in
+ * standard form, little-endian (fast._fast_form), once per width. */
 static PyObject *py_poseidon_setup(PyObject *self, PyObject *args) {
     int t, rp;
-    Py_buffer c, m;
-    if (!PyArg_ParseTuple(args, "iiy*y*", &t, &rp, &c, &m)) return NULL;
+    Py_buffer b[SET_PARTS];
+    if (!PyArg_ParseTuple(args, "iiy*y*y*y*y*", &t, &rp, &b[0], &b[1], &b[2], &b[3], &b[4])) return NULL;
     PyObject *ret = NULL;
-    size_t nc = (size_t)(POS_FULL_ROUNDS + rp) * (size_t)t, nm = (size_t)t * (size_t)t;
-    if (t < POS_MIN_T || t > POS_MAX_T || rp <= 0) {
+    fe *parts[SET_PARTS] = {NULL};
+    size_t want[SET_PARTS] = {(size_t)POS_FULL_ROUNDS * t, (size_t)rp, (size_t)(rp - 1) * (size_t)(2 * t - 1),
+                              (size_t)t * t, (size_t)t * t};
+    if (t < POS_MIN_T || t > POS_MAX_T || rp <= 1) {
         PyErr_Format(PyExc_ValueError, "Poseidon setup: bad width %d or partial rounds %d", t, rp);
         goto done;
     }
-    if ((size_t)c.len != nc * 32 || (size_t)m.len != nm * 32) {
-        PyErr_SetString(PyExc_ValueError, "Poseidon setup: constants or MDS of the wrong length");
-        goto done;
-    }
-    fe *cc = malloc(nc * sizeof(fe)), *mm = malloc(nm * sizeof(fe));
-    if (!cc || !mm) {
-        free(cc);
-        free(mm);
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (size_t i = 0; i < nc + nm; i++) {
-        fe *dst = i < nc ? &cc[i] : &mm[i - nc];
-        const unsigned char *src = i < nc ? (const unsigned char *)c.buf + 32 * i : (const unsigned char *)m.buf + 32 * (i - nc);
-        if (load_std(dst, src) < 0) {
-            free(cc);
-            free(mm);
-            PyErr_SetString(PyExc_ValueError, "Poseidon setup: a constant is not below r");
+    for (int k = 0; k < SET_PARTS; k++) {
+        if ((size_t)b[k].len != want[k] * 32) {
+            PyErr_Format(PyExc_ValueError, "Poseidon setup: part %d is %zd bytes, not %zu", k, b[k].len, want[k] * 32);
             goto done;
         }
+        if (!(parts[k] = malloc(want[k] * sizeof(fe)))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (size_t i = 0; i < want[k]; i++)
+            if (load_std(&parts[k][i], (const unsigned char *)b[k].buf + 32 * i) < 0) {
+                PyErr_SetString(PyExc_ValueError, "Poseidon setup: a constant is not below r");
+                goto done;
+            }
     }
     /* Set once, never freed: a width's constants never change, and a hash may be running. */
-    if (POS[t].rp) {
-        free(cc);
-        free(mm);
-    } else {
-        POS[t].c = cc;
-        POS[t].m = mm;
-        POS[t].rp = rp;
+    if (!POS[t].rp) {
+        POS[t] = (pos_params){rp, parts[0], parts[1], parts[2], parts[3], parts[4]};
+        memset(parts, 0, sizeof(parts));
     }
     ret = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&c);
-    PyBuffer_Release(&m);
+    for (int k = 0; k < SET_PARTS; k++) {
+        free(parts[k]);
+        PyBuffer_Release(&b[k]);
+    }
     return ret;
 }
 
@@ -370,14 +395,38 @@ static PyObject *py_bjj_mul(PyObject *self, PyObject *args) {
     return ret;
 }
 
-static int proj_eq(const proj *p, const proj *q) {
-    fe l, r;
-    fr_mul(&l, &p->x, &q->z);
-    fr_mul(&r, &q->x, &p->z);
-    if (!fe_eq(&l, &r)) return 0;
-    fr_mul(&l, &p->y, &q->z);
-    fr_mul(&r, &q->y, &p->z);
-    return fe_eq(&l, &r);
+/* Doubling ("dbl-2008-bbjlp"): complete on this curve (a square, d not) for points on it; only
+ * the signature check uses it, after the curve checks. */
+static void pdbl(proj *r, const proj *p) {
+    fe b, c, d, e, f, h, j, t;
+    fr_add(&b, &p->x, &p->y);
+    fr_mul(&b, &b, &b);
+    fr_mul(&c, &p->x, &p->x);
+    fr_mul(&d, &p->y, &p->y);
+    fr_mul(&e, &BJ_A, &c);
+    fr_add(&f, &e, &d);
+    fr_mul(&h, &p->z, &p->z);
+    fr_add(&h, &h, &h);
+    fr_sub(&j, &f, &h);
+    fr_sub(&t, &b, &c);
+    fr_sub(&t, &t, &d);
+    fr_mul(&r->x, &t, &j);
+    fr_sub(&t, &e, &d);
+    fr_mul(&r->y, &f, &t);
+    fr_mul(&r->z, &f, &j);
+}
+
+/* s·P + h·Q for 256-bit s, h (one doubling chain, Shamir's trick), points on the curve. */
+static void pmul2(proj *r, const u64 s[4], const proj *p, const u64 h[4], const proj *q) {
+    proj table[4] = {{.x = {{0}}, .y = FR_ONE, .z = FR_ONE}, *p, *q, {{{0}}}};
+    padd(&table[3], p, q);
+    proj acc = table[0];
+    for (int bit = 255; bit >= 0; bit--) {
+        pdbl(&acc, &acc);
+        int k = (int)((s[bit / 64] >> (bit % 64)) & 1) | (int)(((h[bit / 64] >> (bit % 64)) & 1) << 1);
+        if (k) padd(&acc, &acc, &table[k]);
+    }
+    *r = acc;
 }
 
 enum { SIG_MSG, SIG_R8X, SIG_R8Y, SIG_S, SIG_AX, SIG_AY, SIG_FIELDS };
@@ -391,22 +440,23 @@ static int eddsa_verify_one(const unsigned char *item) {
         if (load_std(&v[i], item + 32 * i) < 0) return 0;
     if (!on_curve(&v[SIG_R8X], &v[SIG_R8Y]) || !on_curve(&v[SIG_AX], &v[SIG_AY])) return 0;
     /* Low-order keys (8·A has x = 0) are refused, as the circuit does. */
-    u64 eight = 8;
-    proj a8;
-    pmul(&a8, &v[SIG_AX], &v[SIG_AY], &eight, 1);
+    proj a8 = {.x = v[SIG_AX], .y = v[SIG_AY], .z = FR_ONE};
+    for (int i = 0; i < 3; i++) pdbl(&a8, &a8);
     if (fe_is_zero(&a8.x)) return 0;
-    fe hm, h_std, a8x, a8y;
+    fe hm, h_std;
     fe hin[5] = {v[SIG_R8X], v[SIG_R8Y], v[SIG_AX], v[SIG_AY], v[SIG_MSG]};
     poseidon_hash(6, hin, &hm);
     from_mont(&h_std, &hm);
-    /* (8h)·A = h·(8A): the group is abelian, and both points are on the curve. */
-    if (to_affine(&a8x, &a8y, &a8) < 0) return 0;
-    proj left, right, ha, r8 = {.x = v[SIG_R8X], .y = v[SIG_R8Y], .z = FR_ONE};
-    pmul(&left, &B8X, &B8Y, s_std.l, 4);
-    pmul(&ha, &a8x, &a8y, h_std.l, 4);
-    padd(&right, &r8, &ha);
-    if (fe_is_zero(&left.z) || fe_is_zero(&right.z)) return 0;
-    return proj_eq(&left, &right);
+    /* S·B8 == R8 + (8h)·A  <=>  S·B8 + h·(-8A) == R8 (the group is abelian, all points on it). */
+    proj sum, b8 = {.x = B8X, .y = B8Y, .z = FR_ONE};
+    fr_neg(&a8.x, &a8.x);
+    pmul2(&sum, s_std.l, &b8, h_std.l, &a8);
+    fe l;
+    if (fe_is_zero(&sum.z)) return 0;
+    fr_mul(&l, &v[SIG_R8X], &sum.z);
+    if (!fe_eq(&l, &sum.x)) return 0;
+    fr_mul(&l, &v[SIG_R8Y], &sum.z);
+    return fe_eq(&l, &sum.y);
 }
 
 /* operator_eddsa_verify(items, nthreads) -> bytes: 1 per valid signature, else 0. */
@@ -438,7 +488,8 @@ done:
 
 static PyMethodDef operator_methods[] = {
     {"operator_poseidon_setup", py_poseidon_setup, METH_VARARGS,
-     "operator_poseidon_setup(t, partial_rounds, constants, mds): a width's constants, once (circuits/native/fast.py)"},
+     "operator_poseidon_setup(t, partial_rounds, full, partial, sparse, last, mds): a width's constants, once "
+     "(circuits/native/fast.py)"},
     {"operator_poseidon", py_poseidon, METH_VARARGS, "operator_poseidon(t, inputs) -> one 32-byte hash per t - 1 inputs"},
     {"operator_merkle_path", py_merkle_path, METH_VARARGS,
      "operator_merkle_path(leaf, index, siblings, arity) -> the nodes from the leaf to the root"},
