@@ -25,7 +25,8 @@ from circuits.native import babyjub
 from circuits.native.babyjub import SUBORDER, Point
 from circuits.native.poseidon import MAX_INPUTS
 from circuits.native.poseidon import poseidon_hash as py_poseidon_hash
-from circuits.native.poseidon_constants import N_ROUNDS_F, P, n_rounds_p, poseidon_params
+from circuits.native.poseidon_constants import P, n_rounds_p
+from circuits.native.poseidon_opt import optimized_poseidon_params
 
 try:
     from prover.backend import _native  # type: ignore[attr-defined]
@@ -64,88 +65,19 @@ def _width(t: int):
     return ext
 
 
-Matrix = list[list[int]]
-
-
-def _matmul(a: Matrix, b: Matrix) -> Matrix:
-    return [[sum(x * y for x, y in zip(row, col, strict=True)) % P for col in zip(*b, strict=True)] for row in a]
-
-
-def _matvec(m: Matrix, v: list[int]) -> list[int]:
-    return [sum(x * y for x, y in zip(row, v, strict=True)) % P for row in m]
-
-
-def _matpow(m: Matrix, e: int) -> Matrix:
-    out = [[int(i == j) for j in range(len(m))] for i in range(len(m))]
-    while e:
-        if e & 1:
-            out = _matmul(out, m)
-        m = _matmul(m, m)
-        e >>= 1
-    return out
-
-
-def _inverse(m: Matrix) -> Matrix:
-    """Gauss-Jordan inverse mod r (the matrices here are Cauchy blocks: always invertible)."""
-    n = len(m)
-    a = [[*row, *(int(i == j) for j in range(n))] for i, row in enumerate(m)]
-    for col in range(n):
-        pivot = next(r for r in range(col, n) if a[r][col])
-        a[col], a[pivot] = a[pivot], a[col]
-        inv = pow(a[col][col], P - 2, P)
-        a[col] = [x * inv % P for x in a[col]]
-        for r in range(n):
-            if r != col and a[r][col]:
-                f = a[r][col]
-                a[r] = [(x - f * y) % P for x, y in zip(a[r], a[col], strict=True)]
-    return [row[n:] for row in a]
-
-
 def _fast_form(t: int) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """Width ``t``'s constants rearranged so that a partial round costs about 2t products, not t².
-
-    The same permutation, rewritten twice (the Poseidon paper's appendix B):
-
-    1. A partial round's S-box touches cell 0 only, so the constants it adds to the other cells
-       pass through it unchanged: they are carried through the MDS matrix into the next round's
-       constants, until every partial round adds one constant (to cell 0) and the rest lands
-       on the first of the last full rounds.
-    2. With M = [[m, r], [c, M̂]], M = diag(1, M̂) · [[m, r], [M̂⁻¹c, I]]. The left factor leaves
-       cell 0 alone, so it commutes with the next partial round's constant and S-box and joins
-       that round's matrix; each partial round but the last applies only a sparse right factor
-       (row 0 and column 0), the last one the dense product of what was carried.
-
-    Returns (8·t full-round constants, R_P partial-round constants, (R_P − 1)·(2t − 1) sparse
-    factors: row 0 then column 0 below the diagonal, the last partial round's t·t matrix, the
-    t·t MDS matrix), all in the order ``operator.c`` reads them.
-    """
-    consts, mds_rows = poseidon_params(t)
-    mds = [list(row) for row in mds_rows]
-    r_p, half = n_rounds_p(t), N_ROUNDS_F // 2
-    rounds = [list(consts[r * t : (r + 1) * t]) for r in range(N_ROUNDS_F + r_p)]
-    partial: list[int] = []
-    carry = [0] * t
-    for r in range(half, half + r_p):
-        v = [(x + y) % P for x, y in zip(rounds[r], carry, strict=True)]
-        partial.append(v[0])
-        carry = [sum(m * x for m, x in zip(row, [0, *v[1:]], strict=True)) % P for row in mds]
-    rounds[half + r_p] = [(x + y) % P for x, y in zip(rounds[half + r_p], carry, strict=True)]
-    full = [x for r, row in enumerate(rounds) if r < half or r >= half + r_p for x in row]
-    # Round i's matrix is M·diag(1, M̂^i): row 0 is (m, r·M̂^i), column 0 stays c, the rest is
-    # M̂^(i+1), so its sparse factor is row 0 and M̂^-(i+1)·c, each one product from the last.
-    hat = [row[1:] for row in mds[1:]]
-    hat_inv = _inverse(hat)
-    col = [row[0] for row in mds[1:]]
-    row0 = mds[0][1:]
-    w = _matvec(hat_inv, col)
-    sparse: list[int] = []
-    for _ in range(r_p - 1):
-        sparse += [mds[0][0], *row0, *w]
-        row0 = _matvec(list(map(list, zip(*hat, strict=True))), row0)  # row0 · M̂
-        w = _matvec(hat_inv, w)
-    lower = _matpow(hat, r_p)
-    last = [mds[0][0], *row0] + [x for c, row in zip(col, lower, strict=True) for x in (c, *row)]
-    return full, partial, sparse, last, [x for row in mds for x in row]
+    """Width ``t``'s optimized form (``poseidon_opt``: one constant and a sparse matrix per
+    partial round) flattened in the order ``operator.c`` reads it: 8·t full-round constants,
+    R_P partial-round constants (cell 0), per partial round the sparse matrix's row 0 then its
+    column 0 below the diagonal (2t − 1), the matrix of the last full round before the partial
+    rounds (t·t), the MDS matrix (t·t)."""
+    opt = optimized_poseidon_params(t)
+    half = opt.full_rounds // 2
+    partial_rounds = range(half, half + opt.partial_rounds)
+    full = [x for r, row in enumerate(opt.constants) if r not in partial_rounds for x in row]
+    partial = [opt.constants[r][0] for r in partial_rounds]
+    sparse = [x for v, w in zip(opt.v, opt.w, strict=True) for x in (opt.mds[0][0], *v, *w)]
+    return full, partial, sparse, [x for row in opt.pre_sparse for x in row], [x for row in opt.mds for x in row]
 
 
 def _pack(values: Sequence[int]) -> bytes:

@@ -23,12 +23,12 @@
 #define POS_FULL_ROUNDS 8
 
 typedef struct {
-    int rp;        /* partial rounds; 0 while the width is not set up */
-    fe *full;      /* 8 * t constants of the full rounds */
-    fe *partial;   /* rp constants of the partial rounds (cell 0 only) */
-    fe *sparse;    /* (rp - 1) * (2t - 1): row 0, then column 0 below the diagonal */
-    fe *last;      /* t * t matrix of the last partial round */
-    fe *mds;       /* t * t MDS matrix of the full rounds */
+    int rp;         /* partial rounds; 0 while the width is not set up */
+    fe *full;       /* 8 * t constants of the full rounds */
+    fe *partial;    /* rp constants of the partial rounds (cell 0 only) */
+    fe *sparse;     /* rp * (2t - 1): row 0, then column 0 below the diagonal */
+    fe *pre_sparse; /* t * t matrix of the last full round before the partial rounds */
+    fe *mds;        /* t * t MDS matrix of the other full rounds */
 } pos_params;
 
 static pos_params POS[POS_MAX_T + 1];
@@ -85,27 +85,23 @@ static inline void dense(const fe *m, int t, fe *s) {
     memcpy(s, next, sizeof(fe) * (size_t)t);
 }
 
-static inline void full_round(const pos_params *pp, int t, int k, fe *s) {
+static inline void full_round(const pos_params *pp, int t, int k, const fe *m, fe *s) {
     const fe *c = pp->full + (size_t)k * t;
     for (int i = 0; i < t; i++) {
         fr_add(&s[i], &s[i], &c[i]);
         sbox(&s[i]);
     }
-    dense(pp->mds, t, s);
+    dense(m, t, s);
 }
 
-/* The permutation on t Montgomery cells: poseidon_permutation in the form fast._fast_form
- * describes (the same function, fewer products in the partial rounds). */
+/* The permutation on t Montgomery cells, in the optimized form of circuits/native/poseidon_opt.py
+ * (the same function as poseidon_permutation, about 2t products per partial round, not t^2). */
 static void poseidon_perm(const pos_params *pp, int t, fe *s) {
     int half = POS_FULL_ROUNDS / 2;
-    for (int k = 0; k < half; k++) full_round(pp, t, k, s);
+    for (int k = 0; k < half; k++) full_round(pp, t, k, k == half - 1 ? pp->pre_sparse : pp->mds, s);
     for (int i = 0; i < pp->rp; i++) {
         fr_add(&s[0], &s[0], &pp->partial[i]);
         sbox(&s[0]);
-        if (i == pp->rp - 1) {
-            dense(pp->last, t, s);
-            break;
-        }
         const fe *row = pp->sparse + (size_t)i * (size_t)(2 * t - 1), *col = row + t;
         fe s0 = s[0], acc, prod;
         fr_mul(&acc, &row[0], &s[0]);
@@ -117,7 +113,7 @@ static void poseidon_perm(const pos_params *pp, int t, fe *s) {
         }
         s[0] = acc;
     }
-    for (int k = half; k < POS_FULL_ROUNDS; k++) full_round(pp, t, k, s);
+    for (int k = half; k < POS_FULL_ROUNDS; k++) full_round(pp, t, k, pp->mds, s);
 }
 
 /* Poseidon of t - 1 Montgomery inputs (capacity cell 0), Montgomery result. */
@@ -141,9 +137,9 @@ static int width_ready(int t) {
     return 1;
 }
 
-enum { SET_FULL, SET_PARTIAL, SET_SPARSE, SET_LAST, SET_MDS, SET_PARTS };
+enum { SET_FULL, SET_PARTIAL, SET_SPARSE, SET_PRE_SPARSE, SET_MDS, SET_PARTS };
 
-/* operator_poseidon_setup(t, rp, full, partial, sparse, last, mds): a width's constants in
+/* operator_poseidon_setup(t, rp, full, partial, sparse, pre_sparse, mds): a width's constants in
  * standard form, little-endian (fast._fast_form), once per width. */
 static PyObject *py_poseidon_setup(PyObject *self, PyObject *args) {
     int t, rp;
@@ -151,9 +147,9 @@ static PyObject *py_poseidon_setup(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "iiy*y*y*y*y*", &t, &rp, &b[0], &b[1], &b[2], &b[3], &b[4])) return NULL;
     PyObject *ret = NULL;
     fe *parts[SET_PARTS] = {NULL};
-    size_t want[SET_PARTS] = {(size_t)POS_FULL_ROUNDS * t, (size_t)rp, (size_t)(rp - 1) * (size_t)(2 * t - 1),
+    size_t want[SET_PARTS] = {(size_t)POS_FULL_ROUNDS * t, (size_t)rp, (size_t)rp * (size_t)(2 * t - 1),
                               (size_t)t * t, (size_t)t * t};
-    if (t < POS_MIN_T || t > POS_MAX_T || rp <= 1) {
+    if (t < POS_MIN_T || t > POS_MAX_T || rp <= 0) {
         PyErr_Format(PyExc_ValueError, "Poseidon setup: bad width %d or partial rounds %d", t, rp);
         goto done;
     }
@@ -488,7 +484,7 @@ done:
 
 static PyMethodDef operator_methods[] = {
     {"operator_poseidon_setup", py_poseidon_setup, METH_VARARGS,
-     "operator_poseidon_setup(t, partial_rounds, full, partial, sparse, last, mds): a width's constants, once "
+     "operator_poseidon_setup(t, partial_rounds, full, partial, sparse, pre_sparse, mds): a width's constants, once "
      "(circuits/native/fast.py)"},
     {"operator_poseidon", py_poseidon, METH_VARARGS, "operator_poseidon(t, inputs) -> one 32-byte hash per t - 1 inputs"},
     {"operator_merkle_path", py_merkle_path, METH_VARARGS,
