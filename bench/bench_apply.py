@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_circuit_build import run_metadata  # noqa: E402  (bench/ is on the path only now)
+from bench_circuit_build import run_metadata, write_results  # noqa: E402  (bench/ is on the path only now)
 from bench_rollup import DOMAIN, sample_batch  # noqa: E402
 
 from circuits.native import fast  # noqa: E402
@@ -98,11 +97,7 @@ def main() -> None:
         )
         if not row["equal"]:
             raise SystemExit(f"batch {size}: the native apply differs from the Python one")
-    out["load_after"] = os.getloadavg()
-    print(f"load average before {out['load_before']}, after {out['load_after']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"JSON: {args.json}")
+    write_results(out, args.json)
 
 
 if __name__ == "__main__":
