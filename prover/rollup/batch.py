@@ -227,14 +227,10 @@ class _Applier:
         slot = _Slot()
         a = st.get(idx_a)
         slot.v.update(_account_fields("a", a))
-        slot.a_path = _flat(st.path(idx_a))
-        if new_a is not None:
-            st.set(idx_a, new_a)
+        slot.a_path = _flat(st.path(idx_a) if new_a is None else st.set(idx_a, new_a))
         b = st.get(idx_b)
         slot.v.update(_account_fields("b", b))
-        slot.b_path = _flat(st.path(idx_b))
-        if new_b is not None:
-            st.set(idx_b, new_b(b))
+        slot.b_path = _flat(st.path(idx_b) if new_b is None else st.set(idx_b, new_b(b)))
         r8, s = (sig.r8, sig.s) if sig is not None else (B8, 0)
         slot.v.update(
             tx_type=tx_type, from_index=idx_a, to_index=idx_b, amount=amount % P, fee=fee % P,
@@ -422,7 +418,6 @@ def _collect_fees(app: _Applier, state: State, fee_account: int, total_fee: int)
         elif acct.balance + total_fee > MAX_BALANCE:
             app.fail(None, Reason.OVERFLOW, f"balance of fee account {fee_account}")
     fields = {k.replace("a_", "fee_", 1): v for k, v in _account_fields("a", acct).items()}
-    path = _flat(state.path(fee_account))
-    if acct is not None:
-        state.set(fee_account, acct.with_balance((acct.balance + total_fee) % P))
-    return fields, path
+    if acct is None:
+        return fields, _flat(state.path(fee_account))
+    return fields, _flat(state.set(fee_account, acct.with_balance((acct.balance + total_fee) % P)))
