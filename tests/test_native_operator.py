@@ -230,3 +230,10 @@ def test_extension_refuses_malformed_input() -> None:
         _native.operator_bjj_add(b"\0" * 63, b"\0" * 64)
     with pytest.raises(ValueError, match="\\(msg, R8x"):
         _native.operator_eddsa_verify(b"\0" * 100, 1)
+
+
+def test_state_set_returns_the_path_it_leaves_unchanged() -> None:
+    st = _state()
+    before = st.path(1)
+    assert st.set(1, st.get(1).with_balance(7)) == before == st.path(1)
+    assert st.root != _state().root
