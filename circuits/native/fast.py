@@ -27,13 +27,13 @@ from circuits.native.poseidon import MAX_INPUTS
 from circuits.native.poseidon import poseidon_hash as py_poseidon_hash
 from circuits.native.poseidon_constants import P, n_rounds_p
 from circuits.native.poseidon_opt import optimized_poseidon_params
+from prover.backend.cpu import default_threads
 
 try:
     from prover.backend import _native  # type: ignore[attr-defined]
 except ImportError:
     _native = None
 
-_THREADS = os.cpu_count() or 1
 _ready_widths: set[int] = set()
 #: The Poseidon width of an EdDSA message hash: Poseidon(R8x, R8y, Ax, Ay, M).
 _EDDSA_WIDTH = 6
@@ -143,14 +143,15 @@ def _well_formed(msg: int, r8: Point, s: int, a: Point) -> bool:
 
 
 def verify_many(items: Sequence[tuple[int, babyjub.Point, int, babyjub.Point]]) -> list[bool]:
-    """``verify_poseidon`` of each (msg, R8, S, A), the checks spread over the cores."""
+    """``verify_poseidon`` of each (msg, R8, S, A), the checks spread over the cores
+    (``ZKPROVER_THREADS`` of them when set, as for the CPU backend)."""
     ok = [_well_formed(*item) for item in items]
     todo = [i for i, good in enumerate(ok) if good]
     if todo:
         flat = b"".join(
             b"".join(v.to_bytes(32, "little") for v in (msg, *r8, s, *a)) for msg, r8, s, a in (items[i] for i in todo)
         )
-        verdicts = _width(_EDDSA_WIDTH).operator_eddsa_verify(flat, _THREADS)
+        verdicts = _width(_EDDSA_WIDTH).operator_eddsa_verify(flat, default_threads())
         for i, verdict in zip(todo, verdicts, strict=True):
             ok[i] = verdict == 1
     return ok
