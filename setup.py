@@ -67,7 +67,7 @@ setup(
     ext_modules=[
         Extension(
             "prover.backend._native",
-            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness")],
+            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "operator")],
             depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
             include_dirs=[NATIVE],
             optional=True,

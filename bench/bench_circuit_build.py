@@ -100,6 +100,15 @@ def run_metadata(watched: tuple[str, ...] = ("circuits",)) -> dict:
     }
 
 
+def write_results(out: dict, path: Path) -> None:
+    """Close a run: the load average after it into ``out`` (and printed), ``out`` as JSON at ``path``."""
+    out["load_after"] = os.getloadavg()
+    print(f"load average before {out['load_before']}, after {out['load_after']}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"JSON: {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[4, 8])

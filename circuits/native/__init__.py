@@ -8,5 +8,10 @@ share one implementation. Everything here is circomlib/circomlibjs-compatible:
 - ``babyjub``: Baby Jubjub twisted Edwards arithmetic and point packing,
 - ``eddsa``: EdDSA-Poseidon keys, signing and verification (BLAKE-512 key derivation),
 - ``sha256``: SHA-256 with the bit order used by the in-circuit gadget,
-- ``merkle``: Poseidon Merkle paths (binary and 4-ary).
+- ``merkle``: Poseidon Merkle paths (binary and 4-ary),
+- ``poseidon_opt``: Poseidon's optimized form (sparse partial rounds) derived from the constants.
+
+``fast`` holds C twins of the operator's hot paths (Poseidon, point addition and multiplication,
+EdDSA-Poseidon verification, Merkle path hashing) from the ``prover.backend._native`` extension,
+with the same names and results; the pure-Python functions stay the reference.
 """

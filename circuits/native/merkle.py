@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
+from circuits.native import fast
 from circuits.native.poseidon import poseidon_hash
 
 Path = list[tuple[int, ...]]
@@ -49,13 +50,21 @@ def hash_children(children: Sequence[int]) -> int:
     return poseidon_hash(children)
 
 
+def path_nodes(leaf: int, index: int, siblings: Sequence[Sequence[int]], arity: int = 2) -> list[int]:
+    """Every node from ``leaf`` (level 0) up to the root (level ``len(siblings)``) on its path.
+
+    ``circuits.native.fast.path_nodes`` is the native twin (what ``SparseMerkleTree`` uses when
+    the extension is built)."""
+    path = _normalize(siblings, arity)
+    nodes = [leaf]
+    for digit, sibs in zip(index_digits(index, len(path), arity), path, strict=True):
+        nodes.append(hash_children([*sibs[:digit], nodes[-1], *sibs[digit:]]))
+    return nodes
+
+
 def root_from_path(leaf: int, index: int, siblings: Sequence[Sequence[int] | int], arity: int = 2) -> int:
     """The root implied by ``leaf`` at ``index`` with the given path (ints allowed for arity 2)."""
-    path = _normalize(siblings, arity)
-    node = leaf
-    for digit, sibs in zip(index_digits(index, len(path), arity), path, strict=True):
-        node = hash_children([*sibs[:digit], node, *sibs[digit:]])
-    return node
+    return path_nodes(leaf, index, _normalize(siblings, arity), arity)[-1]
 
 
 def verify_path(root: int, leaf: int, index: int, siblings: Sequence[Sequence[int] | int], arity: int = 2) -> bool:
@@ -99,30 +108,28 @@ class SparseMerkleTree:
 
     def path(self, index: int) -> Path:
         """Siblings of leaf ``index``, leaf level first."""
-        index_digits(index, self.depth, self.arity)  # range check
+        if not 0 <= index < self.capacity:
+            index_digits(index, self.depth, self.arity)  # raises, naming the range
         out: Path = []
-        pos = index
+        pos, arity = index, self.arity
+        # (the operator reads two paths per transaction: plain loops, no per-node calls)
         for level in range(self.depth):
-            first = pos - pos % self.arity
-            out.append(tuple(self._node(level, q) for q in range(first, first + self.arity) if q != pos))
-            pos //= self.arity
+            store, zero = self._nodes[level], self._zeros[level]
+            first = pos - pos % arity
+            out.append(tuple([store.get(q, zero) for q in range(first, first + arity) if q != pos]))
+            pos //= arity
         return out
 
     def update(self, index: int, leaf: int) -> Path:
         """Set leaf ``index``; return its path (unchanged by the update: siblings only)."""
         path = self.path(index)
-        pos, node = index, leaf
-        for level, sibs in enumerate(path):
+        nodes = (fast.path_nodes if fast.enabled() else path_nodes)(leaf, index, path, self.arity)
+        pos = index
+        for level, node in enumerate(nodes):
             store = self._nodes[level]
             if node == self._zeros[level]:
                 store.pop(pos, None)
             else:
                 store[pos] = node
-            digit = pos % self.arity
-            node = hash_children([*sibs[:digit], node, *sibs[digit:]])
             pos //= self.arity
-        if node == self._zeros[self.depth]:
-            self._nodes[self.depth].pop(0, None)
-        else:
-            self._nodes[self.depth][0] = node
         return path

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from circuits.native import fast
 from circuits.native.eddsa import PrivateKey, PublicKey, Signature
-from circuits.native.poseidon import poseidon_hash
 from circuits.rollup.params import BALANCE_BITS, L1_ADDRESS_BITS, NONCE_BITS
 
 MAX_BALANCE = (1 << BALANCE_BITS) - 1
@@ -46,7 +46,7 @@ class Account:
 
     def leaf(self) -> int:
         """The leaf hash: Poseidon(Ax, Ay, balance + 2^64·nonce, owner)."""
-        return poseidon_hash([self.ax, self.ay, self.balance + (self.nonce << BALANCE_BITS), self.owner])
+        return fast.hasher()([self.ax, self.ay, self.balance + (self.nonce << BALANCE_BITS), self.owner])
 
     def with_balance(self, balance: int) -> Account:
         return replace(self, balance=balance)

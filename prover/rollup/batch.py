@@ -25,6 +25,11 @@ Rules (the circuit enforces the same ones):
   error, it is consumed and pays nothing, as on L1;
 * fees go to the batch's fee account, which must exist when fees are due.
 
+With the native extension built (``circuits.native.fast.enabled()``), the hashing runs in C and
+the batch's signatures are checked up front, all at once across cores (``_presigned``); each
+transaction then looks its verdict up where the rules check it, so the order of the checks and
+the reasons are those of the Python path, which stays the reference (``ZKPROVER_NO_NATIVE=1``).
+
 ``check=False`` skips the rules and applies the arithmetic mod r: only tests use it, to build the
 inputs of a batch that breaks a rule and show that the circuit refuses them.
 """
@@ -35,7 +40,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from circuits.native.babyjub import B8
+from circuits.native import fast
+from circuits.native.babyjub import B8, Point
+from circuits.native.eddsa import Signature, verify_poseidon
 from circuits.native.poseidon_constants import P
 from circuits.rollup.params import AMOUNT_BITS, FEE_BITS, FORCED_EXIT_CAP, L1_ADDRESS_BITS, BatchShape, TxType
 from prover.rollup import public_data as pd
@@ -143,12 +150,47 @@ def _account_fields(prefix: str, acct: Account | None) -> dict[str, int]:
     }
 
 
+def _presigned(state: State, txs: Sequence[Transaction], domain: pd.Domain) -> dict[tuple[int, Point], bool]:
+    """Verdicts on the batch's signatures, by (position, signer's key), checked together natively.
+
+    A transaction is checked against the key its sender holds when it is reached: the key in
+    the state now, or one that a deposit earlier in the batch creates (at the sender's index,
+    or at the next free index when the deposit names none). Every such candidate is checked;
+    one that is not here (none should be missing) is checked on the spot by ``_Applier``.
+    """
+    created: list[tuple[int | None, Point]] = []
+    wanted: list[tuple[int, Point, int, Signature]] = []
+    for pos, tx in enumerate(txs):
+        if isinstance(tx, Deposit) and tx.public_key is not None:
+            created.append((tx.index, tx.public_key.point))
+        if not isinstance(tx, Transfer | Withdrawal) or tx.signature is None:
+            continue
+        keys = {key for index, key in created if index in (None, tx.from_index)}
+        if (sender := state.get(tx.from_index)) is not None:
+            keys.add(sender.key)
+        msg = tx.message(domain)
+        wanted += [(pos, key, msg, tx.signature) for key in keys]
+    verdicts = fast.verify_many([(msg, sig.r8, sig.s, key) for _, key, msg, sig in wanted])
+    return {(pos, key): ok for (pos, key, _, _), ok in zip(wanted, verdicts, strict=True)}
+
+
 class _Applier:
     def __init__(self, state: State, domain: pd.Domain, check: bool) -> None:
         self.state = state
         self.domain = domain
         self.check = check
         self.errors: list[TxError] = []
+        #: signature verdicts worked out before the batch is applied (native path only)
+        self.verdicts: dict[tuple[int, Point], bool] = {}
+
+    def signature_ok(self, pos: int, tx: Transfer | Withdrawal, signer: Account) -> bool:
+        if tx.signature is None:
+            return False
+        known = self.verdicts.get((pos, signer.key))
+        if known is not None:
+            return known
+        verify = fast.verify_poseidon if fast.enabled() else verify_poseidon
+        return verify(tx.message(self.domain), tx.signature, signer.key)
 
     def fail(self, pos: int | None, reason: Reason, detail: str = "") -> None:
         self.errors.append(TxError(pos, reason, detail))
@@ -185,14 +227,10 @@ class _Applier:
         slot = _Slot()
         a = st.get(idx_a)
         slot.v.update(_account_fields("a", a))
-        slot.a_path = _flat(st.path(idx_a))
-        if new_a is not None:
-            st.set(idx_a, new_a)
+        slot.a_path = _flat(st.path(idx_a) if new_a is None else st.set(idx_a, new_a))
         b = st.get(idx_b)
         slot.v.update(_account_fields("b", b))
-        slot.b_path = _flat(st.path(idx_b))
-        if new_b is not None:
-            st.set(idx_b, new_b(b))
+        slot.b_path = _flat(st.path(idx_b) if new_b is None else st.set(idx_b, new_b(b)))
         r8, s = (sig.r8, sig.s) if sig is not None else (B8, 0)
         slot.v.update(
             tx_type=tx_type, from_index=idx_a, to_index=idx_b, amount=amount % P, fee=fee % P,
@@ -261,7 +299,7 @@ class _Applier:
                 return self.fail(pos, Reason.OUT_OF_RANGE, f"amount {tx.amount}, fee {tx.fee}")
             if not is_transfer and not self.address_ok(pos, tx.address, "withdrawal"):
                 return None
-            if tx.signature is None or not sender.public_key.verify(tx.message(self.domain), tx.signature):
+            if not self.signature_ok(pos, tx, sender):
                 return self.fail(pos, Reason.BAD_SIGNATURE)
             if tx.nonce != sender.nonce:
                 return self.fail(pos, Reason.WRONG_NONCE, f"expected {sender.nonce}, got {tx.nonce}")
@@ -308,6 +346,8 @@ def apply_batch(
         raise BatchRejected([TxError(None, Reason.BATCH_TOO_LARGE, f"{len(txs)} > {batch_size}")])
     padded = list(txs) + [NoOp()] * (batch_size - len(txs))
     app = _Applier(state, domain, check)
+    if check and fast.enabled():
+        app.verdicts = _presigned(state, padded, domain)
     old_root = state.root
     slots: list[_Slot] = []
     records: list[pd.Record] = []
@@ -378,7 +418,6 @@ def _collect_fees(app: _Applier, state: State, fee_account: int, total_fee: int)
         elif acct.balance + total_fee > MAX_BALANCE:
             app.fail(None, Reason.OVERFLOW, f"balance of fee account {fee_account}")
     fields = {k.replace("a_", "fee_", 1): v for k, v in _account_fields("a", acct).items()}
-    path = _flat(state.path(fee_account))
-    if acct is not None:
-        state.set(fee_account, acct.with_balance((acct.balance + total_fee) % P))
-    return fields, path
+    if acct is None:
+        return fields, _flat(state.path(fee_account))
+    return fields, _flat(state.set(fee_account, acct.with_balance((acct.balance + total_fee) % P)))

@@ -75,7 +75,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from circuits.native.poseidon import poseidon_hash
+from circuits.native import fast
 from circuits.native.poseidon_constants import P
 from circuits.rollup.params import (
     AMOUNT_BITS,
@@ -212,7 +212,7 @@ class L1Entry:
 
 def l1_digest_step(digest: int, x: int, y: int, addr: int) -> int:
     """One link of the L1 digest chain: Poseidon(d, x, y, addr)."""
-    return poseidon_hash([digest, x, y, addr])
+    return fast.hasher()([digest, x, y, addr])
 
 
 def l1_digest(entries: Iterable[tuple[int, int, int] | L1Entry]) -> int:
@@ -250,7 +250,7 @@ def tx_message(domain: Domain, tx_type: int, from_index: int, to: int, amount: i
     """The field element a transfer or withdrawal signs (see the module docstring)."""
     if tx_type not in (TxType.TRANSFER, TxType.WITHDRAWAL):
         raise ValueError("only transfers and withdrawals are signed")
-    return poseidon_hash([domain.value, tx_type, from_index, to, amount, fee, nonce])
+    return fast.hasher()([domain.value, tx_type, from_index, to, amount, fee, nonce])
 
 
 def withdrawals(data: PublicData) -> list[tuple[int, int]]:

@@ -49,21 +49,21 @@ class State:
         """The lowest index holding no account (may be ``capacity``: the tree is full)."""
         return self._low_free
 
-    def set(self, index: int, account: Account | None) -> None:
-        """Write (or clear, with None) the account at ``index``."""
+    def set(self, index: int, account: Account | None) -> Path:
+        """Write (or clear, with None) the account at ``index``; its path (the siblings, which the
+        write does not change), so that a caller that needs it reads it once."""
         if not 0 <= index < self.capacity:
             raise IndexError(f"account index {index} outside the tree (capacity {self.capacity})")
         if self._journal is not None:
             self._journal.append((index, self._accounts.get(index)))
         if account is None:
             self._accounts.pop(index, None)
-            self._tree.update(index, 0)
             self._low_free = min(self._low_free, index)
-            return
+            return self._tree.update(index, 0)
         self._accounts[index] = account
         while self._low_free in self._accounts:
             self._low_free += 1
-        self._tree.update(index, account.leaf())
+        return self._tree.update(index, account.leaf())
 
     # --- atomic batches ----------------------------------------------------------------------
     def begin(self) -> None:

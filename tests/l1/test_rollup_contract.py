@@ -16,9 +16,9 @@ import pytest
 
 from circuits.native.merkle import zero_hashes
 from circuits.native.poseidon import poseidon_hash, poseidon_permutation
+from circuits.native.poseidon_opt import optimized_poseidon_params, optimized_poseidon_permutation
 from l1.calldata import proof_words, submit_batch_args, verifying_key_hash, vk_constructor_args
 from l1.evm import CallReverted, Contract, DeployError, EvmChain, RollupConfig, deploy_poseidon, deploy_rollup
-from l1.solidity_export import optimized_poseidon_params, optimized_poseidon_permutation
 from prover.field.bn254 import FR_MODULUS
 from prover.groth16.keys import Proof
 from tests.l1.rollup_helpers import (

@@ -600,10 +600,13 @@ static struct PyModuleDef moduledef = {
     methods,
 };
 
+/* The rollup operator's functions (operator.c). */
+int zkp_operator_register(PyObject *module);
+
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
-    if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0) {
+    if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0 || zkp_operator_register(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }
