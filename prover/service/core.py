@@ -20,6 +20,7 @@ client's job is NOT_FOUND, so job ids do not leak who submitted what.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -125,6 +126,17 @@ class ProverCore:
         self._sync(force=True)
         for size in self.registry.batch_sizes():
             metrics.CIRCUIT_CONSTRAINTS.labels(self.registry.name(size), str(size))  # filled on first use
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off every submission and revert of this process (the L1 resync rebuilds the state
+        under it)."""
+        with self._submit_lock:
+            yield
+
+    def reload(self) -> None:
+        """Load the state from the store again (after the store changed under the operator)."""
+        self._sync(force=True)
 
     def close(self) -> None:
         self.watch_hub.close()

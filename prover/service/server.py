@@ -115,7 +115,10 @@ class ProverServer:
         """Bind, start serving and proving; returns the bound port (useful with port 0)."""
         self.core.start()
         if self.l1_loop is not None:
-            self.l1_loop.link.check()  # L1Divergence: refuse to serve (and prove) on a wrong root
+            from prover.service.l1_resync import start_from_l1
+
+            # Rebuild what the store lacks from L1; L1Divergence: refuse to serve (and prove) on a wrong root
+            start_from_l1(self.l1_loop.link, self.core)
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)

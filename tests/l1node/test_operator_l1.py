@@ -42,6 +42,10 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     assert op.link.follow() == 1  # the second deposit's block is not confirmed yet
     anvil.mine(1)
     assert op.link.follow() == 1 and [r.queue_index for r in op.core.ledger.waiting()] == [0, 1]
+    other_db = tmp_path / "other.db"  # another operator store: its batch 1 is the deposits alone
+    other = Operator(node, rollup, other_db)
+    other.link.follow()
+    other.core.submit_l1_only()
 
     server = ProverServer(op.core, address="127.0.0.1:0", workers=0)
     port = server.start()
@@ -65,9 +69,17 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     assert node.balance(carol.address) == 250 * UNIT
     (s,) = op.core.ledger.settlements()
     assert s.gas_used > 0 and s.fee_wei > 0 and s.tx_count == 4
-    # Restart on a store that does not hold L1's settled batch: refused, nothing proved on it.
-    with pytest.raises(L1Divergence, match="has no batch 1"):
-        Operator(node, rollup, tmp_path / "other.db")
+    # The store is lost: a new one is rebuilt from the node's logs and calldata, and goes on.
+    fresh = Operator(node, rollup, tmp_path / "fresh.db")
+    assert (fresh.started.recovered, fresh.adapter.state_root()) == (1, rollup.call("stateRoot"))
+    assert [(a.balance, a.nonce) for a in map(fresh.adapter.account, (0, 1))] == [(900, 1), (350, 1)]
+    assert fresh.core.ledger.settlements()[0].tx_hash == s.tx_hash and fresh.core.ledger.waiting() == []
+    fresh.core.submit("b2", [fresh.transfer(1, 1, 0, 30, 1)])
+    fresh.prove_all()
+    assert fresh.settle_all() == [2] and rollup.call("stateRoot") == fresh.adapter.state_root()
+    # A store that made another batch 1 is refused, and proves nothing.
+    with pytest.raises(L1Divergence, match="went another way"):
+        Operator(node, rollup, other_db)
     with pytest.raises(ValueError, match="--rollup-address is required"):
         connect(op.store, url=anvil.url, rollup_address=0)
 
