@@ -323,7 +323,7 @@ class ProverCore:
         return job, created
 
     # --- reverting what cannot be proven or settled ---------------------------------------------------
-    def revert_from(self, batch_number: int, reason: str) -> list[JobRecord]:
+    def revert_from(self, batch_number: int, reason: str, job_id: str = "") -> list[JobRecord]:
         """Take batch ``batch_number`` and every later one out of the sequence and rebuild.
 
         The state goes back to batch ``batch_number - 1`` (the last one still provable), the
@@ -333,6 +333,10 @@ class ProverCore:
         its batch id then finds no job, its old job is CANCELLED with ``reason``). The
         transactions of batch ``batch_number`` itself are dropped: it was cancelled, failed for
         good or refused by L1. Returns the removed jobs.
+
+        ``job_id`` names the job the caller saw at ``batch_number``: if another thread reverted it
+        meanwhile (a client's cancel and the L1 loop's reconcile race for the same batch), the
+        batch number now holds a rebuilt, innocent batch, and nothing is reverted.
         """
         unapply = getattr(self.operator, "unapply", None)
         if unapply is None:
@@ -343,6 +347,9 @@ class ProverCore:
             if not 1 <= batch_number <= head.batch_number:
                 return []
             jobs = self.store.list(None, head.batch_number - batch_number + 1, batch_number - 1)
+            if job_id and jobs[0].job_id != job_id:
+                log.info("batch %d is no longer job %s (reverted meanwhile): nothing to revert", batch_number, job_id)
+                return []
             client: dict[str, list[TxRequest]] = {}
             touched: set[int] = set()
             try:
@@ -375,7 +382,8 @@ class ProverCore:
         if not stuck:
             return []
         first = min(stuck, key=lambda j: j.batch_number)
-        return self.revert_from(first.batch_number, f"reverted: batch {first.batch_number} {first.state.lower()}")
+        reason = f"reverted: batch {first.batch_number} {first.state.lower()}"
+        return self.revert_from(first.batch_number, reason, first.job_id)
 
     # --- jobs ------------------------------------------------------------------------------------------
     def get_job(self, job_id: str = "", batch_id: str = "", owner: str | None = None) -> JobRecord:
@@ -397,7 +405,7 @@ class ProverCore:
         if self.requests_from_l1 and job.state == CANCELLED and job.batch_number > 0:
             # A batch that will never be proven blocks every later one on L1: revert now (a
             # proving job is reverted once its worker stops, by reconcile()).
-            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled")
+            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled", job.job_id)
             job = self.store.get(job_id) or job
         return job
 

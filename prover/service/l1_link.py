@@ -50,10 +50,11 @@ class L1Divergence(RuntimeError):
 class SettlementRefused(RuntimeError):
     """L1 refused a proven batch (the revert reason is in the message)."""
 
-    def __init__(self, batch_number: int, reason: str) -> None:
+    def __init__(self, batch_number: int, reason: str, job_id: str = "") -> None:
         super().__init__(f"L1 refused batch {batch_number}: {reason}")
         self.batch_number = batch_number
         self.reason = reason
+        self.job_id = job_id  # the job L1 refused (a revert meanwhile may have replaced it)
 
 
 def _addr(value: Any) -> int:
@@ -240,13 +241,13 @@ class RollupLink:
         try:
             receipt = self.settler.settle(self.rollup, "submitBatch", *args, batch=target, settled=self.settled_batch)
         except CallReverted as exc:
-            raise SettlementRefused(target, exc.error) from exc
+            raise SettlementRefused(target, exc.error, job.job_id) from exc
         if receipt is None:  # L1 had it already (sent before a restart): what it cost is not known here
             self.ledger.record_settlement(Settlement(target, "", 0, 0, job.tx_count))
             self._publish(target)
             return target
         if not receipt.ok:
-            raise SettlementRefused(target, receipt.error or "reverted")
+            raise SettlementRefused(target, receipt.error or "reverted", job.job_id)
         self.ledger.record_settlement(
             Settlement(target, receipt.tx_hash.hex(), receipt.gas_used, receipt.fee_wei, job.tx_count)
         )
@@ -342,7 +343,7 @@ class L1Loop:
                     break
             except SettlementRefused as exc:
                 log.error("%s", exc)
-                self.core.revert_from(exc.batch_number, f"reverted: {exc}")
+                self.core.revert_from(exc.batch_number, f"reverted: {exc}", exc.job_id)
                 break
 
     def run(self) -> None:
