@@ -19,7 +19,10 @@ import pytest
 from l1.evm import DEFAULT_AMOUNT_UNIT as UNIT
 from l1.evm import EvmChain
 from prover import metrics
+from prover.jobs import open_store
+from prover.service.core import ProverCore
 from prover.service.l1_link import L1Divergence
+from prover.service.rollup_adapter import RollupAdapter
 from tests.l1node.operator_harness import Operator, addr, deploy, l1_deposit
 
 pytestmark = pytest.mark.slow
@@ -29,6 +32,21 @@ def _copy_store(src, dst) -> None:
     """A consistent copy of a live SQLite store (WAL included), as a backup would take it."""
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
+
+
+def _api_replica(op: Operator) -> ProverCore:
+    """A second server on ``op``'s store in the API role: L1 requests from the operator's ledger."""
+    adapter = RollupAdapter(op.adapter.depth, op.domain.chain_id, rollup_address=op.domain.rollup_address)
+    core = ProverCore(open_store(f"sqlite:///{op.store_path}"), adapter, op.registry, requests_from_l1=True)
+    core.start()
+    return core
+
+
+def test_an_api_replica_needs_the_operators_rollup_address(tmp_path, capsys):
+    from prover.cli import main as zkprover
+
+    rc = zkprover(["serve", "--store", f"sqlite:///{tmp_path}/j.db", "--workers", "0", "--l1-role", "api"])
+    assert rc == 2 and "--l1-role=api needs --rollup-address" in capsys.readouterr().err
 
 
 def _balances(op: Operator, n: int) -> list[tuple[int, int]]:
@@ -89,11 +107,13 @@ def test_operator_rebuilds_a_lost_or_stale_store_from_l1_and_refuses_a_diverged_
     assert [r.batch_number for r in fresh.core.ledger.all()] == [1, 1, 2, 2]
     fresh.link.follow()
     assert fresh.core.ledger.waiting() == []  # the queue entries L1 consumed are not taken again
-    # ... and proves and settles the next batch on it
-    fresh.core.submit("b3", [fresh.transfer(1, 1, 0, 5, 2)])
+    # ... and proves and settles the next batch on it, this one submitted to an API replica
+    # (``serve --l1-role=api``: the shared store, no L1 link) and settled by the operator.
+    api = _api_replica(fresh)
+    api.submit("b3", [fresh.transfer(1, 1, 0, 5, 2)])
     fresh.prove_all()
     assert fresh.settle_all() == [3]
-    assert rollup.call("stateRoot") == fresh.adapter.state_root()
+    assert rollup.call("stateRoot") == api.operator.state_root()
 
     # The backup taken after batch 1 catches up on batches 2 and 3.
     behind = Operator(chain, rollup, tmp_path / "behind.db")
