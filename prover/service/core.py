@@ -143,13 +143,16 @@ class ProverCore:
         self.store.close()
 
     def _sync(self, force: bool = False) -> None:
-        """Reload the operator's state if the store's head moved (another server submitted).
+        """Reload the operator's state if the store's head moved (another server submitted or reverted).
 
         The head and the accounts come from one read transaction (``store.snapshot``): read
         apart, a batch committed in between would pair one batch's head with another's accounts.
         """
         head = self.store.head()
-        if force or head.batch_number != self.operator.batch_number():
+        # The root too: after another server reverted a batch and built a new one under the same
+        # number (the L1 operator does, on a cancel or a refused settlement), only the root differs.
+        moved = head.batch_number != self.operator.batch_number() or head.root != str(self.operator.state_root())
+        if force or moved:
             t = time.perf_counter()
             head, accounts = self.store.snapshot()
             self.operator.load(accounts, head.batch_number, int(head.root))
