@@ -248,32 +248,6 @@ def test_cancelled_failed_and_refused_batches_are_reverted_and_l1_moves_past_the
     assert (op.adapter.account(1).balance, op.adapter.account(1).nonce) == (438, 3)
 
 
-def test_zkprover_serve_with_l1_settles_an_l1_deposit(node, anvil, tmp_path):
-    """``zkprover serve --l1 URL --rollup-address A`` (key from the environment): a deposit made
-    on L1 is taken, proved and settled by the server's own loop, no client involved."""
-    rollup = deploy(node)
-    key_hex = node.accounts[0].key.to_hex()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZKPROVER_L1_KEY": key_hex}
-    args = [sys.executable, "-m", "prover.cli", "serve", "--listen", "127.0.0.1:0", "--store", f"sqlite:///{tmp_path}/j.db",
-            "--batch-sizes", "4", "--depth", "2", "--l1", anvil.url, "--rollup-address", "0x" + rollup.address.hex(),
-            "--confirmations", "0", "--l1-batch-after", "0", "--allow-development-keys"]  # fmt: skip
-    server = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for line in server.stdout:  # log lines may come first
-            if "zkprover serving" in line:
-                break
-        l1_deposit(rollup, 0, 900, node.accounts[1])
-        deadline = time.monotonic() + 120
-        while rollup.call("batchNumber") < 1:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "the server did not settle the deposit's batch"
-            time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(30)
-    assert rollup.call("batchNumber") == 1 and rollup.call("queueHead") == 1
-
-
 def test_zkprover_demo_against_a_node(node, anvil, monkeypatch, capsys):
     """``zkprover demo --l1 URL``: the README's demo with anvil as L1, paid by the key in the environment."""
     from prover.cli import main as zkprover
