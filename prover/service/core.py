@@ -110,6 +110,8 @@ class ProverCore:
         #: False keeps the library's offline use, where the caller supplies them
         self.requests_from_l1 = requests_from_l1
         self.ledger = L1Ledger(store)
+        #: why this operator must not change the state (its store diverged from L1); "" if it may
+        self.halted = ""
         self._submit_lock = threading.Lock()
         self.watch_hub = WatchHub(store)
 
@@ -133,6 +135,14 @@ class ProverCore:
         under it)."""
         with self._submit_lock:
             yield
+
+    def halt(self, reason: str) -> None:
+        """Refuse every batch and revert from now on (FAILED_PRECONDITION naming ``reason``)."""
+        self.halted = reason
+
+    def _check_running(self) -> None:
+        if self.halted:
+            raise FailedPrecondition(f"this operator is halted: {self.halted}")
 
     def reload(self) -> None:
         """Load the state from the store again (after the store changed under the operator)."""
@@ -175,6 +185,7 @@ class ProverCore:
             )
         if not txs:
             raise InvalidArgument("transactions: a batch needs at least one transaction")
+        self._check_running()
         if self.requests_from_l1:
             for i, t in enumerate(txs):
                 if t.kind in L1_KINDS:
@@ -226,6 +237,7 @@ class ProverCore:
         this when requests wait and no client batch came to carry them."""
         if not self.requests_from_l1:
             raise FailedPrecondition("this operator takes no requests from L1")
+        self._check_running()
         sizes = self.registry.batch_sizes()
         with self._submit_lock:
             self._sync()
@@ -341,6 +353,7 @@ class ProverCore:
         meanwhile (a client's cancel and the L1 loop's reconcile race for the same batch), the
         batch number now holds a rebuilt, innocent batch, and nothing is reverted.
         """
+        self._check_running()
         unapply = getattr(self.operator, "unapply", None)
         if unapply is None:
             raise FailedPrecondition("this rollup cannot revert batches")
@@ -402,6 +415,8 @@ class ProverCore:
 
     def cancel(self, job_id: str, reason: str = "", owner: str | None = None) -> JobRecord:
         reason = _text(reason, "reason", MAX_REASON)
+        if self.requests_from_l1:  # a cancel reverts batches: not while halted
+            self._check_running()
         self.get_job(job_id=_job_id(job_id), owner=owner)  # another client's job is NOT_FOUND
         job = self.store.cancel(job_id, reason)
         log.info("cancel job=%s state=%s reason=%r", job_id, job.state, reason)

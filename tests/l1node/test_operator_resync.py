@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import sqlite3
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from l1.evm import DEFAULT_AMOUNT_UNIT as UNIT
 from l1.evm import EvmChain
 from prover import metrics
 from prover.jobs import open_store
 from prover.service.core import ProverCore
-from prover.service.l1_link import L1Divergence
+from prover.service.gen import prover_pb2 as pb
+from prover.service.gen import prover_pb2_grpc as pb_grpc
+from prover.service.l1_link import L1Divergence, L1Loop
 from prover.service.rollup_adapter import RollupAdapter
+from prover.service.server import ProverServer
 from tests.l1node.operator_harness import Operator, addr, deploy, l1_deposit
 
 pytestmark = pytest.mark.slow
@@ -126,3 +131,25 @@ def test_operator_rebuilds_a_lost_or_stale_store_from_l1_and_refuses_a_diverged_
     assert metrics.L1_DIVERGENCE._value.get() == 1
     assert [(j.batch_number, j.state) for j in other.store.list(None, 10, 0)] == [(1, "QUEUED")]
     assert other.store.head().batch_number == 1 and rollup.call("batchNumber") == 3
+    # As a server it stays up for its metrics and logs, NOT_SERVING, and changes nothing.
+    server = ProverServer(other.core, address="127.0.0.1:0", workers=0, l1_loop=L1Loop(other.link, other.core))
+    port = server.start()
+    try:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        stub = pb_grpc.ProverServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            t = other.transfer(0, 0, 1, 1, 0)
+            sig = pb.Signature(r8x=str(t.signature[0]), r8y=str(t.signature[1]), s=str(t.signature[2]))
+            transfer = pb.Transfer(from_index=0, to_index=1, amount="1", fee="0", nonce=0, signature=sig)
+            tx = pb.Transaction(transfer=transfer)
+            stub.SubmitBatch(pb.SubmitBatchRequest(batch_id="x", transactions=[tx]), timeout=10)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "diverged from L1" in err.value.details()
+        with pytest.raises(grpc.RpcError) as err:
+            stub.CancelJob(pb.CancelJobRequest(job_id=other.store.list()[0].job_id), timeout=10)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert server.l1_loop._thread is None and metrics.L1_DIVERGENCE._value.get() == 1
+    finally:
+        server.stop(1)
+    assert other.store.list()[0].state == "QUEUED" and rollup.call("batchNumber") == 3
