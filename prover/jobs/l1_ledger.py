@@ -136,7 +136,7 @@ class L1Ledger:
                         f"L1 queue entry {req.queue_index} was recorded as {_request(row)}, now seen as {req}"
                     )
                 return False
-            waiting = _row(req)[:-1] + (None,)  # no batch has taken it yet
+            waiting = (*_row(req)[:-1], None)  # no batch has taken it yet
             cur.execute(f"INSERT INTO l1_requests ({_REQ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", waiting)
             return True
 
