@@ -326,7 +326,10 @@ class L1Loop:
         self.last_error: str = ""
 
     def turn(self) -> None:
-        """One pass: follow, maybe an L1-only batch, settle everything proven in order."""
+        """One pass: check the store still agrees with L1, follow, maybe an L1-only batch, settle
+        everything proven in order. L1Divergence when L1 settled something this store did not make
+        (a second operator on the same Rollup, or a store swapped under the process)."""
+        self.link.check()
         self.link.follow()
         self.core.reconcile()
         if self.link.ledger.waiting(1):
@@ -351,6 +354,13 @@ class L1Loop:
             try:
                 self.turn()
                 self.last_error = ""
+            except L1Divergence as exc:  # nothing this process can repair: stop changing the state
+                self.last_error = str(exc)
+                self.core.halt(f"its store diverged from L1 ({exc})")
+                log.error(
+                    "L1 loop stopped; the operator refuses batches until restarted on a store that agrees with L1"
+                )
+                return
             except (NodeUnavailable, SettlerError, OSError) as exc:
                 self.last_error = str(exc)
                 log.warning("L1 unavailable (%s); retrying", exc)

@@ -125,6 +125,17 @@ def test_operator_rebuilds_a_lost_or_stale_store_from_l1_and_refuses_a_diverged_
     assert (behind.started.recovered, behind.adapter.state_root()) == (2, rollup.call("stateRoot"))
     assert _balances(behind, 2) == [(25, 1), (595, 3)]
 
+    # While running: a store that stops agreeing with L1 (here its batch 3 rewritten) halts the loop.
+    loop = L1Loop(behind.link, behind.core)
+    loop.turn()
+    with sqlite3.connect(tmp_path / "behind.db") as conn:
+        conn.execute("UPDATE jobs SET new_root = '1' WHERE batch_number = 3")
+    loop.link.config = type(loop.link.config)(poll_s=0.05)
+    loop.start()
+    loop._thread.join(30)
+    assert not loop._thread.is_alive() and "diverged from L1" in behind.core.halted
+    assert metrics.L1_DIVERGENCE._value.get() == 1
+
     # A store behind L1 whose newest batch is not L1's: refused, left as it was.
     with pytest.raises(L1Divergence, match="went another way"):
         other.restart()
