@@ -8,7 +8,10 @@ transfers each. Measured per size:
 - end to end: from the first submission to the last batch settled on L1 (submit, prove, settle,
   in order; one worker), as batches per minute;
 - gas and wei per settled batch (``submitBatch``), and per L2 transaction for the transfer
-  batches (the steady state; the first batch also pays for first-time storage writes).
+  batches (the steady state; the first batch also pays for first-time storage writes);
+- resync: an operator started on an empty store rebuilds the N settled batches from the node
+  (``prover.service.l1_resync.start_from_l1``: logs, calldata, queue entries, replay, one store
+  transaction), timed, and checked to end on L1's root.
 
     python bench/bench_settlement.py [--sizes 4,8] [--batches 3] [--depth 2]
 
@@ -40,6 +43,7 @@ from prover.rollup.circuit_cache import batch_circuit  # noqa: E402
 from prover.rollup.transactions import Transfer  # noqa: E402
 from prover.service.core import ProverCore  # noqa: E402
 from prover.service.l1_link import LinkConfig, RollupLink  # noqa: E402
+from prover.service.l1_resync import start_from_l1  # noqa: E402
 from prover.service.rollup_adapter import RollupAdapter, RollupRegistry  # noqa: E402
 from prover.service.rollup_api import TxRequest  # noqa: E402
 from prover.service.worker import Worker  # noqa: E402
@@ -86,6 +90,7 @@ def run_size(anvil: Anvil, size: int, depth: int, n_batches: int, workdir: Path)
     assert rollup.call("batchNumber") == n_batches, "not every batch settled"
     settled = core.ledger.settlements()
     steady = [s for s in settled if s.batch_number > 1]
+    resync_s = _resync(node, rollup, registry, depth, workdir / f"fresh-{size}.db")
     return {
         "batch_size": size,
         "depth": depth,
@@ -98,7 +103,20 @@ def run_size(anvil: Anvil, size: int, depth: int, n_batches: int, workdir: Path)
         "wei_per_batch": [s.fee_wei for s in settled],
         "gas_per_tx_steady": round(sum(s.gas_used for s in steady) / max(sum(s.tx_count for s in steady), 1)),
         "gas_per_tx_first_batch": round(settled[0].gas_used / settled[0].tx_count),
+        "resync_from_l1_s": round(resync_s, 2),
     }
+
+
+def _resync(node: NodeChain, rollup, registry: RollupRegistry, depth: int, db: Path) -> float:
+    """Seconds for an operator on an empty store to rebuild every settled batch from the node."""
+    adapter = RollupAdapter(depth, node.chain_id, rollup_address=int.from_bytes(rollup.address, "big"))
+    core = ProverCore(open_store(f"sqlite:///{db}"), adapter, registry, requests_from_l1=True)
+    core.start()
+    t = time.perf_counter()
+    report = start_from_l1(RollupLink(node, rollup, core.store, LinkConfig(confirmations=0)), core)
+    elapsed = time.perf_counter() - t
+    assert report.recovered == rollup.call("batchNumber") and adapter.state_root() == rollup.call("stateRoot")
+    return elapsed
 
 
 def main() -> int:
@@ -124,7 +142,8 @@ def main() -> int:
                     f"batch {size:>3}: {r['batches_per_minute']:6.2f} batches/min end to end "
                     f"({r['batches']} batches in {r['end_to_end_s']} s, proving {r['proving_s']} s); "
                     f"gas/tx {r['gas_per_tx_steady']} (transfer batches), {r['gas_per_tx_first_batch']} (deposit "
-                    f"batch); gas/batch {r['gas_per_batch']}",
+                    f"batch); gas/batch {r['gas_per_batch']}; resync of {r['batches']} batches from L1 "
+                    f"{r['resync_from_l1_s']} s",
                     flush=True,
                 )
     finally:

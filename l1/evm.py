@@ -102,6 +102,17 @@ class Receipt:
         return found[0]
 
 
+@dataclass(frozen=True)
+class MinedCall:
+    """A successful transaction as mined: its block, hash, calldata, gas used and logs."""
+
+    block_number: int
+    tx_hash: bytes
+    data: bytes
+    gas_used: int
+    logs: Sequence[Any]
+
+
 class CallReverted(RuntimeError):
     def __init__(self, error: str, output: bytes) -> None:
         super().__init__(error)
@@ -147,6 +158,14 @@ class Contract:
         item = self.function(fn)
         types = [_abi_type(i) for i in item["inputs"]]
         return keccak(text=_signature(item))[:4] + encode(types, list(args))
+
+    def decode_input(self, fn: str, data: bytes) -> tuple:
+        """The arguments of a call to ``fn`` from its calldata (selector first); ValueError if
+        the calldata calls another function."""
+        item = self.function(fn)
+        if data[:4] != keccak(text=_signature(item))[:4]:
+            raise ValueError(f"calldata does not call {_signature(item)} (selector 0x{data[:4].hex()})")
+        return tuple(decode([_abi_type(i) for i in item["inputs"]], data[4:]))
 
     def decode_output(self, fn: str, data: bytes) -> Any:
         outs = self.function(fn)["outputs"]
@@ -253,6 +272,20 @@ class EvmChain:
         for _ in range(n_blocks):
             self._chain.mine_all([])
         return self.block_number
+
+    def mined(self, to: bytes, from_block: int = 1) -> list[MinedCall]:
+        """Every successful transaction to ``to`` mined from ``from_block`` on, oldest first
+        (what a node's logs and ``eth_getTransactionByHash`` give; here read from the blocks)."""
+        out = []
+        for n in range(max(from_block, 1), self.block_number + 1):
+            block = self._chain.get_canonical_block_by_number(n)
+            receipts = block.get_receipts(self._chain.chaindb)
+            for tx, receipt in zip(block.transactions, receipts, strict=True):
+                # post-Byzantium receipts carry the status where the state root was: 1 = success
+                if tx.to == to and receipt.state_root == b"\x01":
+                    # one transaction per block: the block's cumulative gas is this transaction's
+                    out.append(MinedCall(n, bytes(tx.hash), bytes(tx.data), receipt.gas_used, tuple(receipt.logs)))
+        return out
 
     # --- transactions ---------------------------------------------------------------------
     def send(

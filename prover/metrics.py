@@ -24,6 +24,12 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
     zkprover_l1_block{kind}                    L1 watcher: head|confirmed block numbers
     zkprover_l1_events_total{event,action}     L1 watcher: events delivered|retracted
     zkprover_l1_reorgs_total                   L1 watcher: reorgs seen (blocks replaced above the cursor)
+    zkprover_l1_batches_unsettled              batches the operator holds that L1 has not settled yet
+    zkprover_l1_batch_gas_used / _fee_wei      gas and wei per settled batch
+    zkprover_l1_gas_per_l2_tx / _fee_wei_per_l2_tx   the newest settled batch's cost per L2 transaction
+    zkprover_l1_requests_waiting               confirmed L1 requests no batch has taken yet
+    zkprover_l1_divergence                     1 while the store and L1 disagree (the operator refuses to prove)
+    zkprover_l1_recovered_batches_total        settled batches rebuilt from L1's public data (lost or stale store)
     zkprover_auth_failures_total{reason}       refused calls: missing_token|unknown_token|permission_denied
 """
 
@@ -82,6 +88,12 @@ BATCHES_REVERTED = Counter(
     "Batches taken out of the sequence (failed, cancelled, refused by L1, or after one that was)",
 )
 L1_REQUESTS_WAITING = Gauge("zkprover_l1_requests_waiting", "Confirmed L1 requests no batch has taken yet")
+L1_DIVERGENCE = Gauge(
+    "zkprover_l1_divergence", "1 while the operator's store and L1 disagree (it refuses to prove and settle), else 0"
+)
+L1_RECOVERED_BATCHES = Counter(
+    "zkprover_l1_recovered_batches", "Settled batches rebuilt from L1's public data into a lost or stale store"
+)
 
 
 class _RecentRate:

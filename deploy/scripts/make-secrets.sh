@@ -7,6 +7,8 @@
 #   tokens                   'CLIENT ROLE TOKEN' lines: ops (admin) and operator (submit)
 #   ops.token operator.token each client's own token, to hand to that client
 #   postgres_password grafana_admin_password
+#   l1_operator.key          the L1 operator's signing key: a fresh, UNFUNDED placeholder; put the
+#                            funded operator account's key here (64 hex digits)
 #
 # Existing files are kept, so running it again only fills gaps. Needs openssl.
 #   EXTRA_SANS="DNS:prover.example.com,IP:10.0.0.5" deploy/scripts/make-secrets.sh
@@ -20,6 +22,7 @@ rand() { openssl rand -hex 24; }
 [ -f grafana_admin_password ] || rand > grafana_admin_password
 [ -f ops.token ] || rand > ops.token
 [ -f operator.token ] || rand > operator.token
+[ -f l1_operator.key ] || openssl rand -hex 32 > l1_operator.key
 [ -f tokens ] || printf 'ops admin %s\noperator submit %s\n' "$(cat ops.token)" "$(cat operator.token)" > tokens
 
 if [ ! -f ca.crt ]; then

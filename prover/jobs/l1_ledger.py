@@ -7,16 +7,25 @@
   goes back to waiting when that batch is reverted.
 - **Settlements**: for every batch L1 accepted, the transaction, gas and fee paid.
 - **The L1 event cursor**: where the event follower has got (opaque JSON).
+- **Batches recovered from L1** (``install_settled``): after a lost or stale store, the batches
+  L1 settled, rebuilt from their public data, go in as SUCCEEDED jobs (batch id
+  ``l1-settled-<n>``, the proof from the settlement's calldata) with the accounts, the head, the
+  requests they consumed and their settlements, in one transaction. No table of its own: a
+  recovered batch is a batch like any other, and the operator carries on after it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prover.jobs.store import JobStore, JobStoreError
+from prover.jobs.store import SUCCEEDED, JobStore, JobStoreError, StaleState
+
+#: batch id of a batch recovered from L1 (the ``l1-`` prefix is the operator's, never a client's)
+RECOVERED_BATCH_ID = "l1-settled-{}"
 
 REQUEST_KINDS = ("deposit", "top_up", "forced_exit")
 
@@ -46,6 +55,21 @@ class L1Request:
     def same_entry(self, other: L1Request) -> bool:
         keys = ("queue_index", "kind", "account_index", "amount", "address", "ax", "ay")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+
+@dataclass(frozen=True)
+class RecoveredBatch:
+    """A batch L1 settled, as the job it becomes in a store that lost it."""
+
+    batch_number: int
+    batch_size: int
+    tx_count: int
+    circuit: str
+    old_root: str
+    new_root: str
+    public_data: str  # hex
+    proof_json: str
+    public_signals: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,21 @@ def _request(row: Sequence[Any]) -> L1Request:
     )
 
 
+def _row(req: L1Request) -> tuple[Any, ...]:
+    """``req`` as the values of ``_REQ_COLS`` (big numbers as text)."""
+    return (
+        req.queue_index,
+        req.kind,
+        req.account_index,
+        str(req.amount),
+        str(req.address),
+        str(req.ax),
+        str(req.ay),
+        req.block_number,
+        req.batch_number,
+    )
+
+
 class L1Ledger:
     """The L1 tables of ``store`` (created by its migration 3)."""
 
@@ -97,19 +136,8 @@ class L1Ledger:
                         f"L1 queue entry {req.queue_index} was recorded as {_request(row)}, now seen as {req}"
                     )
                 return False
-            cur.execute(
-                f"INSERT INTO l1_requests ({_REQ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (
-                    req.queue_index,
-                    req.kind,
-                    req.account_index,
-                    str(req.amount),
-                    str(req.address),
-                    str(req.ax),
-                    str(req.ay),
-                    req.block_number,
-                ),
-            )
+            waiting = (*_row(req)[:-1], None)  # no batch has taken it yet
+            cur.execute(f"INSERT INTO l1_requests ({_REQ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", waiting)
             return True
 
     def retract(self, queue_index: int) -> bool:
@@ -144,6 +172,77 @@ class L1Ledger:
                 f"SELECT {_REQ_COLS} FROM l1_requests WHERE batch_number = ? ORDER BY queue_index", (batch_number,)
             )
             return [_request(r) for r in cur.fetchall()]
+
+    # --- batches recovered from L1 -------------------------------------------------------------
+    def install_settled(
+        self,
+        expect_batch_number: int,
+        batches: Sequence[RecoveredBatch],
+        accounts: Mapping[int, str],
+        requests: Sequence[L1Request],
+        settlements: Sequence[Settlement],
+    ) -> None:
+        """In one transaction: the recovered ``batches`` (consecutive, after the head at
+        ``expect_batch_number``) as SUCCEEDED jobs, ``accounts`` as the last of them left them,
+        the head moved to it, ``requests`` recorded as taken by their batch (``batch_number``
+        set), and ``settlements``. StaleState if the head moved; L1RequestConflict if a request
+        was recorded before with other contents."""
+        if not batches:
+            return
+        last = batches[-1]
+        with self.store._tx() as cur:
+            cur.execute("SELECT batch_number FROM rollup_head WHERE id = 1" + self.store.head_lock_sql)
+            row = cur.fetchone()
+            if row is None or int(row[0]) != expect_batch_number:
+                raise StaleState(f"state head is at batch {row and row[0]}, expected {expect_batch_number}")
+            for req in requests:
+                cur.execute(f"SELECT {_REQ_COLS} FROM l1_requests WHERE queue_index = ?", (req.queue_index,))
+                found = cur.fetchone()
+                if found is not None and not _request(found).same_entry(req):
+                    raise L1RequestConflict(
+                        f"L1 queue entry {req.queue_index} was recorded as {_request(found)}, L1 says {req}"
+                    )
+                cur.execute(
+                    f"INSERT INTO l1_requests ({_REQ_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (queue_index) DO UPDATE SET batch_number = excluded.batch_number",
+                    _row(req),
+                )
+            self.store._write_accounts(cur, accounts, last.batch_number)
+            for b in batches:
+                cur.execute(
+                    self.store._sql(
+                        "INSERT INTO jobs (job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, "
+                        "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, "
+                        "updated_at, finished_at, proof_json, public_signals) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1, '', {now}, {now}, {now}, ?, ?)"
+                    ),
+                    (
+                        uuid.uuid4().hex,
+                        RECOVERED_BATCH_ID.format(b.batch_number),
+                        "",
+                        b.batch_number,
+                        SUCCEEDED,
+                        b.batch_size,
+                        b.tx_count,
+                        b.circuit,
+                        b.old_root,
+                        b.new_root,
+                        b.public_data,
+                        b.proof_json,
+                        json.dumps(list(b.public_signals)),
+                    ),
+                )
+            for st in settlements:
+                cur.execute(
+                    self.store._sql(
+                        "INSERT INTO settlements (batch_number, tx_hash, gas_used, fee_wei, tx_count, settled_at) "
+                        "VALUES (?, ?, ?, ?, ?, {now}) ON CONFLICT (batch_number) DO NOTHING"
+                    ),
+                    (st.batch_number, st.tx_hash, st.gas_used, str(st.fee_wei), st.tx_count),
+                )
+            cur.execute(
+                "UPDATE rollup_head SET batch_number = ?, root = ? WHERE id = 1", (last.batch_number, last.new_root)
+            )
 
     # --- settlements -------------------------------------------------------------------------------
     def record_settlement(self, s: Settlement) -> None:

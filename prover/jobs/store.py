@@ -271,6 +271,16 @@ class JobStore(ABC):
             cur.execute("SELECT idx, data FROM accounts ORDER BY idx")
             return Head(int(row[0]), row[1]), [(int(i), d) for i, d in cur.fetchall()]
 
+    @staticmethod
+    def _write_accounts(cur: Any, accounts: Mapping[int, str], batch_number: int) -> None:
+        """Insert or replace ``accounts`` (index → JSON), as written by batch ``batch_number``."""
+        for idx, data in accounts.items():
+            cur.execute(
+                "INSERT INTO accounts (idx, data, batch_number) VALUES (?, ?, ?) "
+                "ON CONFLICT (idx) DO UPDATE SET data = excluded.data, batch_number = excluded.batch_number",
+                (idx, data, batch_number),
+            )
+
     def account(self, index: int) -> str | None:
         with self._tx(write=False) as cur:
             cur.execute("SELECT data FROM accounts WHERE idx = ?", (index,))
@@ -297,12 +307,7 @@ class JobStore(ABC):
             row = cur.fetchone()
             if row is None or int(row[0]) != expect_batch_number:
                 raise StaleState(f"state head is at batch {row and row[0]}, expected {expect_batch_number}")
-            for idx, data in accounts.items():
-                cur.execute(
-                    "INSERT INTO accounts (idx, data, batch_number) VALUES (?, ?, ?) "
-                    "ON CONFLICT (idx) DO UPDATE SET data = excluded.data, batch_number = excluded.batch_number",
-                    (idx, data, job.batch_number),
-                )
+            self._write_accounts(cur, accounts, job.batch_number)
             for queue_index in l1_queue:
                 cur.execute(
                     "UPDATE l1_requests SET batch_number = ? WHERE queue_index = ? AND batch_number IS NULL "

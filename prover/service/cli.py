@@ -160,6 +160,14 @@ def _add_l1_options(p: argparse.ArgumentParser) -> None:
         help="the L1 node's JSON-RPC URL (default $ZKPROVER_L1_URL; none: an embedded in-process EVM with a fresh "
         "Rollup, for trials). The operator key comes from --l1-key-file, $ZKPROVER_L1_KEY_FILE or $ZKPROVER_L1_KEY",
     )
+    p.add_argument(
+        "--l1-role",
+        choices=("operator", "api"),
+        default=os.environ.get("ZKPROVER_L1_ROLE", "operator"),
+        help="operator (default, $ZKPROVER_L1_ROLE): follow L1 and settle batches; exactly ONE server of a "
+        "deployment may be it. api: serve the API on the shared store (L1 requests from the operator's ledger, "
+        "no L1 connection, no key); needs --chain-id and --rollup-address of the operator's Rollup",
+    )
     p.add_argument("--l1-key-file", default=None, help="file holding the operator's L1 private key (mode 600)")
     p.add_argument("--confirmations", type=int, default=2, help="blocks before an L1 request counts (default 2)")
     p.add_argument(
@@ -186,9 +194,10 @@ def build_l1(args: argparse.Namespace, store: Any, operator: Any, registry: Any)
         max_fee_per_gas=int(args.max_fee_gwei * 10**9),
         l1_batch_after_s=args.l1_batch_after,
     )
-    vk = None if args.l1 else registry.get(size).pk.vk
+    url = args.l1 or None  # an empty $ZKPROVER_L1_URL: the embedded chain
+    vk = None if url else registry.get(size).pk.vk
     link = connect(
-        store, url=args.l1, rollup_address=args.rollup_address, key_file=args.l1_key_file, config=config, vk=vk,
+        store, url=url, rollup_address=args.rollup_address, key_file=args.l1_key_file, config=config, vk=vk,
         depth=args.depth,
     )  # fmt: skip
     if link.chain.chain_id != operator.domain.chain_id or link.rollup_address != operator.domain.rollup_address:
@@ -221,17 +230,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         burst_per_client=max(1, int(2 * args.rate_limit)),
     )
     store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
+    if args.rollup == "rollup" and args.l1_role == "api" and not args.rollup_address:
+        raise UsageError(
+            "--l1-role=api needs --rollup-address (and --chain-id): the operator's Rollup, which every proof and "
+            "signature is bound to"
+        )
     backend = select_backend(args.backend) if args.workers else None
     operator, registry = build_rollup(args)
     store = open_store(store_url)
-    l1_loop = build_l1(args, store, operator, registry) if args.rollup == "rollup" else None
+    linked = args.rollup == "rollup"
+    l1_loop = build_l1(args, store, operator, registry) if linked and args.l1_role == "operator" else None
     core = ProverCore(
         store,
         operator,
         registry,
         max_attempts=args.max_attempts,
         backend_description=backend.describe() if backend else "none (API only; proofs by zkprover worker)",
-        requests_from_l1=l1_loop is not None,
+        requests_from_l1=linked,
     )
     if l1_loop is not None:
         l1_loop.core = core
@@ -267,6 +282,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prover.service.worker import Worker
 
     store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
+    if args.rollup == "rollup" and args.l1_role == "api" and not args.rollup_address:
+        raise UsageError(
+            "--l1-role=api needs --rollup-address (and --chain-id): the operator's Rollup, which every proof and "
+            "signature is bound to"
+        )
     backend = select_backend(args.backend)
     _, registry = build_rollup(args)
     store = open_store(store_url)

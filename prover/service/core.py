@@ -20,6 +20,7 @@ client's job is NOT_FOUND, so job ids do not leak who submitted what.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -109,6 +110,8 @@ class ProverCore:
         #: False keeps the library's offline use, where the caller supplies them
         self.requests_from_l1 = requests_from_l1
         self.ledger = L1Ledger(store)
+        #: why this operator must not change the state (its store diverged from L1); "" if it may
+        self.halted = ""
         self._submit_lock = threading.Lock()
         self.watch_hub = WatchHub(store)
 
@@ -126,18 +129,40 @@ class ProverCore:
         for size in self.registry.batch_sizes():
             metrics.CIRCUIT_CONSTRAINTS.labels(self.registry.name(size), str(size))  # filled on first use
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off every submission and revert of this process (the L1 resync rebuilds the state
+        under it)."""
+        with self._submit_lock:
+            yield
+
+    def halt(self, reason: str) -> None:
+        """Refuse every batch and revert from now on (FAILED_PRECONDITION naming ``reason``)."""
+        self.halted = reason
+
+    def _check_running(self) -> None:
+        if self.halted:
+            raise FailedPrecondition(f"this operator is halted: {self.halted}")
+
+    def reload(self) -> None:
+        """Load the state from the store again (after the store changed under the operator)."""
+        self._sync(force=True)
+
     def close(self) -> None:
         self.watch_hub.close()
         self.store.close()
 
     def _sync(self, force: bool = False) -> None:
-        """Reload the operator's state if the store's head moved (another server submitted).
+        """Reload the operator's state if the store's head moved (another server submitted or reverted).
 
         The head and the accounts come from one read transaction (``store.snapshot``): read
         apart, a batch committed in between would pair one batch's head with another's accounts.
         """
         head = self.store.head()
-        if force or head.batch_number != self.operator.batch_number():
+        # The root too: after another server reverted a batch and built a new one under the same
+        # number (the L1 operator does, on a cancel or a refused settlement), only the root differs.
+        moved = head.batch_number != self.operator.batch_number() or head.root != str(self.operator.state_root())
+        if force or moved:
             t = time.perf_counter()
             head, accounts = self.store.snapshot()
             self.operator.load(accounts, head.batch_number, int(head.root))
@@ -160,6 +185,7 @@ class ProverCore:
             )
         if not txs:
             raise InvalidArgument("transactions: a batch needs at least one transaction")
+        self._check_running()
         if self.requests_from_l1:
             for i, t in enumerate(txs):
                 if t.kind in L1_KINDS:
@@ -211,6 +237,7 @@ class ProverCore:
         this when requests wait and no client batch came to carry them."""
         if not self.requests_from_l1:
             raise FailedPrecondition("this operator takes no requests from L1")
+        self._check_running()
         sizes = self.registry.batch_sizes()
         with self._submit_lock:
             self._sync()
@@ -311,7 +338,7 @@ class ProverCore:
         return job, created
 
     # --- reverting what cannot be proven or settled ---------------------------------------------------
-    def revert_from(self, batch_number: int, reason: str) -> list[JobRecord]:
+    def revert_from(self, batch_number: int, reason: str, job_id: str = "") -> list[JobRecord]:
         """Take batch ``batch_number`` and every later one out of the sequence and rebuild.
 
         The state goes back to batch ``batch_number - 1`` (the last one still provable), the
@@ -321,7 +348,12 @@ class ProverCore:
         its batch id then finds no job, its old job is CANCELLED with ``reason``). The
         transactions of batch ``batch_number`` itself are dropped: it was cancelled, failed for
         good or refused by L1. Returns the removed jobs.
+
+        ``job_id`` names the job the caller saw at ``batch_number``: if another thread reverted it
+        meanwhile (a client's cancel and the L1 loop's reconcile race for the same batch), the
+        batch number now holds a rebuilt, innocent batch, and nothing is reverted.
         """
+        self._check_running()
         unapply = getattr(self.operator, "unapply", None)
         if unapply is None:
             raise FailedPrecondition("this rollup cannot revert batches")
@@ -331,6 +363,9 @@ class ProverCore:
             if not 1 <= batch_number <= head.batch_number:
                 return []
             jobs = self.store.list(None, head.batch_number - batch_number + 1, batch_number - 1)
+            if job_id and jobs[0].job_id != job_id:
+                log.info("batch %d is no longer job %s (reverted meanwhile): nothing to revert", batch_number, job_id)
+                return []
             client: dict[str, list[TxRequest]] = {}
             touched: set[int] = set()
             try:
@@ -363,7 +398,8 @@ class ProverCore:
         if not stuck:
             return []
         first = min(stuck, key=lambda j: j.batch_number)
-        return self.revert_from(first.batch_number, f"reverted: batch {first.batch_number} {first.state.lower()}")
+        reason = f"reverted: batch {first.batch_number} {first.state.lower()}"
+        return self.revert_from(first.batch_number, reason, first.job_id)
 
     # --- jobs ------------------------------------------------------------------------------------------
     def get_job(self, job_id: str = "", batch_id: str = "", owner: str | None = None) -> JobRecord:
@@ -379,13 +415,15 @@ class ProverCore:
 
     def cancel(self, job_id: str, reason: str = "", owner: str | None = None) -> JobRecord:
         reason = _text(reason, "reason", MAX_REASON)
+        if self.requests_from_l1:  # a cancel reverts batches: not while halted
+            self._check_running()
         self.get_job(job_id=_job_id(job_id), owner=owner)  # another client's job is NOT_FOUND
         job = self.store.cancel(job_id, reason)
         log.info("cancel job=%s state=%s reason=%r", job_id, job.state, reason)
         if self.requests_from_l1 and job.state == CANCELLED and job.batch_number > 0:
             # A batch that will never be proven blocks every later one on L1: revert now (a
             # proving job is reverted once its worker stops, by reconcile()).
-            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled")
+            self.revert_from(job.batch_number, f"reverted: batch {job.batch_number} cancelled", job.job_id)
             job = self.store.get(job_id) or job
         return job
 

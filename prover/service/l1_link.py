@@ -50,10 +50,11 @@ class L1Divergence(RuntimeError):
 class SettlementRefused(RuntimeError):
     """L1 refused a proven batch (the revert reason is in the message)."""
 
-    def __init__(self, batch_number: int, reason: str) -> None:
+    def __init__(self, batch_number: int, reason: str, job_id: str = "") -> None:
         super().__init__(f"L1 refused batch {batch_number}: {reason}")
         self.batch_number = batch_number
         self.reason = reason
+        self.job_id = job_id  # the job L1 refused (a revert meanwhile may have replaced it)
 
 
 def _addr(value: Any) -> int:
@@ -191,22 +192,28 @@ class RollupLink:
         """In-process chain: read queue entries not yet recorded (no reorgs, every block final)."""
         known = self.ledger.all()
         start = known[-1].queue_index + 1 if known else 0
-        next_account = sum(1 for r in known if r.kind == "deposit")
-        new = 0
-        for qi in range(start, self.rollup.call("queueTail")):
+        accounts = sum(1 for r in known if r.kind == "deposit")
+        return sum(
+            self.ledger.record(r) for r in self.queue_entries(start, int(self.rollup.call("queueTail")), accounts)
+        )
+
+    def queue_entries(self, start: int, stop: int, accounts_before: int) -> list[L1Request]:
+        """The priority queue's entries ``start``..``stop - 1`` read from the contract's storage,
+        ``accounts_before`` being the number of new-account deposits before ``start`` (a new
+        account's index is that count). An entry refunded in exodus is left out: no batch takes it."""
+        out = []
+        next_account = accounts_before
+        for qi in range(start, stop):
             sender, amount, _deadline, kind, x, y = self.rollup.call("queue", qi)
             address = _addr(sender)
             if kind == _KIND_NEW_ACCOUNT:
-                req = L1Request(qi, "deposit", next_account, amount, address, x, y)
+                out.append(L1Request(qi, "deposit", next_account, amount, address, x, y))
                 next_account += 1
             elif kind == _KIND_TOP_UP:
-                req = L1Request(qi, "top_up", x, amount, address)
+                out.append(L1Request(qi, "top_up", x, amount, address))
             elif kind == _KIND_FORCED_EXIT:
-                req = L1Request(qi, "forced_exit", x, 0, address)
-            else:  # refunded in exodus: no batch will ever take it
-                continue
-            new += self.ledger.record(req)
-        return new
+                out.append(L1Request(qi, "forced_exit", x, 0, address))
+        return out
 
     # --- batches out --------------------------------------------------------------------------------
     def settled_batch(self) -> int:
@@ -234,13 +241,13 @@ class RollupLink:
         try:
             receipt = self.settler.settle(self.rollup, "submitBatch", *args, batch=target, settled=self.settled_batch)
         except CallReverted as exc:
-            raise SettlementRefused(target, exc.error) from exc
+            raise SettlementRefused(target, exc.error, job.job_id) from exc
         if receipt is None:  # L1 had it already (sent before a restart): what it cost is not known here
             self.ledger.record_settlement(Settlement(target, "", 0, 0, job.tx_count))
             self._publish(target)
             return target
         if not receipt.ok:
-            raise SettlementRefused(target, receipt.error or "reverted")
+            raise SettlementRefused(target, receipt.error or "reverted", job.job_id)
         self.ledger.record_settlement(
             Settlement(target, receipt.tx_hash.hex(), receipt.gas_used, receipt.fee_wei, job.tx_count)
         )
@@ -258,21 +265,23 @@ class RollupLink:
 
     # --- consistency -------------------------------------------------------------------------------
     def check(self) -> int:
-        """Check the store against L1; the settled batch number. Raises L1Divergence when the
-        store's batch at L1's settled number has another root, or L1 settled batches this
-        operator never made."""
+        """Check the store against L1; the settled batch number. Raises L1Divergence (and sets
+        the ``zkprover_l1_divergence`` gauge) when the store's batch at L1's settled number has
+        another root, or L1 settled batches this store does not hold (see
+        :mod:`prover.service.l1_resync`, which rebuilds those from L1 first)."""
         settled = self.settled_batch()
         if settled == 0:
+            metrics.L1_DIVERGENCE.set(0)
             return 0
         jobs = self.store.list(None, 1, settled - 1)
         l1_root = int(self.rollup.call("stateRoot"))
         if not jobs or jobs[0].batch_number != settled:
-            raise L1Divergence(
+            raise diverged(
                 f"L1 has settled batch {settled} (root {l1_root}) but this operator's store has no batch {settled}: "
                 "another operator, or a lost store; resync from L1 before proving"
             )
         if int(jobs[0].new_root) != l1_root:
-            raise L1Divergence(
+            raise diverged(
                 f"batch {settled}: L1's root is {l1_root}, the store's is {jobs[0].new_root}"
                 "; not proving on a wrong root"
             )
@@ -280,8 +289,17 @@ class RollupLink:
         for n in range(self.ledger.last_settled() + 1, settled + 1):
             job = self.store.list(None, 1, n - 1)[0]
             self.ledger.record_settlement(Settlement(n, "", 0, 0, job.tx_count))
+        metrics.L1_DIVERGENCE.set(0)
         self._publish(settled)
         return settled
+
+
+def diverged(message: str) -> L1Divergence:
+    """The error to raise when the store and L1 disagree: logged, and counted in the divergence
+    gauge so an alert fires while the operator refuses to go on."""
+    metrics.L1_DIVERGENCE.set(1)
+    log.error("operator diverged from L1: %s", message)
+    return L1Divergence(message)
 
 
 def _json(text: str) -> Any:
@@ -308,7 +326,10 @@ class L1Loop:
         self.last_error: str = ""
 
     def turn(self) -> None:
-        """One pass: follow, maybe an L1-only batch, settle everything proven in order."""
+        """One pass: check the store still agrees with L1, follow, maybe an L1-only batch, settle
+        everything proven in order. L1Divergence when L1 settled something this store did not make
+        (a second operator on the same Rollup, or a store swapped under the process)."""
+        self.link.check()
         self.link.follow()
         self.core.reconcile()
         if self.link.ledger.waiting(1):
@@ -325,7 +346,7 @@ class L1Loop:
                     break
             except SettlementRefused as exc:
                 log.error("%s", exc)
-                self.core.revert_from(exc.batch_number, f"reverted: {exc}")
+                self.core.revert_from(exc.batch_number, f"reverted: {exc}", exc.job_id)
                 break
 
     def run(self) -> None:
@@ -333,6 +354,13 @@ class L1Loop:
             try:
                 self.turn()
                 self.last_error = ""
+            except L1Divergence as exc:  # nothing this process can repair: stop changing the state
+                self.last_error = str(exc)
+                self.core.halt(f"its store diverged from L1 ({exc})")
+                log.error(
+                    "L1 loop stopped; the operator refuses batches until restarted on a store that agrees with L1"
+                )
+                return
             except (NodeUnavailable, SettlerError, OSError) as exc:
                 self.last_error = str(exc)
                 log.warning("L1 unavailable (%s); retrying", exc)

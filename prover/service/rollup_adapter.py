@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from circuits.native.eddsa import PublicKey, Signature
@@ -29,7 +29,8 @@ from prover.rollup.key_source import (
     check_ceremony_keys,
     refuse_unless_allowed,
 )
-from prover.rollup.public_data import Domain
+from prover.rollup.public_data import Domain, L1Entry
+from prover.rollup.replay import replay_batch
 from prover.rollup.state import State
 from prover.rollup.transactions import Deposit, ForcedExit, Transaction, Transfer, Withdrawal
 from prover.service.rollup_api import (
@@ -194,6 +195,28 @@ class RollupAdapter:
             else:
                 txs.append(TxRequest(kind="withdrawal", l1_address=v["l1_addr"][i], signature=sig, **common))
         return txs, touched
+
+    def replay(
+        self, public_data: bytes, queue: Iterator[L1Entry], withdrawal_addresses: Sequence[int]
+    ) -> tuple[int, set[int]]:
+        """Apply the next batch as L1 settled it, from its public data (``prover.rollup.replay``):
+        its new root and the indices it touched. ReplayMismatch (state unchanged) if it does
+        not replay here."""
+        number = self._batch_number + 1
+        self._state.undo = []
+        try:
+            result = replay_batch(
+                self._state, public_data, domain=self.domain, batch_number=number, queue=queue,
+                withdrawal_addresses=withdrawal_addresses,
+            )  # fmt: skip
+        except BaseException:
+            undo, self._state.undo = self._state.undo, None
+            for index, account in reversed(undo):
+                self._state.set(index, account)
+            raise
+        undo, self._state.undo = self._state.undo, None
+        self._batch_number = number
+        return result.new_root, {i for i, _ in undo}
 
     def encoded(self, index: int) -> str | None:
         """Account ``index`` as the store keeps it (None: empty)."""

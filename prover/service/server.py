@@ -114,8 +114,7 @@ class ProverServer:
     def start(self) -> int:
         """Bind, start serving and proving; returns the bound port (useful with port 0)."""
         self.core.start()
-        if self.l1_loop is not None:
-            self.l1_loop.link.check()  # L1Divergence: refuse to serve (and prove) on a wrong root
+        diverged = self._start_from_l1()
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)
@@ -126,13 +125,17 @@ class ProverServer:
         if self.port == 0:
             raise OSError(f"cannot bind {self.address}")
         self.grpc.start()
-        for w in self.workers:
+        for w in self.workers if not diverged else ():
             self._threads.append(spawn(w))
         reaper = threading.Thread(target=self._reap, name="lease-reaper", daemon=True)
         reaper.start()
         self._threads.append(reaper)
         if self.metrics_port is not None:
             self._stop_metrics = metrics.serve_http(self.metrics_port, self.metrics_address)
+        if diverged:  # up for its metrics and logs, NOT_SERVING, nothing proven, submitted or settled
+            for name in ("", SERVICE_NAME):
+                self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            return self.port
         if self.l1_loop is not None:
             self.l1_loop.start()
         for name in ("", SERVICE_NAME):
@@ -147,6 +150,24 @@ class ProverServer:
             self.core.store,
         )
         return self.port
+
+    def _start_from_l1(self) -> bool:
+        """An operator linked to L1 rebuilds what its store lacks from L1 before anything else.
+        True if the store diverged from L1: the core is halted, and ``start`` leaves the server
+        up but NOT_SERVING (its metrics show ``zkprover_l1_divergence`` 1) with no worker and no
+        L1 loop, so nothing is proven or settled on a wrong root."""
+        if self.l1_loop is None:
+            return False
+        from prover.service.l1_link import L1Divergence
+        from prover.service.l1_resync import start_from_l1
+
+        try:
+            start_from_l1(self.l1_loop.link, self.core)
+        except L1Divergence as exc:
+            self.core.halt(f"its store diverged from L1 ({exc})")
+            log.error("NOT serving: the store diverged from L1; see deploy/README.md, The L1 operator")
+            return True
+        return False
 
     def _reap(self) -> None:
         while not self._stopped.wait(self.reap_interval_s):

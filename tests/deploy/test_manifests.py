@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import re
@@ -425,3 +426,88 @@ def test_dockerfile_builds_with_install_sh(name):
         arg = next(line for line in lines if line.startswith("ARG ZKPROVER_EXTRAS="))
         cuda = next(line for line in lines if line.startswith("ARG CUDA_VERSION="))
         assert arg.split("=")[1] == f"gpu-cuda{cuda.split('=')[1].split('.')[0]}", "CuPy for the CUDA major"
+
+
+# --- the one L1 operator --------------------------------------------------------------------------
+def _k8s_operators(objs: list[dict]) -> list[str]:
+    """Names of the workloads running ``serve`` as the L1 operator; AssertionError where one may
+    run more than once at a time (only a StatefulSet of one replica may not)."""
+    config = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "zkprover-config")["data"]
+    found = []
+    for o in objs:
+        if o["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            continue
+        for c in o["spec"]["template"]["spec"]["containers"]:
+            if c.get("args", [None])[0] != "serve":
+                continue
+            args = zkprover_args([_expand(a, config) for a in c["args"]])
+            if args.l1_role == "operator":
+                where = f"{o['kind']}/{o['metadata']['name']}"
+                assert o["kind"] == "StatefulSet" and o["spec"]["replicas"] == 1, f"{where}: more than one operator"
+                found.append(o["metadata"]["name"])
+            else:  # API replicas sign and prove for the operator's Rollup
+                assert "--rollup-address=$(ZKPROVER_ROLLUP_ADDRESS)" in c["args"], c["args"]
+                assert "--chain-id=$(ZKPROVER_CHAIN_ID)" in c["args"], c["args"]
+    return found
+
+
+def test_k8s_runs_exactly_one_l1_operator_with_its_key_from_a_secret_file():
+    objs = [o for _, o in k8s_objects()]
+    assert _k8s_operators(objs) == ["zkprover-operator"]
+    (sts,) = [o for o in objs if o["kind"] == "StatefulSet"]
+    pod = sts["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    config = next(o for o in objs if o["kind"] == "ConfigMap")["data"]
+    key_file = zkprover_args([_expand(a, config) for a in c["args"]]).l1_key_file
+    key_dir = str(Path(key_file).parent)
+    assert volumes[mounts[key_dir]]["emptyDir"]["medium"] == "Memory"  # the key never touches a disk
+    (copy,) = [i for i in pod["initContainers"] if i["name"] == "l1-key"]
+    secret_mounts = [m for m in copy["volumeMounts"] if "secret" in volumes[m["name"]]]
+    assert secret_mounts and "umask 077" in copy["command"][-1] and key_file in copy["command"][-1]
+    secrets = {o["metadata"]["name"] for o in objs if o["kind"] == "Secret"}
+    assert volumes[secret_mounts[0]["name"]]["secret"]["secretName"] in secrets
+    # the key and the URL stay off argv and out of plain env
+    assert not any(a.startswith(("--l1=", "--l1-key=")) for a in c["args"])
+    assert all(e["name"] not in ("ZKPROVER_L1_KEY", "ZKPROVER_L1_URL") for e in c.get("env", []))
+    assert config["ZKPROVER_L1_URL"] and int(config["ZKPROVER_L1_CONFIRMATIONS"]) > 0
+
+
+def test_k8s_operator_check_refuses_a_second_operator():
+    objs = [copy.deepcopy(o) for _, o in k8s_objects()]
+    sts = next(o for o in objs if o["kind"] == "StatefulSet")
+    sts["spec"]["replicas"] = 2
+    with pytest.raises(AssertionError, match="more than one operator"):
+        _k8s_operators(objs)
+    server = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "zkprover-server")
+    server["spec"]["template"]["spec"]["containers"][0]["args"].remove("--l1-role=api")  # the default: operator
+    sts["spec"]["replicas"] = 1
+    with pytest.raises(AssertionError, match="Deployment/zkprover-server: more than one operator"):
+        _k8s_operators(objs)
+
+
+def test_compose_runs_exactly_one_l1_operator_with_its_key_from_a_secret_file():
+    doc = compose()
+    services = doc["services"]
+    operators = []
+    for name, svc in services.items():
+        command = svc.get("command")
+        if svc["image"].startswith("zkprover:") and command and command[0] == "serve":
+            args = zkprover_args(list(command))
+            assert args.l1_role == "operator" or args.rollup_address, f"{name}: an API replica needs the Rollup"
+            if args.l1_role == "operator":
+                operators.append(name)
+                assert "replicas" not in svc.get("deploy", {}) and "scale" not in svc, f"{name}: one operator only"
+    assert operators == ["server"]
+    env = services["server"]["environment"]
+    assert "ZKPROVER_L1_KEY" not in env and "ZKPROVER_L1_URL" in env
+    key_file = env["ZKPROVER_L1_KEY_FILE"]
+    volume = next(v.split(":")[0] for v in services["server"]["volumes"] if key_file.startswith(v.split(":")[1]))
+    assert doc["volumes"][volume]["driver_opts"]["type"] == "tmpfs"
+    writer = services["l1-key"]
+    assert "umask 077" in writer["entrypoint"][-1] and key_file in writer["entrypoint"][-1]
+    assert any(v.startswith(f"{volume}:") for v in writer["volumes"])
+    assert doc["secrets"][writer["secrets"][0]]["file"] == "./secrets/l1_operator.key"
+    assert "l1_operator.key" in (DEPLOY / "scripts" / "make-secrets.sh").read_text()
+    assert services["server"]["depends_on"]["l1-key"]["condition"] == "service_completed_successfully"

@@ -23,6 +23,7 @@ from prover.rollup.public_data import Domain
 from prover.rollup.transactions import Transfer, Withdrawal
 from prover.service.core import ProverCore
 from prover.service.l1_link import LinkConfig, RollupLink
+from prover.service.l1_resync import start_from_l1
 from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
 from prover.service.rollup_api import TxRequest
 from prover.service.worker import Worker
@@ -56,14 +57,15 @@ class Operator:
         self.restart()
 
     def restart(self) -> None:
-        """A fresh process on the same store and chain: state from the store, checked against L1."""
+        """A fresh process on the same store and chain: state from the store, brought level with
+        L1 (``prover.service.l1_resync``)."""
         self.store = open_store(f"sqlite:///{self.store_path}")
         domain = Domain(self.chain.chain_id, int.from_bytes(self.rollup.address, "big"))
         self.adapter = RollupAdapter(SHAPE.depth, domain.chain_id, rollup_address=domain.rollup_address)
         self.core = ProverCore(self.store, self.adapter, self.registry, max_attempts=1, requests_from_l1=True)
         self.core.start()
         self.link = RollupLink(self.chain, self.rollup, self.store, LinkConfig(confirmations=self.confirmations))
-        self.link.check()
+        self.started = start_from_l1(self.link, self.core)  # rebuilds a lost store from L1; L1Divergence
         self.worker = Worker(self.store, self.registry, self.backend, lease_s=120)
 
     @property

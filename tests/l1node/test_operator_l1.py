@@ -42,6 +42,10 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     assert op.link.follow() == 1  # the second deposit's block is not confirmed yet
     anvil.mine(1)
     assert op.link.follow() == 1 and [r.queue_index for r in op.core.ledger.waiting()] == [0, 1]
+    other_db = tmp_path / "other.db"  # another operator store: its batch 1 is the deposits alone
+    other = Operator(node, rollup, other_db)
+    other.link.follow()
+    other.core.submit_l1_only()
 
     server = ProverServer(op.core, address="127.0.0.1:0", workers=0)
     port = server.start()
@@ -65,9 +69,17 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     assert node.balance(carol.address) == 250 * UNIT
     (s,) = op.core.ledger.settlements()
     assert s.gas_used > 0 and s.fee_wei > 0 and s.tx_count == 4
-    # Restart on a store that does not hold L1's settled batch: refused, nothing proved on it.
-    with pytest.raises(L1Divergence, match="has no batch 1"):
-        Operator(node, rollup, tmp_path / "other.db")
+    # The store is lost: a new one is rebuilt from the node's logs and calldata, and goes on.
+    fresh = Operator(node, rollup, tmp_path / "fresh.db")
+    assert (fresh.started.recovered, fresh.adapter.state_root()) == (1, rollup.call("stateRoot"))
+    assert [(a.balance, a.nonce) for a in map(fresh.adapter.account, (0, 1))] == [(900, 1), (350, 1)]
+    assert fresh.core.ledger.settlements()[0].tx_hash == s.tx_hash and fresh.core.ledger.waiting() == []
+    fresh.core.submit("b2", [fresh.transfer(1, 1, 0, 30, 1)])
+    fresh.prove_all()
+    assert fresh.settle_all() == [2] and rollup.call("stateRoot") == fresh.adapter.state_root()
+    # A store that made another batch 1 is refused, and proves nothing.
+    with pytest.raises(L1Divergence, match="went another way"):
+        Operator(node, rollup, other_db)
     with pytest.raises(ValueError, match="--rollup-address is required"):
         connect(op.store, url=anvil.url, rollup_address=0)
 
@@ -234,32 +246,6 @@ def test_cancelled_failed_and_refused_batches_are_reverted_and_l1_moves_past_the
     # alice: 1000 + 50 + 5 + 7 (her three transfers were dropped); bob: 500 - 62, nonce 3
     assert (op.adapter.account(0).balance, op.adapter.account(0).nonce) == (1062, 0)
     assert (op.adapter.account(1).balance, op.adapter.account(1).nonce) == (438, 3)
-
-
-def test_zkprover_serve_with_l1_settles_an_l1_deposit(node, anvil, tmp_path):
-    """``zkprover serve --l1 URL --rollup-address A`` (key from the environment): a deposit made
-    on L1 is taken, proved and settled by the server's own loop, no client involved."""
-    rollup = deploy(node)
-    key_hex = node.accounts[0].key.to_hex()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZKPROVER_L1_KEY": key_hex}
-    args = [sys.executable, "-m", "prover.cli", "serve", "--listen", "127.0.0.1:0", "--store", f"sqlite:///{tmp_path}/j.db",
-            "--batch-sizes", "4", "--depth", "2", "--l1", anvil.url, "--rollup-address", "0x" + rollup.address.hex(),
-            "--confirmations", "0", "--l1-batch-after", "0", "--allow-development-keys"]  # fmt: skip
-    server = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        for line in server.stdout:  # log lines may come first
-            if "zkprover serving" in line:
-                break
-        l1_deposit(rollup, 0, 900, node.accounts[1])
-        deadline = time.monotonic() + 120
-        while rollup.call("batchNumber") < 1:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "the server did not settle the deposit's batch"
-            time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(30)
-    assert rollup.call("batchNumber") == 1 and rollup.call("queueHead") == 1
 
 
 def test_zkprover_demo_against_a_node(node, anvil, monkeypatch, capsys):

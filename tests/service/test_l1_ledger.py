@@ -1,13 +1,15 @@
 """The L1 ledger in the job store (SQLite and PostgreSQL): L1 requests recorded once by queue
 index, taken by a batch in the batch's own transaction, back to waiting when batches are
-reverted; settlements; the event cursor."""
+reverted; settlements; the event cursor; batches recovered from L1."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from prover.jobs import StaleState
-from prover.jobs.l1_ledger import L1Ledger, L1Request, L1RequestConflict, Settlement
+from prover.jobs.l1_ledger import L1Ledger, L1Request, L1RequestConflict, RecoveredBatch, Settlement
 from tests.service.test_job_store import new_job
 
 DEP = L1Request(0, "deposit", 0, 1000, 0xA1, 5, 6, block_number=7)
@@ -59,3 +61,30 @@ def test_settlements_and_cursor(store):
     ledger.save_cursor({"block_number": 3})
     ledger.save_cursor({"block_number": 4})
     assert ledger.load_cursor() == {"block_number": 4}
+
+
+def _recovered(n: int, old: str, new: str) -> RecoveredBatch:
+    return RecoveredBatch(n, 4, 2, "rollup_b4_d2", old, new, "00", '{"pi_a": []}', ("7",))
+
+
+def test_batches_recovered_from_l1_go_in_with_their_requests_in_one_transaction(store):
+    ledger = L1Ledger(store)
+    store.init_head("0")
+    ledger.record(TOP)  # seen by the event follower before the resync
+    taken = [replace(DEP, batch_number=1), replace(TOP, batch_number=2)]
+    batches = [_recovered(1, "0", "11"), _recovered(2, "11", "22")]
+    settled = [Settlement(1, "aa", 5, 6, 2), Settlement(2, "bb", 7, 8, 2)]
+    with pytest.raises(StaleState, match="expected 1"):  # the head is not where the recovery starts
+        ledger.install_settled(1, batches, {0: "a"}, taken, settled)
+    with pytest.raises(L1RequestConflict, match="L1 says"):  # L1's entry is not the one recorded
+        ledger.install_settled(0, batches, {0: "a"}, [replace(TOP, amount=21, batch_number=2)], settled)
+    assert store.head().batch_number == 0 and store.list() == [] and store.load_accounts() == []
+    ledger.install_settled(0, batches, {0: "a", 3: "b"}, taken, settled)
+    assert (store.head().batch_number, store.head().root) == (2, "22")
+    jobs = store.list()
+    assert [(j.batch_id, j.state, j.new_root, j.public_signals) for j in jobs] == [
+        ("l1-settled-1", "SUCCEEDED", "11", ["7"]),
+        ("l1-settled-2", "SUCCEEDED", "22", ["7"]),
+    ]
+    assert ledger.waiting() == [] and [r.batch_number for r in ledger.all()] == [1, 2]
+    assert ledger.settlements() == settled and store.load_accounts() == [(0, "a"), (3, "b")]
