@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from circuits.native.eddsa import PublicKey, Signature
+from circuits.native.merkle import Path
 from circuits.rollup.params import BatchShape
 from prover.rollup import batch as rollup_batch
 from prover.rollup.accounts import Account
@@ -54,10 +55,10 @@ class _JournaledState(State):
         super().__init__(depth)
         self.undo: list[tuple[int, Account | None]] | None = None
 
-    def set(self, index: int, account: Account | None) -> None:
+    def set(self, index: int, account: Account | None) -> Path:
         if self.undo is not None:
             self.undo.append((index, self.get(index)))
-        super().set(index, account)
+        return super().set(index, account)
 
 
 def _encode(a: Account) -> str:
