@@ -3,10 +3,11 @@
 Runs in CI, where nvcc is installed but no GPU is: it catches syntax, template and inline-PTX
 errors (ptxas assembles the inline asm for the real architecture) long before a GPU session.
 Also checks, from ptxas's resource report, that no kernel spills registers to local memory
-(a silent 2-5x slowdown of the field arithmetic). Each architecture compiles all files in one
-session-scoped fixture, in parallel, so the whole module takes a few tens of seconds. The
-source given to nvcc is the loader's header-expanded text, the exact text NVRTC compiles at
-run time, with the loader's per-device defines.
+(a silent 2-5x slowdown of the field arithmetic). The source given to nvcc is the loader's
+header-expanded text, the exact text NVRTC compiles at run time. Each source goes through
+nvcc's front end once (PTX for compute_80) and ptxas assembles that PTX for each
+architecture (tests/kernel_builds.py says why that is the same code); the PTX carry check
+(tests/test_carry_check.py) reads the same PTX.
 
 Skips with a reason when nvcc is absent.
 """
@@ -14,47 +15,31 @@ Skips with a reason when nvcc is absent.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from kernels import loader
+from tests import kernel_builds
 
-NVCC = shutil.which("nvcc")
-ARCHS = (90, 80)
-SOURCES = sorted(loader.KERNEL_DIR.glob("*.cu"))
+ARCHS = kernel_builds.TARGET_ARCHS
+SOURCES = kernel_builds.SOURCES
 
-pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not found on PATH (CUDA toolkit not installed)")
-
-
-def _compile(arch: int, src: Path, tmp: Path) -> tuple[int, str]:
-    """nvcc -c of the header-expanded source; returns (exit status, combined output)."""
-    expanded = tmp / f"{src.stem}_sm{arch}.cu"
-    expanded.write_text(loader.expand_source(src))
-    cmd = [
-        NVCC,
-        f"-arch=sm_{arch}",
-        "-c",
-        "--resource-usage",
-        *loader.compile_options(arch),
-        str(expanded),
-        "-o",
-        str(tmp / f"{src.stem}_sm{arch}.o"),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    return proc.returncode, proc.stdout + proc.stderr
+pytestmark = pytest.mark.skipif(
+    kernel_builds.NVCC is None, reason="nvcc not found on PATH (CUDA toolkit not installed)"
+)
 
 
 @pytest.fixture(scope="session", params=ARCHS, ids=[f"sm_{a}" for a in ARCHS])
 def compiled(request) -> dict[str, tuple[int, str]]:
-    arch = request.param
-    with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(max_workers=len(SOURCES)) as pool:
-        futs = {src.name: pool.submit(_compile, arch, src, Path(d)) for src in SOURCES}
-        return {name: f.result() for name, f in futs.items()}
+    return {name: (step.rc, step.out) for name, step in kernel_builds.assembled(request.param).items()}
+
+
+def test_kernels_do_not_branch_on_the_architecture():
+    """One PTX serves every architecture only while no kernel source reads the architecture."""
+    for path in [*SOURCES, *loader.KERNEL_DIR.glob("*.cuh")]:
+        text = path.read_text()
+        assert "__CUDA_ARCH__" not in text, f"{path.name} branches on __CUDA_ARCH__: compile PTX per architecture"
+        assert not re.search(r"\bZK_CC\b", text), f"{path.name} reads ZK_CC: compile PTX per architecture"
 
 
 def test_there_are_kernels():
