@@ -68,7 +68,7 @@ setup(
         Extension(
             "prover.backend._native",
             sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness")],
-            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
+            depends=[f"{NATIVE}/field.h", f"{NATIVE}/glv.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
             include_dirs=[NATIVE],
             optional=True,
         )

@@ -239,23 +239,40 @@ static int G(series)(G(aff) *out, const G(aff) *start, const G(aff) *step, size_
     return failed ? -1 : 0;
 }
 
+/* The input of one MSM: n virtual points, the first n0 from b0 and the rest from b1 (an
+ * endomorphism's images, see glv.h), each with a scalar s[i] < 2^(bits-1) and, if neg is not
+ * NULL, a sign neg[i] that negates its point. */
+typedef struct {
+    const G(aff) *b0, *b1;
+    const fe *s;
+    const uint8_t *neg;
+    size_t n0, n;
+    int bits;
+} G(msm_in);
+
+ZKP_INLINE const G(aff) *G(in_base)(const G(msm_in) *in, size_t i) {
+    return i < in->n0 ? &in->b0[i] : &in->b1[i - in->n0];
+}
+
+ZKP_INLINE int G(in_neg)(const G(msm_in) *in, size_t i) { return in->neg ? in->neg[i] : 0; }
+
 /* Pippenger over the points [lo, hi) for one window, XYZZ buckets: bucket accumulation with
- * signed (Booth) digits, then the running-sum reduction sum_b b * bucket[b]. Used when the
- * window is small (few buckets): the batched affine path below needs many buckets to batch. */
-static void G(msm_window_xyzz)(G(xyzz) *out, G(xyzz) *buckets, const G(aff) *bases, const fe *scalars,
-                               size_t lo, size_t hi, int w, int c) {
-    const size_t nb = (size_t)1 << (c - 1);
+ * signed (Booth) or unsigned digits, then the running-sum reduction sum_b b * bucket[b]. Used
+ * when the window is small (few buckets): the batched affine path below needs many buckets to
+ * batch. */
+static void G(msm_window_xyzz)(G(xyzz) *out, G(xyzz) *buckets, const G(msm_in) *in, size_t lo, size_t hi, int w,
+                               const msm_cfg *cfg) {
+    const int c = cfg->c;
+    const size_t nb = msm_buckets(c, cfg->sgn);
     memset(buckets, 0, nb * sizeof(G(xyzz)));
     int used = 0;
     for (size_t i = lo; i < hi; i++) {
-        int d = booth_digit(&scalars[i], w, c);
+        int d = msm_digit(&in->s[i], w, c, cfg->sgn);
         if (d == 0) continue;
-        const G(aff) *q = &bases[i];
+        const G(aff) *q = G(in_base)(in, i);
         if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        if (d > 0)
-            G(madd)(&buckets[d - 1], q, 0);
-        else
-            G(madd)(&buckets[-d - 1], q, 1);
+        int neg = (d < 0) ^ G(in_neg)(in, i);
+        G(madd)(&buckets[(d < 0 ? -d : d) - 1], q, neg);
         used = 1;
     }
     G(set_inf)(out);
@@ -342,19 +359,20 @@ static void G(flush)(G(actx) *x) {
 /* One window over [lo, hi) with affine buckets updated in batches. A point whose bucket already
  * has an addition queued in this batch goes to that bucket's XYZZ side bucket instead of waiting;
  * with MSM_BATCH much smaller than the bucket count that is a few percent of the points. */
-static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(aff) *bases, const fe *scalars, size_t lo,
-                                 size_t hi, int w, int c) {
-    const size_t nb = (size_t)1 << (c - 1);
+static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, size_t lo, size_t hi, int w,
+                                 const msm_cfg *cfg) {
+    const int c = cfg->c;
+    const size_t nb = msm_buckets(c, cfg->sgn);
     memset(x->full, 0, nb);
     memset(x->oused, 0, nb);
     int used = 0;
     for (size_t i = lo; i < hi; i++) {
-        int d = booth_digit(&scalars[i], w, c);
+        int d = msm_digit(&in->s[i], w, c, cfg->sgn);
         if (d == 0) continue;
-        const G(aff) *q = &bases[i];
+        const G(aff) *q = G(in_base)(in, i);
         if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        int neg = d < 0;
-        uint32_t b = (uint32_t)(neg ? -d : d) - 1;
+        int neg = (d < 0) ^ G(in_neg)(in, i);
+        uint32_t b = (uint32_t)(d < 0 ? -d : d) - 1;
         used = 1;
         if (!x->full[b]) {
             x->abk[b].x = q->x;
@@ -416,13 +434,15 @@ static void G(actx_free)(G(actx) *x) {
     free(x);
 }
 
-/* sum_i scalars[i] * bases[i]; scalars standard form and < r. Threads split the points into
- * contiguous chunks (not the windows): witness scalars are mostly small, so almost all their
- * digits fall in the lowest window and a split by window would leave one thread with all the
- * work. Each thread runs every window over its chunk with private buckets; the per-thread
- * window sums are combined at the end (cost: T extra bucket reductions per window). */
-static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
+/* sum_i s_i * P_i over the virtual points of `in`. Threads split the points into contiguous
+ * chunks (not the windows) when that balances better: witness scalars are mostly small, so
+ * almost all their digits fall in the lowest window and a split by window would leave one
+ * thread with all the work. Each task runs one window over one chunk with private buckets; the
+ * window sums are combined at the end (cost: one extra bucket reduction per chunk and window).
+ * cfg: digit kind and affine buckets as asked; cfg->c = 0 picks the window (msm_window_bits). */
+static void G(msm_run)(G(xyzz) *result, const G(msm_in) *in, msm_cfg cfg, int nthreads) {
     G(set_inf)(result);
+    const size_t n = in->n;
     if (n == 0) return;
     int T = nthreads < 1 ? 1 : nthreads;
     /* a thread needs enough points to pay for its own bucket reductions */
@@ -430,17 +450,20 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     if ((size_t)T > max_t) T = (int)max_t;
     /* one chunk (tasks = windows) or one chunk per thread, whichever finishes first */
     int chunks = 1;
-    int c = msm_window_bits(n, sizeof(G(aff)));
+    const int forced_c = cfg.c;
+    if (!forced_c) cfg.c = msm_window_bits(n, sizeof(G(aff)), in->bits, &cfg);
     if (T > 1) {
-        int cT = msm_window_bits((n + T - 1) / T, sizeof(G(aff)));
-        if (msm_makespan(scalars, n, cT, T, T) < msm_makespan(scalars, n, c, 1, T)) {
+        msm_cfg cT = cfg;
+        if (!forced_c) cT.c = msm_window_bits((n + T - 1) / T, sizeof(G(aff)), in->bits, &cfg);
+        if (msm_makespan(in->s, n, in->bits, &cT, T, T) < msm_makespan(in->s, n, in->bits, &cfg, 1, T)) {
             chunks = T;
-            c = cT;
+            cfg = cT;
         }
     }
+    const int c = cfg.c;
     size_t per = (n + chunks - 1) / chunks;
-    int W = (SCALAR_BITS + c - 1) / c;
-    size_t nb = (size_t)1 << (c - 1);
+    int W = msm_windows(in->bits, c, cfg.sgn);
+    size_t nb = msm_buckets(c, cfg.sgn);
     G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)chunks * W, sizeof(G(xyzz)));
     if (!wsum) {
         zkp_alloc_failed = 1;
@@ -451,11 +474,11 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
      * preempts (a shared machine) or a chunk whose windows are mostly empty does not leave the
      * others idle at the end. Each task writes its own window sum. */
     const long long ntasks = (long long)chunks * W;
+    const int affine = msm_use_affine(nb, &cfg);
 #pragma omp parallel num_threads(T)
     {
         G(actx) *x = NULL;
         G(xyzz) *buckets = NULL;
-        int affine = nb >= MSM_AFFINE_MIN_BUCKETS;
         if (affine)
             x = G(actx_new)(nb);
         else
@@ -470,9 +493,9 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
             if (hi > n) hi = n;
             if (lo > n) lo = n;
             if (affine)
-                G(msm_window_affine)(&wsum[t * W + w], x, bases, scalars, lo, hi, w, c);
+                G(msm_window_affine)(&wsum[t * W + w], x, in, lo, hi, w, &cfg);
             else
-                G(msm_window_xyzz)(&wsum[t * W + w], buckets, bases, scalars, lo, hi, w, c);
+                G(msm_window_xyzz)(&wsum[t * W + w], buckets, in, lo, hi, w, &cfg);
         }
         G(actx_free)(x);
         free(buckets);
@@ -487,6 +510,51 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     }
     *result = acc;
     free(wsum);
+}
+
+/* sum_i scalars[i] * bases[i] for standard-form scalars below r, with the default techniques. */
+static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
+    G(msm_in) in = {bases, NULL, scalars, NULL, n, n, SCALAR_BITS};
+    G(msm_run)(result, &in, msm_default_cfg(), nthreads);
+}
+
+/* The endomorphism of glv.h, defined per group in msm.c: r = e(p). */
+static void G(endo)(G(aff) *r, const G(aff) *p);
+
+/* The MSM through the endomorphism: 2n points (P_i, then e(P_i)) with the halves of each scalar
+ * (glv.h), half the windows. Costs n field multiplications (G1) or 2n Fq2 ones (G2) for the
+ * images and 2n x 33 bytes of scratch. Returns 0, or -1 when out of memory or when a split
+ * does not fit (the caller then takes the plain path). */
+static int G(msm_endo)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, const glv_lattice *L,
+                       msm_cfg cfg, int nthreads) {
+    G(aff) *img = (G(aff) *)malloc((n ? n : 1) * sizeof(G(aff)));
+    fe *s2 = (fe *)malloc((2 * n + 1) * sizeof(fe));
+    uint8_t *neg2 = (uint8_t *)malloc(2 * n + 1);
+    int bad = 0;
+    if (!img || !s2 || !neg2) {
+        free(img);
+        free(s2);
+        free(neg2);
+        return -1;
+    }
+    const long long N = (long long)n;
+    int T = nthreads < 1 ? 1 : nthreads;
+#pragma omp parallel for num_threads(T) schedule(static) reduction(| : bad) if (n >= 4096)
+    for (long long i = 0; i < N; i++) {
+        int n1, n2;
+        bad |= glv_split(L, &scalars[i], &s2[i], &n1, &s2[n + i], &n2);
+        neg2[i] = (uint8_t)n1;
+        neg2[n + i] = (uint8_t)n2;
+        G(endo)(&img[i], &bases[i]);
+    }
+    if (!bad) {
+        G(msm_in) in = {bases, img, s2, neg2, n, 2 * n, GLV_BITS};
+        G(msm_run)(result, &in, cfg, nthreads);
+    }
+    free(img);
+    free(s2);
+    free(neg2);
+    return bad ? -1 : 0;
 }
 
 /* Computes out[i] (affine) for i < n in chunks of CH on nthreads threads: fn fills the XYZZ
