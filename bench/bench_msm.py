@@ -1,0 +1,154 @@
+"""The native MSM's techniques measured one by one (issue #19).
+
+    .venv/bin/python bench/bench_msm.py                     # 2^16, 2^18, 2^20, G1 and G2
+    .venv/bin/python bench/bench_msm.py --logs 16 --repeat 3 --sweep ""
+
+Each technique of ``native/msm.c`` is a flag of ``_native.msm_g1/g2`` (``MSM_SIGNED``,
+``MSM_AFFINE``, ``MSM_ENDO``; flags -1 is the default the backend uses). For every size and group
+the configurations below run interleaved (round r runs them all, in an order rotated by r), on
+the same bases (distinct points start + i*step) and the same full-size random scalars; the table
+gives the median wall time, the median CPU time of the process (core-seconds: the OpenMP threads
+included) and the speed-up against the plain Pippenger (unsigned digits, XYZZ buckets). Every
+configuration's result is compared with the plain one's: a mismatch stops the run.
+
+``--sweep`` times the default techniques with each forced window size c at the given log sizes
+(the auto choice of ``msm_window_bits`` marked), to check the window model per size.
+``--witness`` adds witness-shaped scalars (mostly 0/1/short) at the largest size.
+
+JSON goes to --json (default bench/results/msm-<time>.json) with the machine, commit and load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_cpu import machine_info, rand_scalars, witness_like  # noqa: E402
+
+from prover.backend import _native  # noqa: E402
+from prover.backend.cpu import point_series  # noqa: E402
+from prover.field.curve import G1, G2  # noqa: E402
+
+S, A, E = _native.MSM_SIGNED, _native.MSM_AFFINE, _native.MSM_ENDO
+
+#: (label, flags): the plain algorithm, each technique alone, the pre-#19 default, all, default
+CONFIGS: list[tuple[str, int]] = [
+    ("plain (unsigned, XYZZ)", 0),
+    ("signed digits", S),
+    ("batch-affine", A),
+    ("endomorphism", E),
+    ("signed + affine (before #19)", S | A),
+    ("signed + affine + endo", S | A | E),
+    ("default (auto)", -1),
+]
+
+
+def timed(fn) -> tuple[float, float]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def run_configs(msm, bases, scalars, configs, threads: int, repeat: int, window: int = 0) -> list[dict]:
+    """Median wall/CPU seconds of each (label, flags), interleaved; results checked equal."""
+    ref = msm(bases, scalars, threads, 0, window)
+    for label, flags in configs:
+        if msm(bases, scalars, threads, flags, window) != ref:  # also the warm-up run
+            raise SystemExit(f"MSM mismatch: {label} (flags {flags}) differs from the plain path")
+    walls: dict[str, list[float]] = {label: [] for label, _ in configs}
+    cpus: dict[str, list[float]] = {label: [] for label, _ in configs}
+    for r in range(repeat):
+        k = r % len(configs)
+        for label, flags in configs[k:] + configs[:k]:
+            w, c = timed(lambda f=flags: msm(bases, scalars, threads, f, window))
+            walls[label].append(w)
+            cpus[label].append(c)
+    return [
+        {
+            "config": label,
+            "flags": flags,
+            "seconds": statistics.median(walls[label]),
+            "cpu_seconds": statistics.median(cpus[label]),
+        }
+        for label, flags in configs
+    ]
+
+
+def make_bases(group: str, n: int, threads: int, rng) -> np.ndarray:
+    Gp = G1 if group == "g1" else G2
+    start = Gp.affine_mul(Gp.generator, int(rng.integers(1, 2**62)))
+    step = Gp.affine_mul(Gp.generator, int(rng.integers(1, 2**62)))
+    return point_series(group, start, step, n, threads=threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--logs", default="16,18,20", help="log2 sizes")
+    ap.add_argument("--groups", default="g1,g2")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds (median reported)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sweep", default="16,18,20", help="log2 sizes for the window sweep ('' for none)")
+    ap.add_argument("--witness", action="store_true", help="also witness-shaped scalars at the largest size")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    logs = [int(x) for x in args.logs.split(",") if x]
+    sweep_logs = [int(x) for x in args.sweep.split(",") if x]
+    rng = np.random.default_rng(19)
+    report: dict = {"machine": machine_info(), "threads": args.threads, "repeat": args.repeat, "rows": [], "sweep": []}
+    print(f"commit {report['machine']['commit']}, load {report['machine']['load_average_start']}", flush=True)
+    for group in args.groups.split(","):
+        msm = _native.msm_g1 if group == "g1" else _native.msm_g2
+        bases = make_bases(group, 1 << max(logs + sweep_logs), args.threads, rng)
+        for lg in logs:
+            n = 1 << lg
+            kinds = [("random", rand_scalars(n, rng))]
+            if args.witness and lg == max(logs):
+                kinds.append(("witness-like", witness_like(n, rng)))
+            for kind, scalars in kinds:
+                rows = run_configs(msm, bases[:n], scalars, CONFIGS, args.threads, args.repeat)
+                plain = rows[0]["seconds"]
+                for row in rows:
+                    row.update(group=group, log_n=lg, scalars=kind, speedup=plain / row["seconds"])
+                    report["rows"].append(row)
+                    print(
+                        f"  {group.upper()} 2^{lg} {kind:12s} {row['config']:30s} {row['seconds']:7.3f} s "
+                        f"cpu {row['cpu_seconds']:7.3f} s  x{row['speedup']:.2f}",
+                        flush=True,
+                    )
+        for lg in sweep_logs:
+            n = 1 << lg
+            scalars = rand_scalars(n, rng)
+            windows = [("auto", 0)] + [(f"c={c}", c) for c in range(max(6, lg // 2 - 4), min(17, lg // 2 + 6))]
+            # the window is forced through the C argument; flags -1 keeps the default techniques
+            rows = []
+            for label, c in windows:
+                r = run_configs(msm, bases[:n], scalars, [(label, -1)], args.threads, max(1, args.repeat // 2), c)
+                rows.append(dict(r[0], window=label, group=group, log_n=lg))
+            report["sweep"].extend(rows)
+            best = min(rows, key=lambda x: x["seconds"])
+            print(
+                f"  sweep {group.upper()} 2^{lg}: "
+                + ", ".join(f"{x['window']} {x['seconds']:.3f}" for x in rows)
+                + f"  -> best {best['window']}",
+                flush=True,
+            )
+    report["machine"]["load_average_end"] = __import__("os").getloadavg()
+    out = Path(args.json or ROOT / "bench" / "results" / f"msm-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
