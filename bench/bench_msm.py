@@ -5,7 +5,9 @@
 
 Each technique of ``native/msm.c`` is a flag of ``_native.msm_g1/g2`` (``MSM_SIGNED``,
 ``MSM_AFFINE``, ``MSM_ENDO``; flags -1 is the default the backend uses). For every size and group
-the configurations below run interleaved (round r runs them all, in an order rotated by r), on
+the configurations below run interleaved, then two with a precomputed table of the bases'
+multiples (2 rows: half the passes; one row per window: a single pass; its memory and build
+time reported), (round r runs them all, in an order rotated by r), on
 the same bases (distinct points start + i*step) and the same full-size random scalars; the table
 gives the median wall time, the median CPU time of the process (core-seconds: the OpenMP threads
 included) and the speed-up against the plain Pippenger (unsigned digits, XYZZ buckets). Every
@@ -59,29 +61,38 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_configs(msm, bases, scalars, configs, threads: int, repeat: int, window: int = 0) -> list[dict]:
-    """Median wall/CPU seconds of each (label, flags), interleaved; results checked equal."""
-    ref = msm(bases, scalars, threads, 0, window)
-    for label, flags in configs:
-        if msm(bases, scalars, threads, flags, window) != ref:  # also the warm-up run
-            raise SystemExit(f"MSM mismatch: {label} (flags {flags}) differs from the plain path")
-    walls: dict[str, list[float]] = {label: [] for label, _ in configs}
-    cpus: dict[str, list[float]] = {label: [] for label, _ in configs}
+def run_interleaved(calls: list[tuple[str, object]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each (label, zero-argument callable), interleaved: round r
+    runs them all in an order rotated by r. The first result of each is checked equal to the
+    first callable's (that run is also the warm-up)."""
+    ref = calls[0][1]()
+    for label, fn in calls:
+        if fn() != ref:
+            raise SystemExit(f"MSM mismatch: {label} differs from {calls[0][0]}")
+    walls: dict[str, list[float]] = {label: [] for label, _ in calls}
+    cpus: dict[str, list[float]] = {label: [] for label, _ in calls}
     for r in range(repeat):
-        k = r % len(configs)
-        for label, flags in configs[k:] + configs[:k]:
-            w, c = timed(lambda f=flags: msm(bases, scalars, threads, f, window))
+        k = r % len(calls)
+        for label, fn in calls[k:] + calls[:k]:
+            w, c = timed(fn)
             walls[label].append(w)
             cpus[label].append(c)
-    return [
-        {
-            "config": label,
-            "flags": flags,
-            "seconds": statistics.median(walls[label]),
-            "cpu_seconds": statistics.median(cpus[label]),
-        }
-        for label, flags in configs
-    ]
+    return {label: (statistics.median(walls[label]), statistics.median(cpus[label])) for label, _ in calls}
+
+
+def table_call(group: str, bases: np.ndarray, scalars: np.ndarray, threads: int, flags: int, c: int, tw: int):
+    """Builds the precomputed table (timed, reported) and returns (MSM callable, build s, MiB)."""
+    g2 = group == "g2"
+    m = len(bases) * (2 if flags & E else 1)
+    table = np.empty((tw * m, *bases.shape[1:]), dtype=np.uint64)
+    t0 = time.perf_counter()
+    _native.msm_table_build(g2, bases, flags, c, tw, threads, table)
+    build = time.perf_counter() - t0
+    return (lambda: _native.msm_with_table(g2, table, scalars, threads, flags, c, tw)), build, table.nbytes / 2**20
+
+
+def windows_for(bits: int, c: int) -> int:
+    return (bits + c - 1) // c
 
 
 def make_bases(group: str, n: int, threads: int, rng) -> np.ndarray:
@@ -115,14 +126,41 @@ def main(argv: list[str] | None = None) -> int:
             if args.witness and lg == max(logs):
                 kinds.append(("witness-like", witness_like(n, rng)))
             for kind, scalars in kinds:
-                rows = run_configs(msm, bases[:n], scalars, CONFIGS, args.threads, args.repeat)
-                plain = rows[0]["seconds"]
-                for row in rows:
-                    row.update(group=group, log_n=lg, scalars=kind, speedup=plain / row["seconds"])
+                calls = [
+                    (label, lambda f=flags, b=bases[:n], sc=scalars, m=msm: m(b, sc, args.threads, f, 0))
+                    for label, flags in CONFIGS
+                ]
+                extra: dict[str, dict] = {}
+                if kind == "random":  # precomputed multiples: signed + affine, c fixed, tw rows
+                    c = 12 if lg <= 16 else 13
+                    for tw in (2, windows_for(255, c)):
+                        fn, build, mib = table_call(group, bases[:n], scalars, args.threads, S | A, c, tw)
+                        label = f"table c={c}, {tw} rows" + (" (one pass)" if tw > 2 else "")
+                        calls.append((label, fn))
+                        extra[label] = {"table_build_s": build, "table_mib": mib, "bases_mib": bases[:n].nbytes / 2**20}
+                med = run_interleaved(calls, args.repeat)
+                plain = med[CONFIGS[0][0]][0]
+                for label, _ in calls:
+                    wall, cpu = med[label]
+                    row = {
+                        "config": label,
+                        "group": group,
+                        "log_n": lg,
+                        "scalars": kind,
+                        "seconds": wall,
+                        "cpu_seconds": cpu,
+                        "speedup": plain / wall,
+                        **extra.get(label, {}),
+                    }
                     report["rows"].append(row)
+                    more = (
+                        f"  table {row['table_mib']:.0f} MiB, built in {row['table_build_s']:.1f} s"
+                        if label in extra
+                        else ""
+                    )
                     print(
-                        f"  {group.upper()} 2^{lg} {kind:12s} {row['config']:30s} {row['seconds']:7.3f} s "
-                        f"cpu {row['cpu_seconds']:7.3f} s  x{row['speedup']:.2f}",
+                        f"  {group.upper()} 2^{lg} {kind:12s} {label:30s} {wall:7.3f} s "
+                        f"cpu {cpu:7.3f} s  x{row['speedup']:.2f}{more}",
                         flush=True,
                     )
         for lg in sweep_logs:
@@ -130,10 +168,12 @@ def main(argv: list[str] | None = None) -> int:
             scalars = rand_scalars(n, rng)
             windows = [("auto", 0)] + [(f"c={c}", c) for c in range(max(6, lg // 2 - 4), min(17, lg // 2 + 6))]
             # the window is forced through the C argument; flags -1 keeps the default techniques
-            rows = []
-            for label, c in windows:
-                r = run_configs(msm, bases[:n], scalars, [(label, -1)], args.threads, max(1, args.repeat // 2), c)
-                rows.append(dict(r[0], window=label, group=group, log_n=lg))
+            calls = [(lb, lambda c=c, b=bases[:n], s=scalars, m=msm: m(b, s, args.threads, -1, c)) for lb, c in windows]
+            med = run_interleaved(calls, max(1, args.repeat // 2))
+            rows = [
+                {"window": label, "group": group, "log_n": lg, "seconds": med[label][0], "cpu_seconds": med[label][1]}
+                for label, _ in windows
+            ]
             report["sweep"].extend(rows)
             best = min(rows, key=lambda x: x["seconds"])
             print(

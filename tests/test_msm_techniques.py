@@ -195,3 +195,42 @@ def test_window_out_of_range_is_refused():
         _native.msm_g1(b, fr_vector([1]), 1, -1, 21)
     with pytest.raises(ValueError, match="window bits -1"):
         _native.msm_g1(b, fr_vector([1]), 1, -1, -1)
+
+
+# --- precomputed multiples of fixed bases ---------------------------------------------------
+def _table_msm(b: Bases, scalars: np.ndarray, flags: int, c: int, tw: int):
+    g2 = b.group == "g2"
+    m = len(b.coef) * (2 if flags & _native.MSM_ENDO else 1)
+    table = np.empty((tw * m, *b.arr.shape[1:]), dtype=np.uint64)
+    _native.msm_table_build(g2, b.arr, flags, c, tw, 2, table)
+    raw = _native.msm_with_table(g2, table, scalars, 2, flags, c, tw)
+    if raw is None:
+        return None
+    v = [int.from_bytes(raw[i : i + 32], "little") for i in range(0, len(raw), 32)]
+    return (v[0], v[1]) if not g2 else ((v[0], v[1]), (v[2], v[3]))
+
+
+@pytest.mark.parametrize(
+    ("flags", "c", "tw"),
+    [(0, 5, 2), (3, 12, 3), (7, 12, 11), (7, 7, 64), (_native.MSM_ENDO if _OK else 4, 9, 4)],
+    ids=["plain-2rows", "signed-affine-3rows", "all-11rows", "all-every-window", "endo-xyzz-4rows"],
+)
+def test_precomputed_table_matches(planted, flags, c, tw):
+    """Rows of 2^(k c j) multiples (endomorphism images too): one pass covers tw windows; tw above
+    the window count leaves a single pass."""
+    scalars = _mixed_scalars(len(planted.coef))
+    assert _table_msm(planted, fr_vector(scalars), flags, c, tw) == planted.expected(scalars)
+
+
+def test_precomputed_table_refuses_mismatches():
+    b = g1_array([G1.generator, G1.generator])
+    table = np.empty((4, 2, 4), dtype=np.uint64)
+    with pytest.raises(ValueError, match="exactly the table's points"):
+        _native.msm_table_build(False, b, 0, 8, 3, 1, table)
+    with pytest.raises(ValueError, match="c 0"):
+        _native.msm_table_build(False, b, 0, 0, 2, 1, table)
+    _native.msm_table_build(False, b, 0, 8, 2, 1, table)
+    with pytest.raises(ValueError, match="do not match"):
+        _native.msm_with_table(False, table, fr_vector([1, 2, 3]), 1, 0, 8, 2)
+    with pytest.raises(ValueError, match="flags -1"):
+        _native.msm_with_table(False, table, fr_vector([1, 2]), 1, -1, 8, 2)

@@ -241,13 +241,18 @@ static int G(series)(G(aff) *out, const G(aff) *start, const G(aff) *step, size_
 
 /* The input of one MSM: n virtual points, the first n0 from b0 and the rest from b1 (an
  * endomorphism's images, see glv.h), each with a scalar s[i] < 2^(bits-1) and, if neg is not
- * NULL, a sign neg[i] that negates its point. */
+ * NULL, a sign neg[i] that negates its point. With a precomputed table (tw > 1; see
+ * G(table_build)) row j holds 2^(j rounds c) times every virtual point, so one pass over the
+ * points handles tw windows (w, w + rounds, ...) into one set of buckets: rounds = W / tw
+ * passes, bucket reductions and Horner steps instead of W. */
 typedef struct {
     const G(aff) *b0, *b1;
     const fe *s;
     const uint8_t *neg;
     size_t n0, n;
     int bits;
+    const G(aff) *table; /* tw rows of n points, row 0 the points themselves; NULL: tw = 1 */
+    int tw;
 } G(msm_in);
 
 ZKP_INLINE const G(aff) *G(in_base)(const G(msm_in) *in, size_t i) {
@@ -255,6 +260,20 @@ ZKP_INLINE const G(aff) *G(in_base)(const G(msm_in) *in, size_t i) {
 }
 
 ZKP_INLINE int G(in_neg)(const G(msm_in) *in, size_t i) { return in->neg ? in->neg[i] : 0; }
+
+/* Passes over the points for W windows: W without a table, ceil(W / tw) with one. */
+ZKP_INLINE int G(in_rounds)(const G(msm_in) *in, int W) { return in->table ? (W + in->tw - 1) / in->tw : W; }
+
+/* The j-th (point, window) of virtual point i in pass w: the window index (W or more when
+ * there is none) and the base it multiplies. */
+ZKP_INLINE const G(aff) *G(in_term)(const G(msm_in) *in, size_t i, int w, int j, int rounds, int *wj) {
+    if (!in->table) {
+        *wj = w;
+        return G(in_base)(in, i);
+    }
+    *wj = w + j * rounds;
+    return &in->table[(size_t)j * in->n + i];
+}
 
 /* Pippenger over the points [lo, hi) for one window, XYZZ buckets: bucket accumulation with
  * signed (Booth) or unsigned digits, then the running-sum reduction sum_b b * bucket[b]. Used
@@ -266,14 +285,19 @@ static void G(msm_window_xyzz)(G(xyzz) *out, G(xyzz) *buckets, const G(msm_in) *
     const size_t nb = msm_buckets(c, cfg->sgn);
     memset(buckets, 0, nb * sizeof(G(xyzz)));
     int used = 0;
+    const int tw = in->table ? in->tw : 1, W = msm_windows(in->bits, c, cfg->sgn), rounds = G(in_rounds)(in, W);
     for (size_t i = lo; i < hi; i++) {
-        int d = msm_digit(&in->s[i], w, c, cfg->sgn);
-        if (d == 0) continue;
-        const G(aff) *q = G(in_base)(in, i);
-        if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        int neg = (d < 0) ^ G(in_neg)(in, i);
-        G(madd)(&buckets[(d < 0 ? -d : d) - 1], q, neg);
-        used = 1;
+        for (int j = 0; j < tw; j++) {
+            int wj;
+            const G(aff) *q = G(in_term)(in, i, w, j, rounds, &wj);
+            if (wj >= W) break;
+            int d = msm_digit(&in->s[i], wj, c, cfg->sgn);
+            if (d == 0) continue;
+            if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
+            int neg = (d < 0) ^ G(in_neg)(in, i);
+            G(madd)(&buckets[(d < 0 ? -d : d) - 1], q, neg);
+            used = 1;
+        }
     }
     G(set_inf)(out);
     if (!used) return;
@@ -366,29 +390,34 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, 
     memset(x->full, 0, nb);
     memset(x->oused, 0, nb);
     int used = 0;
+    const int tw = in->table ? in->tw : 1, W = msm_windows(in->bits, c, cfg->sgn), rounds = G(in_rounds)(in, W);
     for (size_t i = lo; i < hi; i++) {
-        int d = msm_digit(&in->s[i], w, c, cfg->sgn);
-        if (d == 0) continue;
-        const G(aff) *q = G(in_base)(in, i);
-        if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        int neg = (d < 0) ^ G(in_neg)(in, i);
-        uint32_t b = (uint32_t)(d < 0 ? -d : d) - 1;
-        used = 1;
-        if (!x->full[b]) {
-            x->abk[b].x = q->x;
-            if (neg)
-                F(neg)(&x->abk[b].y, &q->y);
-            else
-                x->abk[b].y = q->y;
-            x->full[b] = 1;
-        } else if (x->stamp[b] == x->cur) {
-            G(ovf_add)(x, b, q, neg);
-        } else {
-            x->stamp[b] = x->cur;
-            x->qb[x->k] = b;
-            x->qp[x->k] = q;
-            x->qneg[x->k] = (uint8_t)neg;
-            if (++x->k == MSM_BATCH) G(flush)(x);
+        for (int j = 0; j < tw; j++) {
+            int wj;
+            const G(aff) *q = G(in_term)(in, i, w, j, rounds, &wj);
+            if (wj >= W) break;
+            int d = msm_digit(&in->s[i], wj, c, cfg->sgn);
+            if (d == 0) continue;
+            if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
+            int neg = (d < 0) ^ G(in_neg)(in, i);
+            uint32_t b = (uint32_t)(d < 0 ? -d : d) - 1;
+            used = 1;
+            if (!x->full[b]) {
+                x->abk[b].x = q->x;
+                if (neg)
+                    F(neg)(&x->abk[b].y, &q->y);
+                else
+                    x->abk[b].y = q->y;
+                x->full[b] = 1;
+            } else if (x->stamp[b] == x->cur) {
+                G(ovf_add)(x, b, q, neg);
+            } else {
+                x->stamp[b] = x->cur;
+                x->qb[x->k] = b;
+                x->qp[x->k] = q;
+                x->qneg[x->k] = (uint8_t)neg;
+                if (++x->k == MSM_BATCH) G(flush)(x);
+            }
         }
     }
     if (x->k) G(flush)(x);
@@ -452,7 +481,9 @@ static void G(msm_run)(G(xyzz) *result, const G(msm_in) *in, msm_cfg cfg, int nt
     int chunks = 1;
     const int forced_c = cfg.c;
     if (!forced_c) cfg.c = msm_window_bits(n, sizeof(G(aff)), in->bits, &cfg);
-    if (T > 1) {
+    if (T > 1 && in->table) {
+        chunks = T; /* a few passes only: split the points */
+    } else if (T > 1) {
         msm_cfg cT = cfg;
         if (!forced_c) cT.c = msm_window_bits((n + T - 1) / T, sizeof(G(aff)), in->bits, &cfg);
         if (msm_makespan(in->s, n, in->bits, &cT, T, T) < msm_makespan(in->s, n, in->bits, &cfg, 1, T)) {
@@ -462,7 +493,7 @@ static void G(msm_run)(G(xyzz) *result, const G(msm_in) *in, msm_cfg cfg, int nt
     }
     const int c = cfg.c;
     size_t per = (n + chunks - 1) / chunks;
-    int W = msm_windows(in->bits, c, cfg.sgn);
+    int W = G(in_rounds)(in, msm_windows(in->bits, c, cfg.sgn)); /* passes: windows, or rounds with a table */
     size_t nb = msm_buckets(c, cfg.sgn);
     G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)chunks * W, sizeof(G(xyzz)));
     if (!wsum) {
@@ -514,7 +545,7 @@ static void G(msm_run)(G(xyzz) *result, const G(msm_in) *in, msm_cfg cfg, int nt
 
 /* sum_i scalars[i] * bases[i] for standard-form scalars below r, with the default techniques. */
 static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
-    G(msm_in) in = {bases, NULL, scalars, NULL, n, n, SCALAR_BITS};
+    G(msm_in) in = {bases, NULL, scalars, NULL, n, n, SCALAR_BITS, NULL, 1};
     G(msm_run)(result, &in, msm_default_cfg(), nthreads);
 }
 
@@ -523,15 +554,16 @@ static void G(endo)(G(aff) *r, const G(aff) *p);
 
 /* The MSM through the endomorphism: 2n points (P_i, then e(P_i)) with the halves of each scalar
  * (glv.h), half the windows. Costs n field multiplications (G1) or 2n Fq2 ones (G2) for the
- * images and 2n x 33 bytes of scratch. Returns 0, or -1 when out of memory or when a split
- * does not fit (the caller then takes the plain path). */
+ * images (none with a table, whose rows hold them) and 2n x 33 bytes of scratch. Returns 0,
+ * or -1 when out of memory or when a split does not fit (the caller then takes the plain
+ * path). */
 static int G(msm_endo)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, const glv_lattice *L,
-                       msm_cfg cfg, int nthreads) {
-    G(aff) *img = (G(aff) *)malloc((n ? n : 1) * sizeof(G(aff)));
+                       msm_cfg cfg, const G(aff) *table, int tw, int nthreads) {
+    G(aff) *img = table ? NULL : (G(aff) *)malloc((n ? n : 1) * sizeof(G(aff)));
     fe *s2 = (fe *)malloc((2 * n + 1) * sizeof(fe));
     uint8_t *neg2 = (uint8_t *)malloc(2 * n + 1);
     int bad = 0;
-    if (!img || !s2 || !neg2) {
+    if ((!table && !img) || !s2 || !neg2) {
         free(img);
         free(s2);
         free(neg2);
@@ -545,10 +577,10 @@ static int G(msm_endo)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, 
         bad |= glv_split(L, &scalars[i], &s2[i], &n1, &s2[n + i], &n2);
         neg2[i] = (uint8_t)n1;
         neg2[n + i] = (uint8_t)n2;
-        G(endo)(&img[i], &bases[i]);
+        if (img) G(endo)(&img[i], &bases[i]);
     }
     if (!bad) {
-        G(msm_in) in = {bases, img, s2, neg2, n, 2 * n, GLV_BITS};
+        G(msm_in) in = {bases, table ? table + n : img, s2, neg2, n, 2 * n, GLV_BITS, table, tw};
         G(msm_run)(result, &in, cfg, nthreads);
     }
     free(img);
@@ -557,11 +589,47 @@ static int G(msm_endo)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, 
     return bad ? -1 : 0;
 }
 
+typedef void (*G(chunk_fn))(G(xyzz) *acc, size_t lo, size_t hi, const void *ctx);
+static int G(chunked)(G(aff) *out, size_t n, size_t CH, int nthreads, G(chunk_fn) fn, const void *ctx);
+
+typedef struct {
+    const G(aff) *src;
+    int shift;
+} G(shift_ctx);
+
+static void G(shift_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(shift_ctx) *x = (const G(shift_ctx) *)vctx;
+    for (size_t i = lo; i < hi; i++) {
+        G(xyzz) *a = &acc[i - lo];
+        G(set_inf)(a);
+        if (G(aff_is_inf)(&x->src[i])) continue;
+        G(madd)(a, &x->src[i], 0);
+        for (int k = 0; k < x->shift; k++) G(dbl)(a);
+    }
+}
+
+/* The precomputed table of an MSM's fixed bases: tw rows of m points (m = n, or 2n with the
+ * endomorphism images after the points), row j = 2^(j shift) times row 0. Memory: tw m points.
+ * Returns 0, or -1 on allocation failure. */
+static int G(table_build)(G(aff) *table, const G(aff) *bases, size_t n, int endo, int tw, int shift,
+                          int nthreads) {
+    const size_t m = endo ? 2 * n : n;
+    memcpy(table, bases, n * sizeof(G(aff)));
+    for (int j = 0; j < tw; j++) {
+        G(aff) *row = table + (size_t)j * m;
+        if (j > 0) {
+            G(shift_ctx) ctx = {row - m, shift};
+            if (G(chunked)(row, n, 1024, nthreads, G(shift_chunk), &ctx) < 0) return -1;
+        }
+        if (endo)
+            for (size_t i = 0; i < n; i++) G(endo)(&row[n + i], &row[i]);
+    }
+    return 0;
+}
+
 /* Computes out[i] (affine) for i < n in chunks of CH on nthreads threads: fn fills the XYZZ
  * results of points [lo, hi), the chunk is then normalised with one inversion. 0, or -1 on
  * allocation failure. */
-typedef void (*G(chunk_fn))(G(xyzz) *acc, size_t lo, size_t hi, const void *ctx);
-
 static int G(chunked)(G(aff) *out, size_t n, size_t CH, int nthreads, G(chunk_fn) fn, const void *ctx) {
     size_t nchunks = (n + CH - 1) / CH;
     int T = nthreads < 1 ? 1 : nthreads;

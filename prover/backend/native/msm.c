@@ -230,27 +230,48 @@ static msm_cfg msm_cfg_from(int flags, int c) {
     return cfg;
 }
 
-/* The endomorphism pays for its split and images only with enough points (bench/bench_msm.py). */
+/* Sizes where the default takes the endomorphism (bench/bench_msm.py, BENCHMARKS.md). It keeps
+ * the number of additions (2n points, half the windows) and halves the bucket reductions; it
+ * pays where the doubled point count moves a thread's window up into the batch-affine range
+ * (about 2^12 .. 2^17 points). Above, the split, the images and the 2n scalars' traffic cost more
+ * than the reductions saved on this 2-core machine (2^18 G1: 1.19 against 1.15 core-seconds). */
 #ifndef MSM_ENDO_MIN_POINTS
 #define MSM_ENDO_MIN_POINTS 4096
 #endif
+#ifndef MSM_ENDO_MAX_POINTS
+#define MSM_ENDO_MAX_POINTS (1 << 17)
+#endif
 
+/* Window passes of a table: the shift between its rows (glv.h bits with the endomorphism). */
+static int msm_table_shift(const msm_cfg *cfg, int tw) {
+    int W = msm_windows(cfg->endo ? GLV_BITS : SCALAR_BITS, cfg->c, cfg->sgn);
+    return (W + tw - 1) / tw * cfg->c;
+}
+
+/* One entry point per group: zkp_msm_gX_run(bases, scalars, n, nthreads, flags, c, table, tw,
+ * out), table NULL or built by zkp_msm_table_gX with the same flags, c and tw. */
 #define MSM_ENTRY(CURVE_, NAME, LATTICE)                                                                        \
-    int NAME(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,         \
-             uint64_t *out) {                                                                                  \
+    static int NAME(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,  \
+                    const uint64_t *table, int tw, uint64_t *out) {                                            \
         if (c < 0 || c > 20) return -2;                                                                        \
         int failed = 0;                                                                                        \
         fe *red = reduced_scalars((const fe *)scalars, n, &failed);                                            \
         if (failed) return -1;                                                                                 \
         const fe *s = red ? red : (const fe *)scalars;                                                         \
-        const CURVE_##_aff *b = (const CURVE_##_aff *)bases;                                                   \
+        const CURVE_##_aff *b = (const CURVE_##_aff *)bases, *tab = (const CURVE_##_aff *)table;               \
         msm_cfg cfg = msm_cfg_from(flags, c);                                                                  \
-        if (flags < 0) cfg.endo = n >= MSM_ENDO_MIN_POINTS;                                                    \
+        if (flags < 0) cfg.endo = n >= MSM_ENDO_MIN_POINTS && n <= MSM_ENDO_MAX_POINTS;                                                \
         zkp_alloc_failed = 0;                                                                                  \
         CURVE_##_xyzz acc;                                                                                     \
-        if (!cfg.endo || CURVE_##_msm_endo(&acc, b, s, n, &LATTICE, cfg, nthreads) < 0) {                      \
+        int done = 0;                                                                                          \
+        if (cfg.endo) done = CURVE_##_msm_endo(&acc, tab ? tab : b, s, n, &LATTICE, cfg, tab, tw, nthreads) == 0; \
+        if (!done && tab && cfg.endo) { /* a split that does not fit: no table for the plain path */          \
+            free(red);                                                                                         \
+            return -1;                                                                                         \
+        }                                                                                                      \
+        if (!done) {                                                                                           \
             zkp_alloc_failed = 0;                                                                              \
-            CURVE_##_msm_in in = {b, NULL, s, NULL, n, n, SCALAR_BITS};                                       \
+            CURVE_##_msm_in in = {tab ? tab : b, NULL, s, NULL, n, n, SCALAR_BITS, tab, tw};                  \
             CURVE_##_msm_run(&acc, &in, cfg, nthreads);                                                        \
         }                                                                                                      \
         free(red);                                                                                             \
@@ -262,15 +283,53 @@ static msm_cfg msm_cfg_from(int flags, int c) {
         return finite;                                                                                         \
     }
 
-MSM_ENTRY(g1, zkp_msm_g1_cfg, GLV_G1_LATTICE)
-MSM_ENTRY(g2, zkp_msm_g2_cfg, GLV_G2_LATTICE)
+MSM_ENTRY(g1, msm_g1_run, GLV_G1_LATTICE)
+MSM_ENTRY(g2, msm_g2_run, GLV_G2_LATTICE)
+
+int zkp_msm_g1_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out) {
+    return msm_g1_run(bases, scalars, n, nthreads, flags, c, NULL, 1, out);
+}
+
+int zkp_msm_g2_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out) {
+    return msm_g2_run(bases, scalars, n, nthreads, flags, c, NULL, 1, out);
+}
 
 int zkp_msm_g1(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
-    return zkp_msm_g1_cfg(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, out);
+    return msm_g1_run(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, NULL, 1, out);
 }
 
 int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
-    return zkp_msm_g2_cfg(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, out);
+    return msm_g2_run(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, NULL, 1, out);
+}
+
+size_t zkp_msm_table_points(size_t n, int flags, int tw) { return (flags & ZKP_MSM_ENDO ? 2 * n : n) * (size_t)tw; }
+
+int zkp_msm_table_g1(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table) {
+    if (c < 1 || c > 20 || tw < 1 || flags < 0) return -2;
+    msm_cfg cfg = msm_cfg_from(flags, c);
+    return g1_table_build((g1_aff *)table, (const g1_aff *)bases, n, cfg.endo, tw, msm_table_shift(&cfg, tw),
+                          nthreads);
+}
+
+int zkp_msm_table_g2(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table) {
+    if (c < 1 || c > 20 || tw < 1 || flags < 0) return -2;
+    msm_cfg cfg = msm_cfg_from(flags, c);
+    return g2_table_build((g2_aff *)table, (const g2_aff *)bases, n, cfg.endo, tw, msm_table_shift(&cfg, tw),
+                          nthreads);
+}
+
+int zkp_msm_g1_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out) {
+    if (c < 1 || tw < 1 || flags < 0) return -2;
+    return msm_g1_run(table, scalars, n, nthreads, flags, c, table, tw, out);
+}
+
+int zkp_msm_g2_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out) {
+    if (c < 1 || tw < 1 || flags < 0) return -2;
+    return msm_g2_run(table, scalars, n, nthreads, flags, c, table, tw, out);
 }
 
 int zkp_glv_split(int g2, const uint64_t *scalars, size_t n, uint64_t *halves, uint8_t *signs) {
