@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sweep", default="16,18,20", help="log2 sizes for the window sweep ('' for none)")
     ap.add_argument("--witness", action="store_true", help="also witness-shaped scalars at the largest size")
+    ap.add_argument("--tables", default="2,full", help="table rows to time ('full': one per window; '' for none)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     logs = [int(x) for x in args.logs.split(",") if x]
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 extra: dict[str, dict] = {}
                 if kind == "random":  # precomputed multiples: signed + affine, c fixed, tw rows
                     c = 12 if lg <= 16 else 13
-                    for tw in (2, windows_for(255, c)):
+                    rows_wanted = [x for x in args.tables.split(",") if x]
+                    for tw in [windows_for(255, c) if x == "full" else int(x) for x in rows_wanted]:
                         fn, build, mib = table_call(group, bases[:n], scalars, args.threads, S | A, c, tw)
                         label = f"table c={c}, {tw} rows" + (" (one pass)" if tw > 2 else "")
                         calls.append((label, fn))
