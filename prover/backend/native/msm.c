@@ -1,11 +1,15 @@
-/* Multi-scalar multiplication on BN254 G1 and G2: Pippenger with signed (Booth) digits.
+/* Multi-scalar multiplication on BN254 G1 and G2: Pippenger, with the techniques of the fastest
+ * CPU libraries each switchable (msm_cfg, ZKP_MSM_* in zkp.h) so that bench/bench_msm.py can
+ * measure them one by one: signed digits, batch-affine buckets (curve_impl.h), the endomorphism
+ * (GLV on G1, psi on G2: glv.h), the window size, and precomputed multiples of fixed bases.
  *
- * A c-bit window of a scalar s gives the digit d_w = v_w + b_{wc-1} - 2^c b_{wc+c-1}, where v_w
- * is the unsigned window value and b_k bit k of s. Summed over windows the correction terms
- * telescope, so s = sum_w d_w 2^(wc) as long as s < 2^(Wc-1), and |d_w| <= 2^(c-1): half the
- * buckets of unsigned digits, the negative ones paid for by negating y (free). The digit is a
- * pure function of c+1 bits of s, so no recoded copy of the scalars is stored and each window
- * reads the scalars afresh (32 bytes per point per window: noise next to the curve additions).
+ * Signed (Booth) digits: a c-bit window of a scalar s gives the digit
+ * d_w = v_w + b_{wc-1} - 2^c b_{wc+c-1}, where v_w is the unsigned window value and b_k bit k
+ * of s. Summed over windows the correction terms telescope, so s = sum_w d_w 2^(wc) as long as
+ * s < 2^(Wc-1), and |d_w| <= 2^(c-1): half the buckets of unsigned digits, the negative ones
+ * paid for by negating y (free). The digit is a pure function of c+1 bits of s, so no recoded
+ * copy of the scalars is stored and each window reads the scalars afresh (32 bytes per point
+ * per window: noise next to the curve additions).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +252,8 @@ static int msm_table_shift(const msm_cfg *cfg, int tw) {
     return (W + tw - 1) / tw * cfg->c;
 }
 
-/* One entry point per group: zkp_msm_gX_run(bases, scalars, n, nthreads, flags, c, table, tw,
- * out), table NULL or built by zkp_msm_table_gX with the same flags, c and tw. */
+/* One entry point per group: msm_gX_run(bases, scalars, n, nthreads, flags, c, table, tw, out),
+ * table NULL or built by zkp_msm_table_gX with the same flags, c and tw. */
 #define MSM_ENTRY(CURVE_, NAME, LATTICE)                                                                        \
     static int NAME(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,  \
                     const uint64_t *table, int tw, uint64_t *out) {                                            \
@@ -260,11 +264,12 @@ static int msm_table_shift(const msm_cfg *cfg, int tw) {
         const fe *s = red ? red : (const fe *)scalars;                                                         \
         const CURVE_##_aff *b = (const CURVE_##_aff *)bases, *tab = (const CURVE_##_aff *)table;               \
         msm_cfg cfg = msm_cfg_from(flags, c);                                                                  \
-        if (flags < 0) cfg.endo = n >= MSM_ENDO_MIN_POINTS && n <= MSM_ENDO_MAX_POINTS;                                                \
+        if (flags < 0) cfg.endo = n >= MSM_ENDO_MIN_POINTS && n <= MSM_ENDO_MAX_POINTS;                        \
         zkp_alloc_failed = 0;                                                                                  \
         CURVE_##_xyzz acc;                                                                                     \
         int done = 0;                                                                                          \
-        if (cfg.endo) done = CURVE_##_msm_endo(&acc, tab ? tab : b, s, n, &LATTICE, cfg, tab, tw, nthreads) == 0; \
+        if (cfg.endo)                                                                                          \
+            done = CURVE_##_msm_endo(&acc, tab ? tab : b, s, n, &LATTICE, cfg, tab, tw, nthreads) == 0;        \
         if (!done && tab && cfg.endo) { /* a split that does not fit: no table for the plain path */          \
             free(red);                                                                                         \
             return -1;                                                                                         \
