@@ -239,24 +239,65 @@ static int G(series)(G(aff) *out, const G(aff) *start, const G(aff) *step, size_
     return failed ? -1 : 0;
 }
 
+/* The input of one MSM: n virtual points, the first n0 from b0 and the rest from b1 (an
+ * endomorphism's images, see glv.h), each with a scalar s[i] < 2^(bits-1) and, if neg is not
+ * NULL, a sign neg[i] that negates its point. With a precomputed table (tw > 1; see
+ * G(table_build)) row j holds 2^(j rounds c) times every virtual point, so one pass over the
+ * points handles tw windows (w, w + rounds, ...) into one set of buckets: rounds = W / tw
+ * passes, bucket reductions and Horner steps instead of W. */
+typedef struct {
+    const G(aff) *b0, *b1;
+    const fe *s;
+    const uint8_t *neg;
+    size_t n0, n;
+    int bits;
+    const G(aff) *table; /* tw rows of n points, row 0 the points themselves; NULL: tw = 1 */
+    int tw;
+} G(msm_in);
+
+ZKP_INLINE const G(aff) *G(in_base)(const G(msm_in) *in, size_t i) {
+    return i < in->n0 ? &in->b0[i] : &in->b1[i - in->n0];
+}
+
+ZKP_INLINE int G(in_neg)(const G(msm_in) *in, size_t i) { return in->neg ? in->neg[i] : 0; }
+
+/* Passes over the points for W windows: W without a table, ceil(W / tw) with one. */
+ZKP_INLINE int G(in_rounds)(const G(msm_in) *in, int W) { return in->table ? (W + in->tw - 1) / in->tw : W; }
+
+/* The j-th (point, window) of virtual point i in pass w: the window index (W or more when
+ * there is none) and the base it multiplies. */
+ZKP_INLINE const G(aff) *G(in_term)(const G(msm_in) *in, size_t i, int w, int j, int rounds, int *wj) {
+    if (!in->table) {
+        *wj = w;
+        return G(in_base)(in, i);
+    }
+    *wj = w + j * rounds;
+    return &in->table[(size_t)j * in->n + i];
+}
+
 /* Pippenger over the points [lo, hi) for one window, XYZZ buckets: bucket accumulation with
- * signed (Booth) digits, then the running-sum reduction sum_b b * bucket[b]. Used when the
- * window is small (few buckets): the batched affine path below needs many buckets to batch. */
-static void G(msm_window_xyzz)(G(xyzz) *out, G(xyzz) *buckets, const G(aff) *bases, const fe *scalars,
-                               size_t lo, size_t hi, int w, int c) {
-    const size_t nb = (size_t)1 << (c - 1);
+ * signed (Booth) or unsigned digits, then the running-sum reduction sum_b b * bucket[b]. Used
+ * when the window is small (few buckets): the batched affine path below needs many buckets to
+ * batch. */
+static void G(msm_window_xyzz)(G(xyzz) *out, G(xyzz) *buckets, const G(msm_in) *in, size_t lo, size_t hi, int w,
+                               const msm_cfg *cfg) {
+    const int c = cfg->c;
+    const size_t nb = msm_buckets(c, cfg->sgn);
     memset(buckets, 0, nb * sizeof(G(xyzz)));
     int used = 0;
+    const int tw = in->table ? in->tw : 1, W = msm_windows(in->bits, c, cfg->sgn), rounds = G(in_rounds)(in, W);
     for (size_t i = lo; i < hi; i++) {
-        int d = booth_digit(&scalars[i], w, c);
-        if (d == 0) continue;
-        const G(aff) *q = &bases[i];
-        if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        if (d > 0)
-            G(madd)(&buckets[d - 1], q, 0);
-        else
-            G(madd)(&buckets[-d - 1], q, 1);
-        used = 1;
+        for (int j = 0; j < tw; j++) {
+            int wj;
+            const G(aff) *q = G(in_term)(in, i, w, j, rounds, &wj);
+            if (wj >= W) break;
+            int d = msm_digit(&in->s[i], wj, c, cfg->sgn);
+            if (d == 0) continue;
+            if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
+            int neg = (d < 0) ^ G(in_neg)(in, i);
+            G(madd)(&buckets[(d < 0 ? -d : d) - 1], q, neg);
+            used = 1;
+        }
     }
     G(set_inf)(out);
     if (!used) return;
@@ -342,35 +383,41 @@ static void G(flush)(G(actx) *x) {
 /* One window over [lo, hi) with affine buckets updated in batches. A point whose bucket already
  * has an addition queued in this batch goes to that bucket's XYZZ side bucket instead of waiting;
  * with MSM_BATCH much smaller than the bucket count that is a few percent of the points. */
-static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(aff) *bases, const fe *scalars, size_t lo,
-                                 size_t hi, int w, int c) {
-    const size_t nb = (size_t)1 << (c - 1);
+static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, size_t lo, size_t hi, int w,
+                                 const msm_cfg *cfg) {
+    const int c = cfg->c;
+    const size_t nb = msm_buckets(c, cfg->sgn);
     memset(x->full, 0, nb);
     memset(x->oused, 0, nb);
     int used = 0;
+    const int tw = in->table ? in->tw : 1, W = msm_windows(in->bits, c, cfg->sgn), rounds = G(in_rounds)(in, W);
     for (size_t i = lo; i < hi; i++) {
-        int d = booth_digit(&scalars[i], w, c);
-        if (d == 0) continue;
-        const G(aff) *q = &bases[i];
-        if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
-        int neg = d < 0;
-        uint32_t b = (uint32_t)(neg ? -d : d) - 1;
-        used = 1;
-        if (!x->full[b]) {
-            x->abk[b].x = q->x;
-            if (neg)
-                F(neg)(&x->abk[b].y, &q->y);
-            else
-                x->abk[b].y = q->y;
-            x->full[b] = 1;
-        } else if (x->stamp[b] == x->cur) {
-            G(ovf_add)(x, b, q, neg);
-        } else {
-            x->stamp[b] = x->cur;
-            x->qb[x->k] = b;
-            x->qp[x->k] = q;
-            x->qneg[x->k] = (uint8_t)neg;
-            if (++x->k == MSM_BATCH) G(flush)(x);
+        for (int j = 0; j < tw; j++) {
+            int wj;
+            const G(aff) *q = G(in_term)(in, i, w, j, rounds, &wj);
+            if (wj >= W) break;
+            int d = msm_digit(&in->s[i], wj, c, cfg->sgn);
+            if (d == 0) continue;
+            if (__builtin_expect(G(aff_is_inf)(q), 0)) continue;
+            int neg = (d < 0) ^ G(in_neg)(in, i);
+            uint32_t b = (uint32_t)(d < 0 ? -d : d) - 1;
+            used = 1;
+            if (!x->full[b]) {
+                x->abk[b].x = q->x;
+                if (neg)
+                    F(neg)(&x->abk[b].y, &q->y);
+                else
+                    x->abk[b].y = q->y;
+                x->full[b] = 1;
+            } else if (x->stamp[b] == x->cur) {
+                G(ovf_add)(x, b, q, neg);
+            } else {
+                x->stamp[b] = x->cur;
+                x->qb[x->k] = b;
+                x->qp[x->k] = q;
+                x->qneg[x->k] = (uint8_t)neg;
+                if (++x->k == MSM_BATCH) G(flush)(x);
+            }
         }
     }
     if (x->k) G(flush)(x);
@@ -416,13 +463,15 @@ static void G(actx_free)(G(actx) *x) {
     free(x);
 }
 
-/* sum_i scalars[i] * bases[i]; scalars standard form and < r. Threads split the points into
- * contiguous chunks (not the windows): witness scalars are mostly small, so almost all their
- * digits fall in the lowest window and a split by window would leave one thread with all the
- * work. Each thread runs every window over its chunk with private buckets; the per-thread
- * window sums are combined at the end (cost: T extra bucket reductions per window). */
-static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
+/* sum_i s_i * P_i over the virtual points of `in`. Threads split the points into contiguous
+ * chunks (not the windows) when that balances better: witness scalars are mostly small, so
+ * almost all their digits fall in the lowest window and a split by window would leave one
+ * thread with all the work. Each task runs one window over one chunk with private buckets; the
+ * window sums are combined at the end (cost: one extra bucket reduction per chunk and window).
+ * cfg: digit kind and affine buckets as asked; cfg->c = 0 picks the window (msm_window_bits). */
+static void G(msm_run)(G(xyzz) *result, const G(msm_in) *in, msm_cfg cfg, int nthreads) {
     G(set_inf)(result);
+    const size_t n = in->n;
     if (n == 0) return;
     int T = nthreads < 1 ? 1 : nthreads;
     /* a thread needs enough points to pay for its own bucket reductions */
@@ -430,17 +479,22 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     if ((size_t)T > max_t) T = (int)max_t;
     /* one chunk (tasks = windows) or one chunk per thread, whichever finishes first */
     int chunks = 1;
-    int c = msm_window_bits(n, sizeof(G(aff)));
-    if (T > 1) {
-        int cT = msm_window_bits((n + T - 1) / T, sizeof(G(aff)));
-        if (msm_makespan(scalars, n, cT, T, T) < msm_makespan(scalars, n, c, 1, T)) {
+    const int forced_c = cfg.c;
+    if (!forced_c) cfg.c = msm_window_bits(n, sizeof(G(aff)), in->bits, &cfg);
+    if (T > 1 && in->table) {
+        chunks = T; /* a few passes only: split the points */
+    } else if (T > 1) {
+        msm_cfg cT = cfg;
+        if (!forced_c) cT.c = msm_window_bits((n + T - 1) / T, sizeof(G(aff)), in->bits, &cfg);
+        if (msm_makespan(in->s, n, in->bits, &cT, T, T) < msm_makespan(in->s, n, in->bits, &cfg, 1, T)) {
             chunks = T;
-            c = cT;
+            cfg = cT;
         }
     }
+    const int c = cfg.c;
     size_t per = (n + chunks - 1) / chunks;
-    int W = (SCALAR_BITS + c - 1) / c;
-    size_t nb = (size_t)1 << (c - 1);
+    int W = G(in_rounds)(in, msm_windows(in->bits, c, cfg.sgn)); /* passes: windows, or rounds with a table */
+    size_t nb = msm_buckets(c, cfg.sgn);
     G(xyzz) *wsum = (G(xyzz) *)calloc((size_t)chunks * W, sizeof(G(xyzz)));
     if (!wsum) {
         zkp_alloc_failed = 1;
@@ -451,11 +505,11 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
      * preempts (a shared machine) or a chunk whose windows are mostly empty does not leave the
      * others idle at the end. Each task writes its own window sum. */
     const long long ntasks = (long long)chunks * W;
+    const int affine = msm_use_affine(nb, &cfg);
 #pragma omp parallel num_threads(T)
     {
         G(actx) *x = NULL;
         G(xyzz) *buckets = NULL;
-        int affine = nb >= MSM_AFFINE_MIN_BUCKETS;
         if (affine)
             x = G(actx_new)(nb);
         else
@@ -470,9 +524,9 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
             if (hi > n) hi = n;
             if (lo > n) lo = n;
             if (affine)
-                G(msm_window_affine)(&wsum[t * W + w], x, bases, scalars, lo, hi, w, c);
+                G(msm_window_affine)(&wsum[t * W + w], x, in, lo, hi, w, &cfg);
             else
-                G(msm_window_xyzz)(&wsum[t * W + w], buckets, bases, scalars, lo, hi, w, c);
+                G(msm_window_xyzz)(&wsum[t * W + w], buckets, in, lo, hi, w, &cfg);
         }
         G(actx_free)(x);
         free(buckets);
@@ -489,11 +543,93 @@ static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size
     free(wsum);
 }
 
+/* sum_i scalars[i] * bases[i] for standard-form scalars below r, with the default techniques. */
+static void G(msm)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, int nthreads) {
+    G(msm_in) in = {bases, NULL, scalars, NULL, n, n, SCALAR_BITS, NULL, 1};
+    G(msm_run)(result, &in, msm_default_cfg(), nthreads);
+}
+
+/* The endomorphism of glv.h, defined per group in msm.c: r = e(p). */
+static void G(endo)(G(aff) *r, const G(aff) *p);
+
+/* The MSM through the endomorphism: 2n points (P_i, then e(P_i)) with the halves of each scalar
+ * (glv.h), half the windows. Costs n field multiplications (G1) or 2n Fq2 ones (G2) for the
+ * images (none with a table, whose rows hold them) and 2n x 33 bytes of scratch. Returns 0,
+ * or -1 when out of memory or when a split does not fit (the caller then takes the plain
+ * path). */
+static int G(msm_endo)(G(xyzz) *result, const G(aff) *bases, const fe *scalars, size_t n, const glv_lattice *L,
+                       msm_cfg cfg, const G(aff) *table, int tw, int nthreads) {
+    G(aff) *img = table ? NULL : (G(aff) *)malloc((n ? n : 1) * sizeof(G(aff)));
+    fe *s2 = (fe *)malloc((2 * n + 1) * sizeof(fe));
+    uint8_t *neg2 = (uint8_t *)malloc(2 * n + 1);
+    int bad = 0;
+    if ((!table && !img) || !s2 || !neg2) {
+        free(img);
+        free(s2);
+        free(neg2);
+        return -1;
+    }
+    const long long N = (long long)n;
+    int T = nthreads < 1 ? 1 : nthreads;
+#pragma omp parallel for num_threads(T) schedule(static) reduction(| : bad) if (n >= 4096)
+    for (long long i = 0; i < N; i++) {
+        int n1, n2;
+        bad |= glv_split(L, &scalars[i], &s2[i], &n1, &s2[n + i], &n2);
+        neg2[i] = (uint8_t)n1;
+        neg2[n + i] = (uint8_t)n2;
+        if (img) G(endo)(&img[i], &bases[i]);
+    }
+    if (!bad) {
+        G(msm_in) in = {bases, table ? table + n : img, s2, neg2, n, 2 * n, GLV_BITS, table, tw};
+        G(msm_run)(result, &in, cfg, nthreads);
+    }
+    free(img);
+    free(s2);
+    free(neg2);
+    return bad ? -1 : 0;
+}
+
+typedef void (*G(chunk_fn))(G(xyzz) *acc, size_t lo, size_t hi, const void *ctx);
+static int G(chunked)(G(aff) *out, size_t n, size_t CH, int nthreads, G(chunk_fn) fn, const void *ctx);
+
+typedef struct {
+    const G(aff) *src;
+    int shift;
+} G(shift_ctx);
+
+static void G(shift_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(shift_ctx) *x = (const G(shift_ctx) *)vctx;
+    for (size_t i = lo; i < hi; i++) {
+        G(xyzz) *a = &acc[i - lo];
+        G(set_inf)(a);
+        if (G(aff_is_inf)(&x->src[i])) continue;
+        G(madd)(a, &x->src[i], 0);
+        for (int k = 0; k < x->shift; k++) G(dbl)(a);
+    }
+}
+
+/* The precomputed table of an MSM's fixed bases: tw rows of m points (m = n, or 2n with the
+ * endomorphism images after the points), row j = 2^(j shift) times row 0. Memory: tw m points.
+ * Returns 0, or -1 on allocation failure. */
+static int G(table_build)(G(aff) *table, const G(aff) *bases, size_t n, int endo, int tw, int shift,
+                          int nthreads) {
+    const size_t m = endo ? 2 * n : n;
+    memcpy(table, bases, n * sizeof(G(aff)));
+    for (int j = 0; j < tw; j++) {
+        G(aff) *row = table + (size_t)j * m;
+        if (j > 0) {
+            G(shift_ctx) ctx = {row - m, shift};
+            if (G(chunked)(row, n, 1024, nthreads, G(shift_chunk), &ctx) < 0) return -1;
+        }
+        if (endo)
+            for (size_t i = 0; i < n; i++) G(endo)(&row[n + i], &row[i]);
+    }
+    return 0;
+}
+
 /* Computes out[i] (affine) for i < n in chunks of CH on nthreads threads: fn fills the XYZZ
  * results of points [lo, hi), the chunk is then normalised with one inversion. 0, or -1 on
  * allocation failure. */
-typedef void (*G(chunk_fn))(G(xyzz) *acc, size_t lo, size_t hi, const void *ctx);
-
 static int G(chunked)(G(aff) *out, size_t n, size_t CH, int nthreads, G(chunk_fn) fn, const void *ctx) {
     size_t nchunks = (n + CH - 1) / CH;
     int T = nthreads < 1 ? 1 : nthreads;

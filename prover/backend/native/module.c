@@ -23,8 +23,12 @@ static int get_buf(PyObject *obj, Py_buffer *view, int writable, const char *wha
 
 static PyObject *msm_common(PyObject *args, int g2) {
     PyObject *bases_obj, *scalars_obj;
-    int nthreads;
-    if (!PyArg_ParseTuple(args, "OOi", &bases_obj, &scalars_obj, &nthreads)) return NULL;
+    int nthreads, flags = ZKP_MSM_AUTO, c = 0;
+    if (!PyArg_ParseTuple(args, "OOi|ii", &bases_obj, &scalars_obj, &nthreads, &flags, &c)) return NULL;
+    if (c < 0 || c > 20) {
+        PyErr_Format(PyExc_ValueError, "msm: window bits %d outside 0..20", c);
+        return NULL;
+    }
     Py_buffer bases, scalars;
     if (get_buf(bases_obj, &bases, 0, "bases") < 0) return NULL;
     if (get_buf(scalars_obj, &scalars, 0, "scalars") < 0) {
@@ -43,9 +47,9 @@ static PyObject *msm_common(PyObject *args, int g2) {
     int rc;
     Py_BEGIN_ALLOW_THREADS
     if (g2)
-        rc = zkp_msm_g2((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, out);
+        rc = zkp_msm_g2_cfg((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, flags, c, out);
     else
-        rc = zkp_msm_g1((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, out);
+        rc = zkp_msm_g1_cfg((const uint64_t *)bases.buf, (const uint64_t *)scalars.buf, n, nthreads, flags, c, out);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&bases);
     PyBuffer_Release(&scalars);
@@ -56,6 +60,109 @@ static PyObject *msm_common(PyObject *args, int g2) {
 
 static PyObject *py_msm_g1(PyObject *self, PyObject *args) { return msm_common(args, 0); }
 static PyObject *py_msm_g2(PyObject *self, PyObject *args) { return msm_common(args, 1); }
+
+static PyObject *py_glv_split(PyObject *self, PyObject *args) {
+    PyObject *scalars_obj, *halves_obj, *signs_obj;
+    int g2;
+    if (!PyArg_ParseTuple(args, "pOOO", &g2, &scalars_obj, &halves_obj, &signs_obj)) return NULL;
+    Py_buffer scalars, halves, signs;
+    if (get_buf(scalars_obj, &scalars, 0, "scalars") < 0) return NULL;
+    if (get_buf(halves_obj, &halves, 1, "halves") < 0) {
+        PyBuffer_Release(&scalars);
+        return NULL;
+    }
+    if (get_buf(signs_obj, &signs, 1, "signs") < 0) {
+        PyBuffer_Release(&scalars);
+        PyBuffer_Release(&halves);
+        return NULL;
+    }
+    size_t n = (size_t)scalars.len / 32;
+    int rc = -3;
+    if ((size_t)scalars.len % 32 == 0 && (size_t)halves.len == 64 * n && (size_t)signs.len == 2 * n)
+        rc = zkp_glv_split(g2, (const uint64_t *)scalars.buf, n, (uint64_t *)halves.buf, (uint8_t *)signs.buf);
+    PyBuffer_Release(&scalars);
+    PyBuffer_Release(&halves);
+    PyBuffer_Release(&signs);
+    if (rc == -3) {
+        PyErr_SetString(PyExc_ValueError, "glv_split: want scalars (n, 4), halves (n, 2, 4), signs (n, 2)");
+        return NULL;
+    }
+    return PyBool_FromLong(rc == 0);
+}
+
+/* msm_table_build(g2, bases, flags, c, tw, nthreads, out): see zkp_msm_table_g1. */
+static PyObject *py_msm_table_build(PyObject *self, PyObject *args) {
+    PyObject *bases_obj, *out_obj;
+    int g2, flags, c, tw, nthreads;
+    if (!PyArg_ParseTuple(args, "pOiiiiO", &g2, &bases_obj, &flags, &c, &tw, &nthreads, &out_obj)) return NULL;
+    if (flags < 0 || c < 1 || c > 20 || tw < 1 || tw > 64) {
+        PyErr_Format(PyExc_ValueError, "msm_table_build: flags %d, c %d, tw %d (want flags >= 0, c 1..20, tw 1..64)",
+                     flags, c, tw);
+        return NULL;
+    }
+    Py_buffer bases, out;
+    if (get_buf(bases_obj, &bases, 0, "bases") < 0) return NULL;
+    if (get_buf(out_obj, &out, 1, "out") < 0) {
+        PyBuffer_Release(&bases);
+        return NULL;
+    }
+    size_t pb = g2 ? 128 : 64, n = (size_t)bases.len / pb;
+    int rc = -3;
+    if ((size_t)bases.len % pb == 0 && (size_t)out.len == zkp_msm_table_points(n, flags, tw) * pb) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = g2 ? zkp_msm_table_g2((const uint64_t *)bases.buf, n, flags, c, tw, nthreads, (uint64_t *)out.buf)
+                : zkp_msm_table_g1((const uint64_t *)bases.buf, n, flags, c, tw, nthreads, (uint64_t *)out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&bases);
+    PyBuffer_Release(&out);
+    if (rc == -3) {
+        PyErr_SetString(PyExc_ValueError, "msm_table_build: out must hold exactly the table's points");
+        return NULL;
+    }
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* msm_with_table(g2, table, scalars, nthreads, flags, c, tw) -> bytes or None. */
+static PyObject *py_msm_with_table(PyObject *self, PyObject *args) {
+    PyObject *table_obj, *scalars_obj;
+    int g2, nthreads, flags, c, tw;
+    if (!PyArg_ParseTuple(args, "pOOiiii", &g2, &table_obj, &scalars_obj, &nthreads, &flags, &c, &tw)) return NULL;
+    if (flags < 0 || c < 1 || c > 20 || tw < 1 || tw > 64) {
+        PyErr_Format(PyExc_ValueError, "msm_with_table: flags %d, c %d, tw %d (want flags >= 0, c 1..20, tw 1..64)",
+                     flags, c, tw);
+        return NULL;
+    }
+    Py_buffer table, scalars;
+    if (get_buf(table_obj, &table, 0, "table") < 0) return NULL;
+    if (get_buf(scalars_obj, &scalars, 0, "scalars") < 0) {
+        PyBuffer_Release(&table);
+        return NULL;
+    }
+    size_t pb = g2 ? 128 : 64, n = (size_t)scalars.len / 32;
+    Py_ssize_t table_len = table.len;
+    uint64_t out[16];
+    int rc = -3;
+    if ((size_t)scalars.len % 32 == 0 && (size_t)table.len == zkp_msm_table_points(n, flags, tw) * pb) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = g2 ? zkp_msm_g2_table((const uint64_t *)table.buf, (const uint64_t *)scalars.buf, n, nthreads, flags, c,
+                                   tw, out)
+                : zkp_msm_g1_table((const uint64_t *)table.buf, (const uint64_t *)scalars.buf, n, nthreads, flags, c,
+                                   tw, out);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&scalars);
+    if (rc == -3) {
+        PyErr_Format(PyExc_ValueError, "msm_with_table: %zd table bytes do not match %zu scalars, flags %d, tw %d",
+                     table_len, n, flags, tw);
+        return NULL;
+    }
+    if (rc < 0) return PyErr_NoMemory();
+    if (rc == 0) Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)pb);
+}
 
 static PyObject *fixed_base_common(PyObject *args, int g2) {
     PyObject *base_obj, *scalars_obj, *out_obj;
@@ -565,8 +672,14 @@ done:
 
 static PyMethodDef methods[] = {
     {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
-    {"msm_g1", py_msm_g1, METH_VARARGS, "msm_g1(bases, scalars, nthreads) -> 64 bytes (x, y standard LE) or None"},
-    {"msm_g2", py_msm_g2, METH_VARARGS, "msm_g2(bases, scalars, nthreads) -> 128 bytes or None"},
+    {"msm_g1", py_msm_g1, METH_VARARGS,
+     "msm_g1(bases, scalars, nthreads[, flags, c]) -> 64 bytes (x, y standard LE) or None; flags: MSM_* or -1"},
+    {"msm_g2", py_msm_g2, METH_VARARGS, "msm_g2(bases, scalars, nthreads[, flags, c]) -> 128 bytes or None"},
+    {"msm_table_build", py_msm_table_build, METH_VARARGS,
+     "msm_table_build(g2, bases, flags, c, tw, nthreads, out): precomputed multiples (zkp_msm_table_g1)"},
+    {"msm_with_table", py_msm_with_table, METH_VARARGS,
+     "msm_with_table(g2, table, scalars, nthreads, flags, c, tw) -> bytes or None"},
+    {"glv_split", py_glv_split, METH_VARARGS, "glv_split(g2, scalars, halves_out, signs_out): see zkp_glv_split"},
     {"fixed_base_g1", py_fixed_base_g1, METH_VARARGS, "fixed_base_g1(base, scalars, out, nthreads): out[i] = s_i * base"},
     {"fixed_base_g2", py_fixed_base_g2, METH_VARARGS, "fixed_base_g2(base, scalars, out, nthreads)"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, inverse, coset_bytes_or_None, nthreads): in place"},
@@ -606,7 +719,10 @@ int zkp_operator_register(PyObject *module);
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
-    if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0 || zkp_operator_register(m) < 0) {
+    if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0 ||
+        PyModule_AddIntConstant(m, "MSM_SIGNED", ZKP_MSM_SIGNED) < 0 ||
+        PyModule_AddIntConstant(m, "MSM_AFFINE", ZKP_MSM_AFFINE) < 0 ||
+        PyModule_AddIntConstant(m, "MSM_ENDO", ZKP_MSM_ENDO) < 0 || zkp_operator_register(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

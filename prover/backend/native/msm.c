@@ -1,11 +1,15 @@
-/* Multi-scalar multiplication on BN254 G1 and G2: Pippenger with signed (Booth) digits.
+/* Multi-scalar multiplication on BN254 G1 and G2: Pippenger, with the techniques of the fastest
+ * CPU libraries each switchable (msm_cfg, ZKP_MSM_* in zkp.h) so that bench/bench_msm.py can
+ * measure them one by one: signed digits, batch-affine buckets (curve_impl.h), the endomorphism
+ * (GLV on G1, psi on G2: glv.h), the window size, and precomputed multiples of fixed bases.
  *
- * A c-bit window of a scalar s gives the digit d_w = v_w + b_{wc-1} - 2^c b_{wc+c-1}, where v_w
- * is the unsigned window value and b_k bit k of s. Summed over windows the correction terms
- * telescope, so s = sum_w d_w 2^(wc) as long as s < 2^(Wc-1), and |d_w| <= 2^(c-1): half the
- * buckets of unsigned digits, the negative ones paid for by negating y (free). The digit is a
- * pure function of c+1 bits of s, so no recoded copy of the scalars is stored and each window
- * reads the scalars afresh (32 bytes per point per window: noise next to the curve additions).
+ * Signed (Booth) digits: a c-bit window of a scalar s gives the digit
+ * d_w = v_w + b_{wc-1} - 2^c b_{wc+c-1}, where v_w is the unsigned window value and b_k bit k
+ * of s. Summed over windows the correction terms telescope, so s = sum_w d_w 2^(wc) as long as
+ * s < 2^(Wc-1), and |d_w| <= 2^(c-1): half the buckets of unsigned digits, the negative ones
+ * paid for by negating y (free). The digit is a pure function of c+1 bits of s, so no recoded
+ * copy of the scalars is stored and each window reads the scalars afresh (32 bytes per point
+ * per window: noise next to the curve additions).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@ static inline int zkp_thread_id(void) { return 0; }
 #endif
 
 #include "field.h"
+#include "glv.h"
 #include "zkp.h"
 
 volatile int zkp_alloc_failed = 0;
@@ -36,6 +41,8 @@ volatile int zkp_alloc_failed = 0;
 
 /* r < 2^254, so W windows with W c >= 255 cover every reduced scalar (s < 2^(Wc-1)). */
 #define SCALAR_BITS 255
+/* GLV / psi halves are below 2^128 in magnitude (glv.h). */
+#define GLV_BITS 129
 
 int zkp_have_openmp(void) {
 #ifdef _OPENMP
@@ -44,6 +51,15 @@ int zkp_have_openmp(void) {
     return 0;
 #endif
 }
+
+/* The techniques one MSM uses (zkp.h: ZKP_MSM_*), each switchable so that its effect can be
+ * measured alone (bench/bench_msm.py). */
+typedef struct {
+    int sgn;    /* signed (Booth) digits: 2^(c-1) buckets instead of 2^c - 1 */
+    int affine; /* batch-affine buckets when there are at least MSM_AFFINE_MIN_BUCKETS */
+    int endo;   /* GLV on G1, psi on G2 (glv.h) */
+    int c;      /* window bits, 0 = chosen by msm_window_bits */
+} msm_cfg;
 
 /* Booth digit of window w (bits [wc - 1, wc + c) of s, bit -1 being 0). */
 ZKP_INLINE int booth_digit(const fe *s, int w, int c) {
@@ -61,23 +77,42 @@ ZKP_INLINE int booth_digit(const fe *s, int w, int c) {
     return (int)(v >> 1) + (int)(v & 1) - (int)((v >> c) << c);
 }
 
+/* Unsigned digit of window w: bits [wc, wc + c) of s. */
+ZKP_INLINE int plain_digit(const fe *s, int w, int c) {
+    int start = w * c, limb = start >> 6, off = start & 63;
+    if (limb > 3) return 0;
+    u64 v = s->l[limb] >> off;
+    if (off + c > 64 && limb < 3) v |= s->l[limb + 1] << (64 - off);
+    return (int)(v & (((u64)1 << c) - 1));
+}
+
+ZKP_INLINE int msm_digit(const fe *s, int w, int c, int sgn) { return sgn ? booth_digit(s, w, c) : plain_digit(s, w, c); }
+
+ZKP_INLINE size_t msm_buckets(int c, int sgn) { return sgn ? (size_t)1 << (c - 1) : ((size_t)1 << c) - 1; }
+
+/* Windows covering scalars below 2^(bits-1): Booth digits need W c >= bits, plain ones
+ * W c >= bits - 1. */
+ZKP_INLINE int msm_windows(int bits, int c, int sgn) { return (bits - (sgn ? 0 : 1) + c - 1) / c; }
+
+ZKP_INLINE int msm_use_affine(size_t nb, const msm_cfg *cfg) { return cfg->affine && nb >= MSM_AFFINE_MIN_BUCKETS; }
+
 /* Window size for an MSM whose one task runs over n points: minimise
  * windows * (points + reduction), a bucket reduction costing ~2 full additions per bucket and
  * a full addition ~1.4 mixed ones, a batched affine addition ~0.65 of a mixed one. The bucket
  * array of a thread is capped at 512 KiB (half this machine's L2): past that, random bucket
  * access costs more than the extra windows (measured at 2^20 on G1: c = 12 beat c = 15-16 by
  * ~25% although it does 35% more additions). */
-static int msm_window_bits(size_t n, size_t point_bytes) {
+static int msm_window_bits(size_t n, size_t point_bytes, int bits, const msm_cfg *cfg) {
 #ifdef MSM_FORCE_C
     if (n > 4096) return MSM_FORCE_C;
 #endif
     int best_c = 1;
     double best = 1e300;
     for (int c = 1; c <= 16; c++) {
-        int W = (SCALAR_BITS + c - 1) / c;
-        size_t nb = (size_t)1 << (c - 1);
+        int W = msm_windows(bits, c, cfg->sgn);
+        size_t nb = msm_buckets(c, cfg->sgn);
         if (c > 1 && nb * point_bytes > ((size_t)512 << 10)) break;
-        double per_point = nb >= MSM_AFFINE_MIN_BUCKETS ? MSM_AFFINE_GAIN : 1.0;
+        double per_point = msm_use_affine(nb, cfg) ? MSM_AFFINE_GAIN : 1.0;
         double cost = (double)W * ((double)n * per_point + 2.8 * (double)nb);
         if (cost < best) {
             best = cost;
@@ -88,24 +123,31 @@ static int msm_window_bits(size_t n, size_t point_bytes) {
 }
 
 /* Estimated longest-running thread for an MSM of n points split into `chunks` chunks with
- * c-bit windows on T threads, from the digit density of a sample of the scalars: real
+ * cfg's windows on T threads, from the digit density of a sample of the scalars: real
  * witnesses are mostly small scalars, which put nearly all the work into the lowest windows,
  * and then one chunk per thread balances better than one task per window. */
-static double msm_makespan(const fe *scalars, size_t n, int c, int chunks, int T) {
-    int W = (SCALAR_BITS + c - 1) / c;
-    size_t nb = (size_t)1 << (c - 1), per = (n + chunks - 1) / chunks;
-    double per_point = nb >= MSM_AFFINE_MIN_BUCKETS ? MSM_AFFINE_GAIN : 1.0;
+static double msm_makespan(const fe *scalars, size_t n, int bits, const msm_cfg *cfg, int chunks, int T) {
+    const int c = cfg->c;
+    int W = msm_windows(bits, c, cfg->sgn);
+    size_t nb = msm_buckets(c, cfg->sgn), per = (n + chunks - 1) / chunks;
+    double per_point = msm_use_affine(nb, cfg) ? MSM_AFFINE_GAIN : 1.0;
     size_t samples = n < 256 ? n : 256, stride = n / samples;
     double total = 0, heaviest = 0;
     for (int w = 0; w < W; w++) {
         size_t nz = 0;
-        for (size_t s = 0; s < samples; s++) nz += booth_digit(&scalars[s * stride], w, c) != 0;
+        for (size_t s = 0; s < samples; s++) nz += msm_digit(&scalars[s * stride], w, c, cfg->sgn) != 0;
         double task = (double)nz / (double)samples * (double)per * per_point + (nz ? 2.8 * (double)nb : 0.0);
         total += task * chunks;
         if (task > heaviest) heaviest = task;
     }
     double fair = total / T;
     return fair > heaviest ? fair : heaviest;
+}
+
+/* The techniques used when the caller asks for none in particular. */
+static msm_cfg msm_default_cfg(void) {
+    msm_cfg cfg = {1, 1, 0, 0};
+    return cfg;
 }
 
 /* Copy of the scalars reduced below r, or NULL when they already are (the usual case). */
@@ -148,44 +190,165 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #undef FPFX
 #undef FONE
 
+/* beta (Montgomery form), a cube root of unity in Fq: phi(x, y) = (beta x, y) = lambda P with
+ * lambda = 0x30644e72...36636f23 (glv.h, prover/groth16/phase2.py). */
+static const fe GLV_BETA = {{0x3350c88e13e80b9cULL, 0x7dce557cdb5e56b9ULL, 0x6001b4b8b615564aULL, 0x2682e617020217e0ULL}};
+
+/* psi's coefficients (Montgomery form): xi^((q-1)/3) and xi^((q-1)/2), xi = 9 + u. */
+static const fe2 PSI_X = {{{0xb5773b104563ab30ULL, 0x347f91c8a9aa6454ULL, 0x7a007127242e0991ULL, 0x1956bcd8118214ecULL}},
+                          {{0x6e849f1ea0aa4757ULL, 0xaa1c7b6d89f89141ULL, 0xb6e713cdfae0ca3aULL, 0x26694fbb4e82ebc3ULL}}};
+static const fe2 PSI_Y = {{{0xe4bbdd0c2936b629ULL, 0xbb30f162e133bacbULL, 0x31a9d1b6f9645366ULL, 0x253570bea500f8ddULL}},
+                          {{0xa1d77ce45ffe77c7ULL, 0x07affd117826d1dbULL, 0x6d16bd27bb7edc6bULL, 0x2c87200285defeccULL}}};
+
+static void g1_endo(g1_aff *r, const g1_aff *p) {
+    fq_mul(&r->x, &p->x, &GLV_BETA);
+    r->y = p->y;
+}
+
+/* conj(a) c */
+static inline void fq2_conj_mul(fe2 *r, const fe2 *a, const fe2 *c) {
+    fe2 t;
+    t.c0 = a->c0;
+    fq_neg(&t.c1, &a->c1);
+    fq2_mul(r, &t, c);
+}
+
+static void g2_endo(g2_aff *r, const g2_aff *p) {
+    fq2_conj_mul(&r->x, &p->x, &PSI_X);
+    fq2_conj_mul(&r->y, &p->y, &PSI_Y);
+}
+
 static void fq_from_mont(fe *r, const fe *a) {
     static const fe one = {{1, 0, 0, 0}};
     fq_mul(r, a, &one);
 }
 
+/* The techniques for flags (ZKP_MSM_*, or ZKP_MSM_AUTO for the default) and window c. */
+static msm_cfg msm_cfg_from(int flags, int c) {
+    if (flags < 0) {
+        msm_cfg cfg = msm_default_cfg();
+        cfg.c = c;
+        return cfg;
+    }
+    msm_cfg cfg = {(flags & ZKP_MSM_SIGNED) != 0, (flags & ZKP_MSM_AFFINE) != 0, (flags & ZKP_MSM_ENDO) != 0, c};
+    return cfg;
+}
+
+/* Sizes where the default takes the endomorphism (bench/bench_msm.py, BENCHMARKS.md). It keeps
+ * the number of additions (2n points, half the windows) and halves the bucket reductions; it
+ * pays where the doubled point count moves a thread's window up into the batch-affine range
+ * (about 2^12 .. 2^17 points). Above, the split, the images and the 2n scalars' traffic cost more
+ * than the reductions saved on this 2-core machine (2^18 G1: 1.19 against 1.15 core-seconds). */
+#ifndef MSM_ENDO_MIN_POINTS
+#define MSM_ENDO_MIN_POINTS 4096
+#endif
+#ifndef MSM_ENDO_MAX_POINTS
+#define MSM_ENDO_MAX_POINTS (1 << 17)
+#endif
+
+/* Window passes of a table: the shift between its rows (glv.h bits with the endomorphism). */
+static int msm_table_shift(const msm_cfg *cfg, int tw) {
+    int W = msm_windows(cfg->endo ? GLV_BITS : SCALAR_BITS, cfg->c, cfg->sgn);
+    return (W + tw - 1) / tw * cfg->c;
+}
+
+/* One entry point per group: msm_gX_run(bases, scalars, n, nthreads, flags, c, table, tw, out),
+ * table NULL or built by zkp_msm_table_gX with the same flags, c and tw. */
+#define MSM_ENTRY(CURVE_, NAME, LATTICE)                                                                        \
+    static int NAME(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,  \
+                    const uint64_t *table, int tw, uint64_t *out) {                                            \
+        if (c < 0 || c > 20) return -2;                                                                        \
+        int failed = 0;                                                                                        \
+        fe *red = reduced_scalars((const fe *)scalars, n, &failed);                                            \
+        if (failed) return -1;                                                                                 \
+        const fe *s = red ? red : (const fe *)scalars;                                                         \
+        const CURVE_##_aff *b = (const CURVE_##_aff *)bases, *tab = (const CURVE_##_aff *)table;               \
+        msm_cfg cfg = msm_cfg_from(flags, c);                                                                  \
+        if (flags < 0) cfg.endo = n >= MSM_ENDO_MIN_POINTS && n <= MSM_ENDO_MAX_POINTS;                        \
+        zkp_alloc_failed = 0;                                                                                  \
+        CURVE_##_xyzz acc;                                                                                     \
+        int done = 0;                                                                                          \
+        if (cfg.endo)                                                                                          \
+            done = CURVE_##_msm_endo(&acc, tab ? tab : b, s, n, &LATTICE, cfg, tab, tw, nthreads) == 0;        \
+        if (!done && tab && cfg.endo) { /* a split that does not fit: no table for the plain path */          \
+            free(red);                                                                                         \
+            return -1;                                                                                         \
+        }                                                                                                      \
+        if (!done) {                                                                                           \
+            zkp_alloc_failed = 0;                                                                              \
+            CURVE_##_msm_in in = {tab ? tab : b, NULL, s, NULL, n, n, SCALAR_BITS, tab, tw};                  \
+            CURVE_##_msm_run(&acc, &in, cfg, nthreads);                                                        \
+        }                                                                                                      \
+        free(red);                                                                                             \
+        if (zkp_alloc_failed) return -1;                                                                       \
+        CURVE_##_aff a;                                                                                        \
+        int finite = CURVE_##_to_affine(&a, &acc);                                                             \
+        const fe *coords = (const fe *)&a;                                                                     \
+        for (size_t i = 0; i < sizeof(a) / sizeof(fe); i++) fq_from_mont((fe *)out + i, &coords[i]);          \
+        return finite;                                                                                         \
+    }
+
+MSM_ENTRY(g1, msm_g1_run, GLV_G1_LATTICE)
+MSM_ENTRY(g2, msm_g2_run, GLV_G2_LATTICE)
+
+int zkp_msm_g1_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out) {
+    return msm_g1_run(bases, scalars, n, nthreads, flags, c, NULL, 1, out);
+}
+
+int zkp_msm_g2_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out) {
+    return msm_g2_run(bases, scalars, n, nthreads, flags, c, NULL, 1, out);
+}
+
 int zkp_msm_g1(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
-    int failed = 0;
-    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
-    if (failed) return -1;
-    zkp_alloc_failed = 0;
-    g1_xyzz acc;
-    g1_msm(&acc, (const g1_aff *)bases, red ? red : (const fe *)scalars, n, nthreads);
-    free(red);
-    if (zkp_alloc_failed) return -1;
-    g1_aff a;
-    int finite = g1_to_affine(&a, &acc);
-    fq_from_mont((fe *)out, &a.x);
-    fq_from_mont((fe *)out + 1, &a.y);
-    return finite;
+    return msm_g1_run(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, NULL, 1, out);
 }
 
 int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out) {
-    int failed = 0;
-    fe *red = reduced_scalars((const fe *)scalars, n, &failed);
-    if (failed) return -1;
-    zkp_alloc_failed = 0;
-    g2_xyzz acc;
-    g2_msm(&acc, (const g2_aff *)bases, red ? red : (const fe *)scalars, n, nthreads);
-    free(red);
-    if (zkp_alloc_failed) return -1;
-    g2_aff a;
-    int finite = g2_to_affine(&a, &acc);
-    fe *o = (fe *)out;
-    fq_from_mont(&o[0], &a.x.c0);
-    fq_from_mont(&o[1], &a.x.c1);
-    fq_from_mont(&o[2], &a.y.c0);
-    fq_from_mont(&o[3], &a.y.c1);
-    return finite;
+    return msm_g2_run(bases, scalars, n, nthreads, ZKP_MSM_AUTO, 0, NULL, 1, out);
+}
+
+size_t zkp_msm_table_points(size_t n, int flags, int tw) { return (flags & ZKP_MSM_ENDO ? 2 * n : n) * (size_t)tw; }
+
+int zkp_msm_table_g1(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table) {
+    if (c < 1 || c > 20 || tw < 1 || flags < 0) return -2;
+    msm_cfg cfg = msm_cfg_from(flags, c);
+    return g1_table_build((g1_aff *)table, (const g1_aff *)bases, n, cfg.endo, tw, msm_table_shift(&cfg, tw),
+                          nthreads);
+}
+
+int zkp_msm_table_g2(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table) {
+    if (c < 1 || c > 20 || tw < 1 || flags < 0) return -2;
+    msm_cfg cfg = msm_cfg_from(flags, c);
+    return g2_table_build((g2_aff *)table, (const g2_aff *)bases, n, cfg.endo, tw, msm_table_shift(&cfg, tw),
+                          nthreads);
+}
+
+int zkp_msm_g1_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out) {
+    if (c < 1 || tw < 1 || flags < 0) return -2;
+    return msm_g1_run(table, scalars, n, nthreads, flags, c, table, tw, out);
+}
+
+int zkp_msm_g2_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out) {
+    if (c < 1 || tw < 1 || flags < 0) return -2;
+    return msm_g2_run(table, scalars, n, nthreads, flags, c, table, tw, out);
+}
+
+int zkp_glv_split(int g2, const uint64_t *scalars, size_t n, uint64_t *halves, uint8_t *signs) {
+    const glv_lattice *L = g2 ? &GLV_G2_LATTICE : &GLV_G1_LATTICE;
+    const fe *s = (const fe *)scalars;
+    fe *h = (fe *)halves;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int n1, n2;
+        bad |= glv_split(L, &s[i], &h[2 * i], &n1, &h[2 * i + 1], &n2);
+        signs[2 * i] = (uint8_t)n1;
+        signs[2 * i + 1] = (uint8_t)n2;
+    }
+    return bad ? -1 : 0;
 }
 
 int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out) {
@@ -244,9 +407,7 @@ void zkp_fq_from_mont(uint64_t *values, size_t n, int nthreads) {
 
 /* GLV for the contribution's rescaling of L and H (G1 only): k P = k1 P + k2 phi(P) with
  * phi(x, y) = (beta x, y) = lambda P, k1 and k2 of ~127 bits (decomposed by the caller,
- * prover/groth16/phase2.py): 128 doublings instead of 255. beta below is Montgomery form and
- * pairs with lambda = 0x30644e72...36636f23 (the caller's decomposition uses that lambda). */
-static const fe GLV_BETA = {{0x3350c88e13e80b9cULL, 0x7dce557cdb5e56b9ULL, 0x6001b4b8b615564aULL, 0x2682e617020217e0ULL}};
+ * prover/groth16/phase2.py): 128 doublings instead of 255, with GLV_BETA above. */
 
 typedef struct {
     const g1_aff *in;

@@ -15,6 +15,33 @@ extern volatile int zkp_alloc_failed;
 int zkp_msm_g1(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
 int zkp_msm_g2(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
 
+/* The same MSMs with the techniques chosen by the caller (benchmarks, tests): flags is an OR of
+ * ZKP_MSM_* or ZKP_MSM_AUTO (what zkp_msm_g1/g2 use), c the window bits or 0 for the tuned
+ * choice. Returns as zkp_msm_g1, or -2 for a window outside 0..20. */
+enum { ZKP_MSM_AUTO = -1, ZKP_MSM_SIGNED = 1, ZKP_MSM_AFFINE = 2, ZKP_MSM_ENDO = 4 };
+int zkp_msm_g1_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out);
+int zkp_msm_g2_cfg(const uint64_t *bases, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                   uint64_t *out);
+
+/* Precomputed multiples of fixed bases (a key's, kept resident): zkp_msm_table_gX writes
+ * zkp_msm_table_points(n, flags, tw) affine points, tw rows, row j = 2^(j k c) times the bases
+ * (and their endomorphism images with ZKP_MSM_ENDO), k = ceil(windows / tw); an MSM with the
+ * same flags (>= 0), c (>= 1) and tw then makes k passes instead of one per window (no
+ * doublings between the rows' windows, k bucket reductions). Build: 0, -1 out of memory, -2
+ * bad arguments; MSM: as zkp_msm_g1, -2 bad arguments. */
+size_t zkp_msm_table_points(size_t n, int flags, int tw);
+int zkp_msm_table_g1(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table);
+int zkp_msm_table_g2(const uint64_t *bases, size_t n, int flags, int c, int tw, int nthreads, uint64_t *table);
+int zkp_msm_g1_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out);
+int zkp_msm_g2_table(const uint64_t *table, const uint64_t *scalars, size_t n, int nthreads, int flags, int c,
+                     int tw, uint64_t *out);
+
+/* The endomorphism split of glv.h for n standard-form scalars below r: halves (n, 2, 4) as
+ * magnitudes, signs (n, 2) 1 for negative. 0, or -1 if a half does not fit 128 bits. */
+int zkp_glv_split(int g2, const uint64_t *scalars, size_t n, uint64_t *halves, uint8_t *signs);
+
 /* out[i] = start + i * step for i < n: affine Montgomery points in, (n, 2, 4) / (n, 2, 2, 4)
  * out. Distinct valid points quickly, for tests and benchmarks. 0, or -1 on allocation failure. */
 int zkp_series_g1(const uint64_t *start, const uint64_t *step, size_t n, int nthreads, uint64_t *out);
