@@ -257,6 +257,14 @@ def test_load_key_reads_records_in_place(be):
     assert np.shares_memory(resident.private["records"], key.coeffs)
 
 
+def test_resident_digest_is_hashed_on_first_read(be):
+    """Loading a key does not hash it (a one-shot proof never needs the digest); reading it does."""
+    key = quotient_key(4)
+    resident = be.load_key(key)
+    assert resident.known_digest is None
+    assert resident.digest == key.digest() and resident.known_digest == key.digest()
+
+
 @pytest.mark.parametrize(("field", "value"), [("matrix", 2), ("constraint", 16), ("signal", 12)])
 def test_load_key_rejects_out_of_range_records(be, field, value):
     key = quotient_key(4)

@@ -161,7 +161,7 @@ class CpuBackend(Backend):
         if bad >= 0:
             raise BackendError(f"load_key: coefficient record {bad} names a matrix, row or signal out of range")
         return ResidentKey(
-            digest=key.digest(),
+            source=key,
             n_vars=key.n_vars,
             n_public=key.n_public,
             domain_size=n,

@@ -66,9 +66,13 @@ class KeyArrays:
 @dataclass
 class ResidentKey:
     """A proving key loaded into a backend. The query fields are backend-specific handles that
-    only the backend that made them accepts as MSM bases."""
+    only the backend that made them accepts as MSM bases.
 
-    digest: str
+    ``digest`` (``KeyArrays.digest()`` of the key) is hashed on first read unless the backend
+    passes ``known_digest``: a one-shot proof never needs it, and on a multi-GB key it costs about
+    a core-second."""
+
+    source: KeyArrays
     n_vars: int
     n_public: int
     domain_size: int
@@ -78,6 +82,13 @@ class ResidentKey:
     c_query: Any
     h_query: Any
     private: dict = field(default_factory=dict)  # backend's own state (matrices, device buffers)
+    known_digest: str | None = field(default=None, repr=False)
+
+    @property
+    def digest(self) -> str:
+        if self.known_digest is None:
+            self.known_digest = self.source.digest()
+        return self.known_digest
 
 
 class Backend(ABC):

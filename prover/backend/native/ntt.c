@@ -312,6 +312,14 @@ long long zkp_coeffs_check(const uint8_t *records, size_t n_records, size_t n_va
     return -1;
 }
 
+/* *dst += *x under the stripe lock *lk (another thread may add to the same row). */
+static inline void scatter_add(fe *dst, const fe *x, unsigned char *lk) {
+    while (__atomic_test_and_set(lk, __ATOMIC_ACQUIRE)) {
+    }
+    fr_add(dst, dst, x);
+    __atomic_clear(lk, __ATOMIC_RELEASE);
+}
+
 int zkp_quotient(const uint8_t *records, size_t n_records, const uint64_t *witness, size_t n_vars, int log_n,
                  uint64_t *out, int nthreads) {
     if (log_n < 0 || log_n >= MAX_LOG) return -2;
@@ -335,25 +343,42 @@ int zkp_quotient(const uint8_t *records, size_t n_records, const uint64_t *witne
     /* a = A.w, b = B.w straight from the key's records (no sorted copy of the matrices: the
      * records stay where the key is, memory-mapped). value c R^2 times standard w is c w R, the
      * Montgomery form of c w: a and b come out in Montgomery form, and stay so until the end. */
-#pragma omp parallel for num_threads(nt) schedule(static) if (n_records >= PAR_MIN) reduction(| : bad)
-    for (long long i = 0; i < NR; i++) {
-        const uint8_t *rec = records + (size_t)i * COEFF_RECORD;
-        uint32_t h[3];
-        fe v, t;
-        memcpy(h, rec, sizeof h);
-        if (h[0] > 1 || h[1] >= n || h[2] >= n_vars) {
-            bad = 1;
-            continue;
+#pragma omp parallel num_threads(nt) if (n_records >= PAR_MIN) reduction(| : bad)
+    {
+        long long lo = 0, hi = NR;
+#ifdef _OPENMP
+        int tid = omp_get_thread_num(), tn = omp_get_num_threads();
+        lo = NR * tid / tn;
+        hi = NR * (tid + 1) / tn;
+#endif
+        /* Records of one row come together in the keys snarkjs and we write: sum a run of them
+         * privately and take the row's lock once per run, not once per record. */
+        fe run = {{0, 0, 0, 0}};
+        fe *run_dst = NULL;
+        size_t run_row = 0;
+        for (long long i = lo; i < hi; i++) {
+            const uint8_t *rec = records + (size_t)i * COEFF_RECORD;
+            uint32_t h[3];
+            fe v, t;
+            memcpy(h, rec, sizeof h);
+            if (h[0] > 1 || h[1] >= n || h[2] >= n_vars) {
+                bad = 1;
+                continue;
+            }
+            memcpy(&v, rec + 12, sizeof v);
+            while (fe_geq(&v, &FR_P)) fr_sub(&v, &v, &FR_P);
+            fr_mul(&t, &v, &w[h[2]]);
+            fe *dst = h[0] ? &b[h[1]] : &a[h[1]];
+            if (dst == run_dst) {
+                fr_add(&run, &run, &t);
+                continue;
+            }
+            if (run_dst) scatter_add(run_dst, &run, &locks[run_row & (QLOCKS - 1)]);
+            run_dst = dst;
+            run_row = h[1];
+            run = t;
         }
-        memcpy(&v, rec + 12, sizeof v);
-        while (fe_geq(&v, &FR_P)) fr_sub(&v, &v, &FR_P);
-        fr_mul(&t, &v, &w[h[2]]);
-        fe *dst = h[0] ? &b[h[1]] : &a[h[1]];
-        unsigned char *lk = &locks[h[1] & (QLOCKS - 1)];
-        while (__atomic_test_and_set(lk, __ATOMIC_ACQUIRE)) {
-        }
-        fr_add(dst, dst, &t);
-        __atomic_clear(lk, __ATOMIC_RELEASE);
+        if (run_dst) scatter_add(run_dst, &run, &locks[run_row & (QLOCKS - 1)]);
     }
     free(locks);
     if (bad) {
