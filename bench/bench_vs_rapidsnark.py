@@ -1,7 +1,7 @@
 """zkprover against rapidsnark and snarkjs, one interleaved run (issue #19): wall, core-seconds, peak memory.
 
     python bench/bench_vs_rapidsnark.py --rapidsnark-prover PATH \\
-        --data 2^16=DIR16 --data 2^18=DIR18 --data 2^20=DIR20 [--repeat 5] [--snarkjs-repeat 1]
+        --data 2^16=DIR16 --data 2^18=DIR18 --data 2^20=DIR20,3,0 [--repeat 5] [--snarkjs-repeat 1]
     python bench/bench_vs_rapidsnark.py make-rollup DIR [--batch 32 --depth 12]
 
 Each DIR holds one ``*.zkey``, one ``*.wtns`` and one ``*verification_key.json`` (made by
@@ -248,7 +248,9 @@ def main() -> None:
         make_rollup(Path(a.folder), a.batch, a.depth)
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", action="append", required=True, help="LABEL=DIR (repeatable), e.g. 2^16=DIR")
+    ap.add_argument(
+        "--data", action="append", required=True, help="LABEL=DIR[,ROUNDS[,SNARKJS_ROUNDS]], repeatable: 2^20=DIR,3,0"
+    )
     ap.add_argument(
         "--rapidsnark-prover",
         default=os.environ.get("RAPIDSNARK_PROVER"),
@@ -275,11 +277,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="vs-rapidsnark-") as tmp:
         for item in args.data:
-            label, _, folder = item.partition("=")
-            print(f"{label}: {folder}", flush=True)
-            rows.append(
-                bench_size(label, Path(folder), args.rapidsnark_prover, args.repeat, args.snarkjs_repeat, Path(tmp))
-            )
+            label, _, spec = item.partition("=")
+            folder, *counts = spec.split(",")
+            repeat = int(counts[0]) if counts else args.repeat
+            sj_repeat = int(counts[1]) if len(counts) > 1 else args.snarkjs_repeat
+            print(f"{label}: {folder} ({repeat} rounds, snarkjs in {min(repeat, sj_repeat)})", flush=True)
+            rows.append(bench_size(label, Path(folder), args.rapidsnark_prover, repeat, sj_repeat, Path(tmp)))
     meta["load_end"] = os.getloadavg()
     print_table(rows)
     print(
