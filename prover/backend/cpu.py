@@ -18,7 +18,8 @@ in-batch collisions; the window size and the split (one task per window, or per 
 chunk of points) come from a cost model fed with a sample of the scalars' digits, so the small
 scalars of real witnesses neither slow an MSM down nor pile onto one thread. NTT
 (``native/ntt.c``): radix-2 with per-size precomputed twiddles, cache-blocked first stages,
-OpenMP over butterflies; the H step runs DIF -> coset shift -> DIT and never bit-reverses.
+OpenMP over butterflies; the H step reads the key's coefficient records where they lie (the mapped
+.zkey), runs DIF -> coset shift -> DIT and never bit-reverses.
 
 Threads: ``os.cpu_count()``, or ``ZKPROVER_THREADS`` when set, or the ``threads`` argument.
 """

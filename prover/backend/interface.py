@@ -167,7 +167,8 @@ class CsrMatrix:
 
 def csr_matrices(key: KeyArrays) -> dict[str, CsrMatrix]:
     """The key's A and B coefficient records as CSR matrices over the domain's rows, checked
-    against the domain and the signal count. Every backend's ``load_key`` starts from these."""
+    against the domain and the signal count. The python and GPU backends' ``load_key`` start from
+    these; the CPU backend reads the records in place instead (no copy of a multi-GB key)."""
     n = key.domain_size
     if n < 1 or n & (n - 1):
         raise BackendError(f"load_key: domain size {n} is not a power of two")
