@@ -61,7 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hashes", type=int, default=1100)
     ap.add_argument("--rapidsnark-prover", default=None, help="a built rapidsnark `prover` binary")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of proofs (0: only make the files, see --keep)")
     ap.add_argument("--json", default="bench/results/circom_chain.json")
     ap.add_argument("--keep", default=None, help="keep the .zkey, .wtns and verification key in this folder")
     args = ap.parse_args()
@@ -114,6 +114,8 @@ def main() -> None:
     print(f"Poseidon chain of {args.hashes} hashes: {' '.join(results['r1cs_info'])}")
     print(f"{'prover (whole command)':<24} {'median s':>9} {'min s':>7} {'max s':>7}  snarkjs verify")
     for name, ts in times.items():
+        if not ts:  # --repeat 0: only the files (--keep) were wanted
+            continue
         results["runs"][name] = {"median_s": statistics.median(ts), "all_s": ts}
         print(f"{name:<24} {statistics.median(ts):>9.2f} {min(ts):>7.2f} {max(ts):>7.2f}  OK")
     print(f"load average before/after: {results['load_before'][0]:.2f} / {results['load_after'][0]:.2f}")

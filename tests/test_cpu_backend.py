@@ -199,22 +199,28 @@ def test_msm_unreduced_scalars_are_reduced(be):
 
 
 # --- H step against the pure-Python backend -----------------------------------------------
-@pytest.mark.parametrize("log_n", [0, 1, 3, 6, 13])
-def test_quotient_matches_python_backend(be, log_n):
+def quotient_key(log_n: int, n_vars: int = 12, *, shuffle: bool = False, repeat_row: bool = False) -> KeyArrays:
+    """A key with random A/B coefficient records (zkey form: coef * R^2), zero points. ``shuffle``
+    puts the records in random order (a .zkey need not group them by row); ``repeat_row`` adds
+    records that repeat a (matrix, row, signal) already present (they must add up)."""
     n = 1 << log_n
-    n_vars = 12
     rng = np.random.default_rng(secrets.randbits(32))
     n_rows = max(1, n - 1)  # leave an all-zero row when there is room
     recs = []
     for m in (0, 1):
         for row in range(n_rows):
             for sig in rng.choice(n_vars, size=int(rng.integers(0, 4)), replace=False):
-                coef = secrets.randbelow(P)
-                v = coef * MONT_R * MONT_R % P  # zkey stores coef * R^2
-                recs.append((m, row, int(sig), np.frombuffer(v.to_bytes(32, "little"), dtype="<u8")))
-    coeffs = np.array(recs, dtype=COEFF_DTYPE)
+                recs.append((m, row, int(sig)))
+    if repeat_row:
+        recs += [recs[int(i)] for i in rng.integers(0, len(recs), size=len(recs) // 3)]
+    if shuffle:
+        recs = [recs[int(i)] for i in rng.permutation(len(recs))]
+    coeffs = np.zeros(len(recs), dtype=COEFF_DTYPE)
+    for i, (m, row, sig) in enumerate(recs):
+        v = secrets.randbelow(P) * MONT_R * MONT_R % P  # zkey stores coef * R^2
+        coeffs[i] = (m, row, sig, np.frombuffer(v.to_bytes(32, "little"), dtype="<u8"))
     z1 = np.zeros((n_vars, 2, 4), dtype=np.uint64)
-    key = KeyArrays(
+    return KeyArrays(
         n_vars=n_vars,
         n_public=1,
         domain_size=n,
@@ -225,13 +231,46 @@ def test_quotient_matches_python_backend(be, log_n):
         h_query=np.zeros((n, 2, 4), dtype=np.uint64),
         coeffs=coeffs,
     )
-    witness = fr_vector([1, *rand_fr(n_vars - 1)])
-    got = be.quotient_evaluations(be.load_key(key), witness)
+
+
+@pytest.mark.parametrize(
+    ("log_n", "shuffle", "repeat_row"),
+    [(0, False, False), (1, False, False), (3, False, False), (6, False, False), (13, False, False),
+     (6, True, False), (8, True, True)],
+)  # fmt: skip
+def test_quotient_matches_python_backend(be, log_n, shuffle, repeat_row):
+    key = quotient_key(log_n, shuffle=shuffle, repeat_row=repeat_row)
+    witness = fr_vector([1, *rand_fr(key.n_vars - 1)])
+    resident = be.load_key(key)
+    got = be.quotient_evaluations(resident, witness)
     py = PythonBackend()
     expected = py.quotient_evaluations(py.load_key(key), witness)
     assert np.array_equal(got, expected)
     with pytest.raises(BackendError):
-        be.quotient_evaluations(be.load_key(key), witness[:-1])
+        be.quotient_evaluations(resident, witness[:-1])
+
+
+def test_load_key_reads_records_in_place(be):
+    """The resident key holds the coefficient records themselves, not a copy of them."""
+    key = quotient_key(4)
+    resident = be.load_key(key)
+    assert np.shares_memory(resident.private["records"], key.coeffs)
+
+
+def test_resident_digest_is_hashed_on_first_read(be):
+    """Loading a key does not hash it (a one-shot proof never needs the digest); reading it does."""
+    key = quotient_key(4)
+    resident = be.load_key(key)
+    assert resident.known_digest is None
+    assert resident.digest == key.digest() and resident.known_digest == key.digest()
+
+
+@pytest.mark.parametrize(("field", "value"), [("matrix", 2), ("constraint", 16), ("signal", 12)])
+def test_load_key_rejects_out_of_range_records(be, field, value):
+    key = quotient_key(4)
+    key.coeffs[len(key.coeffs) // 2][field] = value
+    with pytest.raises(BackendError, match=f"record {len(key.coeffs) // 2} "):
+        be.load_key(key)
 
 
 def test_missing_extension_reports_why(monkeypatch):

@@ -657,7 +657,7 @@ def test_device_scalars_finds_witness_slices(real_key):
     h = eng.quotient(state, pk.n_vars, pk.domain_size, witness)
     state.update(w_host=witness, h_host=h)
     res = ResidentKey(
-        digest="x",
+        source=pk.arrays,
         n_vars=pk.n_vars,
         n_public=pk.n_public,
         domain_size=pk.domain_size,

@@ -18,7 +18,8 @@ in-batch collisions; the window size and the split (one task per window, or per 
 chunk of points) come from a cost model fed with a sample of the scalars' digits, so the small
 scalars of real witnesses neither slow an MSM down nor pile onto one thread. NTT
 (``native/ntt.c``): radix-2 with per-size precomputed twiddles, cache-blocked first stages,
-OpenMP over butterflies; the H step runs DIF -> coset shift -> DIT and never bit-reverses.
+OpenMP over butterflies; the H step reads the key's coefficient records where they lie (the mapped
+.zkey), runs DIF -> coset shift -> DIT and never bit-reverses.
 
 Threads: ``os.cpu_count()``, or ``ZKPROVER_THREADS`` when set, or the ``threads`` argument.
 """
@@ -30,13 +31,13 @@ import os
 import numpy as np
 
 from prover.backend.interface import (
+    COEFF_DTYPE,
     Backend,
     BackendError,
     KeyArrays,
     ResidentKey,
     check_msm_sizes,
     check_ntt_size,
-    csr_matrices,
 )
 from prover.field.arrays import FrVector, G1Array, G2Array, g1_array, g2_array
 from prover.field.bn254 import FR_MODULUS, root_of_unity
@@ -148,19 +149,20 @@ class CpuBackend(Backend):
 
     # --- resident key ---------------------------------------------------------------------
     def load_key(self, key: KeyArrays) -> ResidentKey:
-        """Keep the point arrays (contiguous uint64: they are the MSM bases as they are) and turn
-        the coefficient records into two CSR matrices with Montgomery-form values."""
+        """Nothing is copied: the point arrays are the MSM bases as they are, and the H step reads
+        the coefficient records where they lie (for a key read from a .zkey: the mapped file)."""
         n = key.domain_size
-        private: dict = {"log_n": n.bit_length() - 1}
-        for tag, m in csr_matrices(key).items():
-            # zkey stores coef * R^2 mod r; one Montgomery reduction makes it coef * R, the
-            # Montgomery form that multiplies a standard-form witness into a standard result.
-            _native.fr_mont_reduce(m.vals, self.threads)
-            private[f"{tag}_ptr"] = m.ptr
-            private[f"{tag}_cols"] = m.cols
-            private[f"{tag}_vals"] = m.vals
+        if n < 1 or n & (n - 1):
+            raise BackendError(f"load_key: domain size {n} is not a power of two")
+        coeffs = np.asarray(key.coeffs)
+        if coeffs.dtype != COEFF_DTYPE:
+            coeffs = coeffs.astype(COEFF_DTYPE)
+        records = np.ascontiguousarray(coeffs).view(np.uint8).reshape(-1)
+        bad = _native.coeffs_check(records, key.n_vars, n)
+        if bad >= 0:
+            raise BackendError(f"load_key: coefficient record {bad} names a matrix, row or signal out of range")
         return ResidentKey(
-            digest=key.digest(),
+            source=key,
             n_vars=key.n_vars,
             n_public=key.n_public,
             domain_size=n,
@@ -169,30 +171,18 @@ class CpuBackend(Backend):
             b2_query=_u64_rows(key.b2_query, (2, 2, 4), "b2_query"),
             c_query=_u64_rows(key.c_query, (2, 4), "c_query"),
             h_query=_u64_rows(key.h_query, (2, 4), "h_query"),
-            private=private,
+            private={"log_n": n.bit_length() - 1, "records": records},
         )
 
     def quotient_evaluations(self, resident: ResidentKey, witness: FrVector) -> FrVector:
-        p = resident.private
         if witness.ndim != 2 or witness.shape[1] != 4 or len(witness) != resident.n_vars:
             raise BackendError(
                 f"quotient_evaluations: witness shape {witness.shape}, key has {resident.n_vars} signals"
             )
         w = np.ascontiguousarray(witness, dtype=np.uint64)
         out = np.empty((resident.domain_size, 4), dtype=np.uint64)
-        _native.quotient(
-            p["a_ptr"],
-            p["a_cols"],
-            p["a_vals"],
-            p["b_ptr"],
-            p["b_cols"],
-            p["b_vals"],
-            resident.domain_size,
-            w,
-            p["log_n"],
-            out,
-            self.threads,
-        )
+        p = resident.private
+        _native.quotient(p["records"], w, p["log_n"], out, self.threads)
         return out
 
 

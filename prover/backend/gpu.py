@@ -235,7 +235,8 @@ class GpuBackend(Backend):
             self.engine.ops.free_pool()
             raise BackendError(f"load_key: uploading the points failed: {exc}") from exc
         resident = ResidentKey(
-            digest=digest,
+            source=key,
+            known_digest=digest,
             n_vars=key.n_vars,
             n_public=key.n_public,
             domain_size=key.domain_size,

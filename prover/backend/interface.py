@@ -66,9 +66,13 @@ class KeyArrays:
 @dataclass
 class ResidentKey:
     """A proving key loaded into a backend. The query fields are backend-specific handles that
-    only the backend that made them accepts as MSM bases."""
+    only the backend that made them accepts as MSM bases.
 
-    digest: str
+    ``digest`` (``KeyArrays.digest()`` of the key) is hashed on first read unless the backend
+    passes ``known_digest``: a one-shot proof never needs it, and on a multi-GB key it costs about
+    a core-second."""
+
+    source: KeyArrays
     n_vars: int
     n_public: int
     domain_size: int
@@ -78,6 +82,13 @@ class ResidentKey:
     c_query: Any
     h_query: Any
     private: dict = field(default_factory=dict)  # backend's own state (matrices, device buffers)
+    known_digest: str | None = field(default=None, repr=False)
+
+    @property
+    def digest(self) -> str:
+        if self.known_digest is None:
+            self.known_digest = self.source.digest()
+        return self.known_digest
 
 
 class Backend(ABC):
@@ -156,7 +167,8 @@ class CsrMatrix:
 
 def csr_matrices(key: KeyArrays) -> dict[str, CsrMatrix]:
     """The key's A and B coefficient records as CSR matrices over the domain's rows, checked
-    against the domain and the signal count. Every backend's ``load_key`` starts from these."""
+    against the domain and the signal count. The python and GPU backends' ``load_key`` start from
+    these; the CPU backend reads the records in place instead (no copy of a multi-GB key)."""
     n = key.domain_size
     if n < 1 or n & (n - 1):
         raise BackendError(f"load_key: domain size {n} is not a power of two")

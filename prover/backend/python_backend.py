@@ -145,7 +145,7 @@ class PythonBackend(Backend):
             for r in key.coeffs
         ]
         return ResidentKey(
-            digest=key.digest(),
+            source=key,
             n_vars=key.n_vars,
             n_public=key.n_public,
             domain_size=key.domain_size,

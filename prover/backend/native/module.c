@@ -247,51 +247,43 @@ static PyObject *py_ntt(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* quotient(records, witness, log_n, out, nthreads): the H step from the key's coefficient
+ * records as they lie in the .zkey (44-byte records, any order; ranges checked natively). */
 static PyObject *py_quotient(PyObject *self, PyObject *args) {
-    PyObject *objs[8];
-    Py_ssize_t n_rows;
+    PyObject *objs[3];
     int log_n, nthreads;
-    if (!PyArg_ParseTuple(args, "OOOOOOnOiOi", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                          &n_rows, &objs[6], &log_n, &objs[7], &nthreads))
-        return NULL;
-    Py_buffer v[8];
-    static const char *names[8] = {"a_ptr", "a_cols", "a_vals", "b_ptr", "b_cols", "b_vals", "witness", "out"};
-    for (int i = 0; i < 8; i++) {
-        if (get_buf(objs[i], &v[i], i == 7, names[i]) < 0) {
+    if (!PyArg_ParseTuple(args, "OOiOi", &objs[0], &objs[1], &log_n, &objs[2], &nthreads)) return NULL;
+    Py_buffer v[3];
+    static const char *names[3] = {"records", "witness", "out"};
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 2, names[i]) < 0) {
             for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
             return NULL;
         }
     }
-    /* Lengths: the CSR arrays must agree with each other and with n_rows; column indices are
-     * range-checked against the witness by cpu.py when the key is loaded (once), and the
-     * witness length is checked per call there. */
     const char *err = NULL;
-    size_t nr = (size_t)n_rows;
-    if (log_n < 0 || log_n >= 28 || nr > ((size_t)1 << log_n))
+    if (log_n < 0 || log_n >= 28)
         err = "quotient: bad domain size";
-    else if ((size_t)v[7].len != ((size_t)32 << log_n))
+    else if ((size_t)v[2].len != ((size_t)32 << log_n))
         err = "quotient: out has the wrong size";
-    else if ((size_t)v[0].len != 8 * (nr + 1) || (size_t)v[3].len != 8 * (nr + 1))
-        err = "quotient: row pointers have the wrong size";
-    else {
-        const uint64_t *ap = (const uint64_t *)v[0].buf, *bp = (const uint64_t *)v[3].buf;
-        if (ap[nr] * 4 != (size_t)v[1].len || ap[nr] * 32 != (size_t)v[2].len || bp[nr] * 4 != (size_t)v[4].len ||
-            bp[nr] * 32 != (size_t)v[5].len)
-            err = "quotient: CSR arrays disagree";
-    }
+    else if (v[0].len % 44 || v[1].len % 32)
+        err = "quotient: records or witness have a length that is not a whole number of items";
     if (err) {
-        for (int j = 0; j < 8; j++) PyBuffer_Release(&v[j]);
+        for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
         PyErr_SetString(PyExc_ValueError, err);
         return NULL;
     }
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = zkp_quotient((const uint64_t *)v[0].buf, (const uint32_t *)v[1].buf, (const uint64_t *)v[2].buf,
-                      (const uint64_t *)v[3].buf, (const uint32_t *)v[4].buf, (const uint64_t *)v[5].buf, nr,
-                      (const uint64_t *)v[6].buf, log_n, (uint64_t *)v[7].buf, nthreads);
+    rc = zkp_quotient((const uint8_t *)v[0].buf, (size_t)v[0].len / 44, (const uint64_t *)v[1].buf,
+                      (size_t)v[1].len / 32, log_n, (uint64_t *)v[2].buf, nthreads);
     Py_END_ALLOW_THREADS
-    for (int j = 0; j < 8; j++) PyBuffer_Release(&v[j]);
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
     if (rc == -1) return PyErr_NoMemory();
+    if (rc == -3) {
+        PyErr_SetString(PyExc_ValueError, "quotient: a coefficient names a matrix, row or signal out of range");
+        return NULL;
+    }
     if (rc < 0) {
         PyErr_SetString(PyExc_ValueError, "quotient: bad domain size");
         return NULL;
@@ -299,7 +291,27 @@ static PyObject *py_quotient(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* values(obj) <- kernel(values): the in-place Montgomery reductions (fr_mont_reduce, fq_from_mont). */
+/* coeffs_check(records, n_vars, n_rows): index of the first out-of-range record, or -1. */
+static PyObject *py_coeffs_check(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    Py_ssize_t n_vars, n_rows;
+    if (!PyArg_ParseTuple(args, "Onn", &obj, &n_vars, &n_rows)) return NULL;
+    Py_buffer v;
+    if (get_buf(obj, &v, 0, "records") < 0) return NULL;
+    if (v.len % 44) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "coeffs_check: length not a multiple of 44 bytes");
+        return NULL;
+    }
+    long long bad;
+    Py_BEGIN_ALLOW_THREADS
+    bad = zkp_coeffs_check((const uint8_t *)v.buf, (size_t)v.len / 44, (size_t)n_vars, (size_t)n_rows);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    return PyLong_FromLongLong(bad);
+}
+
+/* values(obj) <- kernel(values): the in-place Montgomery reduction (fq_from_mont). */
 static PyObject *mont_reduce_common(PyObject *args, void (*kernel)(uint64_t *, size_t, int), const char *what) {
     PyObject *obj;
     int nthreads;
@@ -316,10 +328,6 @@ static PyObject *mont_reduce_common(PyObject *args, void (*kernel)(uint64_t *, s
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
     Py_RETURN_NONE;
-}
-
-static PyObject *py_fr_mont_reduce(PyObject *self, PyObject *args) {
-    return mont_reduce_common(args, zkp_fr_mont_reduce, "fr_mont_reduce");
 }
 
 /* lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): see zkp_lincomb_g1. Byte lengths
@@ -683,9 +691,9 @@ static PyMethodDef methods[] = {
     {"fixed_base_g1", py_fixed_base_g1, METH_VARARGS, "fixed_base_g1(base, scalars, out, nthreads): out[i] = s_i * base"},
     {"fixed_base_g2", py_fixed_base_g2, METH_VARARGS, "fixed_base_g2(base, scalars, out, nthreads)"},
     {"ntt", py_ntt, METH_VARARGS, "ntt(values, inverse, coset_bytes_or_None, nthreads): in place"},
-    {"quotient", py_quotient, METH_VARARGS,
-     "quotient(a_ptr, a_cols, a_vals, b_ptr, b_cols, b_vals, n_rows, witness, log_n, out, nthreads)"},
-    {"fr_mont_reduce", py_fr_mont_reduce, METH_VARARGS, "fr_mont_reduce(values, nthreads): v <- v / 2^256 mod r"},
+    {"quotient", py_quotient, METH_VARARGS, "quotient(records, witness, log_n, out, nthreads): the H step"},
+    {"coeffs_check", py_coeffs_check, METH_VARARGS,
+     "coeffs_check(records, n_vars, n_rows): index of the first out-of-range coefficient record, or -1"},
     {"lincomb", py_lincomb, METH_VARARGS,
      "lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): out[j] = sum_k scalars[k] * bases[idx[k]]"},
     {"scale", py_scale, METH_VARARGS, "scale(is_g2, points, scalar, out, nthreads): out[i] = scalar * points[i]"},

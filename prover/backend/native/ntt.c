@@ -1,8 +1,10 @@
 /* NTT over BN254 Fr and the Groth16 H step.
  *
- * Data stays in standard form throughout: twiddles and every other constant are kept in
+ * The public NTT keeps data in standard form: twiddles and every other constant are kept in
  * Montgomery form, and mont_mul(standard x, Montgomery c) = x*c in standard form, so no
- * conversion pass is ever needed on the vectors themselves.
+ * conversion pass is ever needed on the vectors themselves. The H step reads the key's
+ * coefficients (c R^2) as they are, which puts its vectors in Montgomery form; one reduction at
+ * the very end brings H back to standard form.
  *
  * Two radix-2 kernels share one twiddle table per size (T[j] = w_n^j, j < n/2, built once):
  *   dit: bit-reversed input -> natural output (Cooley-Tukey),
@@ -294,47 +296,103 @@ int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int
     return 0;
 }
 
-int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *a_vals,
-                 const uint64_t *b_ptr, const uint32_t *b_cols, const uint64_t *b_vals, size_t n_rows,
-                 const uint64_t *witness, int log_n, uint64_t *out, int nthreads) {
+/* The key's coefficient records, as snarkjs stores them (44 bytes, packed, little-endian):
+ * matrix u32 (0 = A, 1 = B), constraint u32, signal u32, value c * R^2 mod r (8 x u32). */
+#define COEFF_RECORD 44
+/* Row locks for the scatter: striped, so two threads collide only when they touch rows
+ * congruent mod QLOCKS at the same moment (records come grouped by row: rarely). */
+#define QLOCKS 4096
+
+long long zkp_coeffs_check(const uint8_t *records, size_t n_records, size_t n_vars, size_t n_rows) {
+    for (size_t i = 0; i < n_records; i++) {
+        uint32_t h[3];
+        memcpy(h, records + i * COEFF_RECORD, sizeof h);
+        if (h[0] > 1 || h[1] >= n_rows || h[2] >= n_vars) return (long long)i;
+    }
+    return -1;
+}
+
+/* *dst += *x under the stripe lock *lk (another thread may add to the same row). */
+static inline void scatter_add(fe *dst, const fe *x, unsigned char *lk) {
+    while (__atomic_test_and_set(lk, __ATOMIC_ACQUIRE)) {
+    }
+    fr_add(dst, dst, x);
+    __atomic_clear(lk, __ATOMIC_RELEASE);
+}
+
+int zkp_quotient(const uint8_t *records, size_t n_records, const uint64_t *witness, size_t n_vars, int log_n,
+                 uint64_t *out, int nthreads) {
     if (log_n < 0 || log_n >= MAX_LOG) return -2;
     size_t n = (size_t)1 << log_n;
     int nt = nthreads < 1 ? 1 : nthreads;
     const fe *fwd, *cos;
     if (get_tables(log_n, &fwd, &cos, nt)) return -1;
     const fe *w = (const fe *)witness;
-    fe *a = (fe *)malloc(n * sizeof(fe)), *b = (fe *)malloc(n * sizeof(fe)), *c = (fe *)out;
-    if (!a || !b) {
+    /* a, b: calloc'ed, so untouched rows cost no memory until written */
+    fe *a = (fe *)calloc(n, sizeof(fe)), *b = (fe *)calloc(n, sizeof(fe)), *c = (fe *)out;
+    unsigned char *locks = (unsigned char *)calloc(QLOCKS, 1);
+    if (!a || !b || !locks) {
         free(a);
         free(b);
+        free(locks);
         return -1;
     }
-    const fe *av = (const fe *)a_vals, *bv = (const fe *)b_vals;
-    long long N = (long long)n;
+    long long N = (long long)n, NR = (long long)n_records;
+    int bad = 0;
 
-    /* a = A.w, b = B.w row by row (coefficients Montgomery x witness standard = standard) */
-#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
-    for (long long rr = 0; rr < N; rr++) {
-        size_t r = (size_t)rr;
-        fe sa = {{0, 0, 0, 0}}, sb = {{0, 0, 0, 0}}, t;
-        if (r < n_rows) {
-            for (uint64_t k = a_ptr[r]; k < a_ptr[r + 1]; k++) {
-                fr_mul(&t, &av[k], &w[a_cols[k]]);
-                fr_add(&sa, &sa, &t);
+    /* a = A.w, b = B.w straight from the key's records (no sorted copy of the matrices: the
+     * records stay where the key is, memory-mapped). value c R^2 times standard w is c w R, the
+     * Montgomery form of c w: a and b come out in Montgomery form, and stay so until the end. */
+#pragma omp parallel num_threads(nt) if (n_records >= PAR_MIN) reduction(| : bad)
+    {
+        long long lo = 0, hi = NR;
+#ifdef _OPENMP
+        int tid = omp_get_thread_num(), tn = omp_get_num_threads();
+        lo = NR * tid / tn;
+        hi = NR * (tid + 1) / tn;
+#endif
+        /* Records of one row come together in the keys snarkjs and we write: sum a run of them
+         * privately and take the row's lock once per run, not once per record. */
+        fe run = {{0, 0, 0, 0}};
+        fe *run_dst = NULL;
+        size_t run_row = 0;
+        for (long long i = lo; i < hi; i++) {
+            const uint8_t *rec = records + (size_t)i * COEFF_RECORD;
+            uint32_t h[3];
+            fe v, t;
+            memcpy(h, rec, sizeof h);
+            if (h[0] > 1 || h[1] >= n || h[2] >= n_vars) {
+                bad = 1;
+                continue;
             }
-            for (uint64_t k = b_ptr[r]; k < b_ptr[r + 1]; k++) {
-                fr_mul(&t, &bv[k], &w[b_cols[k]]);
-                fr_add(&sb, &sb, &t);
+            memcpy(&v, rec + 12, sizeof v);
+            while (fe_geq(&v, &FR_P)) fr_sub(&v, &v, &FR_P);
+            fr_mul(&t, &v, &w[h[2]]);
+            fe *dst = h[0] ? &b[h[1]] : &a[h[1]];
+            if (dst == run_dst) {
+                fr_add(&run, &run, &t);
+                continue;
             }
+            if (run_dst) scatter_add(run_dst, &run, &locks[run_row & (QLOCKS - 1)]);
+            run_dst = dst;
+            run_row = h[1];
+            run = t;
         }
-        a[r] = sa;
-        b[r] = sb;
-        /* c = a * b: lift a to Montgomery first so the product comes out standard */
-        fr_mul(&t, &sa, &FR_R2);
-        fr_mul(&c[r], &t, &sb);
+        if (run_dst) scatter_add(run_dst, &run, &locks[run_row & (QLOCKS - 1)]);
+    }
+    free(locks);
+    if (bad) {
+        free(a);
+        free(b);
+        return -3;
     }
 
-    /* each of a, b, c: evaluations on <w_n> -> evaluations on w_2n <w_n> */
+    /* c = a * b (Montgomery: aR * bR -> abR) */
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
+    for (long long r = 0; r < N; r++) fr_mul(&c[r], &a[r], &b[r]);
+
+    /* each of a, b, c: evaluations on <w_n> -> evaluations on w_2n <w_n> (linear: the Montgomery
+     * factor R rides along) */
     fe *vecs[3] = {a, b, c};
     for (int v = 0; v < 3; v++) {
         fe *x = vecs[v];
@@ -344,27 +402,16 @@ int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *
         if (log_n > 0) dit(x, log_n, fwd, 0, nt);
     }
 
-    /* h = a * b - c, written over c (= out) */
+    /* h = a * b - c = hR, written over c (= out) in standard form: one reduction by 1 */
+    static const fe one = {{1, 0, 0, 0}};
 #pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
     for (long long i = 0; i < N; i++) {
         fe t;
-        fr_mul(&t, &a[i], &FR_R2);
-        fr_mul(&t, &t, &b[i]);
-        fr_sub(&c[i], &t, &c[i]);
+        fr_mul(&t, &a[i], &b[i]);
+        fr_sub(&t, &t, &c[i]);
+        fr_mul(&c[i], &t, &one);
     }
     free(a);
     free(b);
     return 0;
-}
-
-void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads) {
-    static const fe one = {{1, 0, 0, 0}};
-    fe *v = (fe *)values;
-    long long N = (long long)n;
-    int nt = nthreads < 1 ? 1 : nthreads;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
-    for (long long i = 0; i < N; i++) {
-        while (fe_geq(&v[i], &FR_P)) fr_sub(&v[i], &v[i], &FR_P);
-        fr_mul(&v[i], &v[i], &one);
-    }
 }

@@ -57,15 +57,17 @@ int zkp_fixed_base_g2(const uint64_t *base, const uint64_t *scalars, size_t n, i
  * inverse). Returns 0, or -1 on allocation failure. */
 int zkp_ntt(uint64_t *values, int log_n, int inverse, const uint64_t *coset, int nthreads);
 
-/* The Groth16 H step (see prover/backend/interface.py): sparse A and B in CSR form over rows
- * 0..n_rows-1 (vals are coefficients in Montgomery form), witness standard form; writes
- * 2^log_n standard-form H evaluations to out. Returns 0 or -1 on allocation failure. */
-int zkp_quotient(const uint64_t *a_ptr, const uint32_t *a_cols, const uint64_t *a_vals,
-                 const uint64_t *b_ptr, const uint32_t *b_cols, const uint64_t *b_vals, size_t n_rows,
-                 const uint64_t *witness, int log_n, uint64_t *out, int nthreads);
+/* The Groth16 H step (see prover/backend/interface.py) straight from the key's coefficient
+ * records (n_records x 44 bytes, snarkjs .zkey section 4 layout: matrix, constraint, signal u32,
+ * value c R^2 mod r), read in place; witness n_vars standard-form values; writes 2^log_n
+ * standard-form H evaluations to out. Returns 0, -1 on allocation failure, -2 for a bad domain
+ * size, -3 when a record names a matrix, row or signal out of range. */
+int zkp_quotient(const uint8_t *records, size_t n_records, const uint64_t *witness, size_t n_vars, int log_n,
+                 uint64_t *out, int nthreads);
 
-/* values[i] <- values[i] * R^-1 mod r in place (zkey coefficient v = c R^2 -> Montgomery c R). */
-void zkp_fr_mont_reduce(uint64_t *values, size_t n, int nthreads);
+/* Index of the first record (layout as above) with matrix > 1, constraint >= n_rows or
+ * signal >= n_vars, or -1 when all are in range. */
+long long zkp_coeffs_check(const uint8_t *records, size_t n_records, size_t n_vars, size_t n_rows);
 
 /* Phase-2 ceremony (prover/groth16/phase2.py). lincomb: out[j] = sum over k in
  * [ptr[j], ptr[j+1]) of scalars[k] * bases[idx[k]], nout outputs, indices checked by the caller.
