@@ -38,8 +38,10 @@ class ObservingBackend(PythonBackend):
 
 
 def _deposits(core, n: int) -> list:
-    deposit = [TxRequest(kind="deposit", from_index=0, amount=5, pubkey=(1, 2))]
-    return [core.submit(f"b{i}", deposit)[0] for i in range(n)]
+    def deposit(i: int) -> list[TxRequest]:
+        return [TxRequest(kind="deposit", from_index=i, amount=5, pubkey=(1, 2))]
+
+    return [core.submit(f"b{i}", deposit(i))[0] for i in range(n)]
 
 
 def _run_until_done(worker: Worker, store, jobs: list, timeout_s: float = 60.0) -> list:
