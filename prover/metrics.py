@@ -8,7 +8,7 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
     zkprover_jobs{state}                       jobs in the store per state (queue depth)
     zkprover_jobs_finished_total{outcome}      jobs ended by this process: succeeded|failed|cancelled|requeued|released
     zkprover_stage_seconds{stage}              per-proof stage durations: witness, ready, ntt, msm, prove, verify, total
-    zkprover_job_stage_seconds{stage}          time jobs spent in each pipeline stage: queued|witness|ready|proving
+    zkprover_job_stage_seconds{stage}          time per batch in each stage: apply|queued|witness|ready|proving
     zkprover_jobs_by_stage{stage}              jobs in the store per pipeline stage (where batches wait)
     zkprover_backend_idle_seconds              backend idle between consecutive proofs while work waited
     zkprover_proofs_total                      proofs made by this process (rate() = proofs per second)
