@@ -13,8 +13,9 @@ at the next stage boundary, without spending an attempt, for another worker to r
 
 Pipeline (``pipeline_depth`` > 1): a witness thread claims the next job and builds its witness
 while the backend proves the current one, keeping up to ``pipeline_depth`` jobs claimed (one
-proving, the others prepared or in preparation), so that a fast backend does not wait for the
-host. Jobs are claimed and proved in batch order. A prepared job keeps its lease by heartbeats;
+proving, the others prepared or in preparation), and a store thread checks and stores each proof
+while the backend goes on with the next, so that a fast backend does not wait for the host. Jobs
+are claimed, proved and stored in batch order. A prepared job keeps its lease by heartbeats;
 just before proving, the worker checks the lease again, so the witness of a job that was
 cancelled, requeued, or reverted meanwhile (``ProverCore.revert_from`` cancels the jobs it takes
 out of the sequence; the rebuilt batch is a new job) is discarded, never proved. A killed worker
@@ -44,7 +45,7 @@ from typing import Any
 from prover import metrics
 from prover.backend.interface import Backend, ResidentKey
 from prover.groth16.formats import proof_to_json
-from prover.groth16.prover import WitnessError, prove
+from prover.groth16.prover import ProveResult, WitnessError, prove
 from prover.groth16.verifier import verify
 from prover.jobs import JobRecord, JobStore
 from prover.jobs.store import STAGE_PROVING, STAGE_READY
@@ -88,6 +89,7 @@ class _Claimed:
     entry: CircuitEntry | None = None
     witness: Any = None
     ready_at: float = 0.0
+    proof_started: float = 0.0
 
 
 def default_worker_id() -> str:
@@ -173,15 +175,32 @@ class Worker:
         witness = threading.Thread(target=self._witness_loop, args=(ready, slots), name=f"witness-{self.worker_id}")
         witness.daemon = True
         witness.start()
-        while (claimed := ready.get()) is not None:
-            try:
+        proved: queue.Queue[tuple[_Claimed, ProveResult] | None] = queue.Queue()
+        storer = threading.Thread(target=self._store_loop, args=(proved, slots), name=f"store-{self.worker_id}")
+        storer.daemon = True
+        storer.start()
+        try:
+            while (claimed := ready.get()) is not None:
                 if self.stop.is_set():  # shutting down: finish the proof under way, not the prepared ones
                     self._finish_stage(claimed, _Stop("release", f"worker {self.worker_id} shutting down"))
-                else:
-                    self._prove_stage(claimed)
+                    slots.release()
+                    continue
+                result = self._proof(claimed)
+                if isinstance(result, JobRecord):
+                    slots.release()
+                else:  # checked and stored while the backend goes on with the next job
+                    proved.put((claimed, result))
+        finally:
+            proved.put(None)
+            storer.join()
+            witness.join()
+
+    def _store_loop(self, proved: queue.Queue[tuple[_Claimed, ProveResult] | None], slots) -> None:
+        while (item := proved.get()) is not None:
+            try:
+                self._store_proof(*item)
             finally:
                 slots.release()
-        witness.join()
 
     def _witness_loop(self, ready: queue.Queue[_Claimed | None], slots: threading.BoundedSemaphore) -> None:
         try:
@@ -242,9 +261,16 @@ class Worker:
             return None
 
     def _prove_stage(self, c: _Claimed) -> JobRecord:
-        """Prove a ready job (unless it was cancelled, requeued or reverted while it waited),
-        check the proof and store it."""
-        job, entry, stages = c.job, c.entry, c.stages
+        """Prove a ready job, check the proof and store it."""
+        result = self._proof(c)
+        if isinstance(result, JobRecord):
+            return result
+        return self._store_proof(c, result)
+
+    def _proof(self, c: _Claimed) -> ProveResult | JobRecord:
+        """The backend's part: prove a ready job unless it was cancelled, requeued or reverted
+        while it waited (then the job as it ended, its witness discarded)."""
+        entry, stages = c.entry, c.stages
         assert entry is not None
         try:
             self._boundary(c, STAGE_PROVING)
@@ -255,6 +281,17 @@ class Worker:
             witness, c.witness = c.witness, None  # the proof is the witness's last use: free it early
             result = prove(entry.pk, witness, self.backend, resident=self._resident_key(entry))
             self._last_proof_end = (time.perf_counter(), time.time())
+            c.proof_started = now
+            return result
+        except BaseException as exc:
+            return self._finish_stage(c, exc)
+
+    def _store_proof(self, c: _Claimed, result: ProveResult) -> JobRecord:
+        """The host's part after a proof: check it and store it (a pipelined worker does this
+        while the backend proves the next job)."""
+        job, entry, stages = c.job, c.entry, c.stages
+        assert entry is not None
+        try:
             msm = sum(v for k, v in result.timings.items() if k.startswith("msm"))
             stages["ntt"] = result.timings.get("quotient", 0.0)
             stages["msm"] = msm
@@ -269,7 +306,7 @@ class Worker:
                 stages["verify"] = time.perf_counter() - t
                 if not ok:
                     raise RuntimeError("the proof failed its own verification (backend fault?)")
-            metrics.JOB_STAGE_SECONDS.labels("proving").observe(time.perf_counter() - now)
+            metrics.JOB_STAGE_SECONDS.labels("proving").observe(time.perf_counter() - c.proof_started)
             stages["total"] = time.perf_counter() - c.t_start
             done = self.store.succeed(
                 job.job_id,
