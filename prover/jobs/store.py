@@ -507,6 +507,17 @@ class JobStore(ABC):
             row = cur.fetchone()
             return Lease(owned=row is not None, cancel_requested=bool(row and row[0]))
 
+    def lease(self, job_id: str, worker_id: str) -> Lease:
+        """Whether ``worker_id`` still holds the job and should stop, read without writing (a
+        heartbeat also extends the lease; this costs no commit)."""
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id = ? AND worker_id = ? AND state = ?",
+                (job_id, worker_id, PROVING),
+            )
+            row = cur.fetchone()
+            return Lease(owned=row is not None, cancel_requested=bool(row and row[0]))
+
     def _finish(self, job_id: str, worker_id: str, sets: str, params: Sequence[Any]) -> JobRecord | None:
         with self._tx() as cur:
             cur.execute(

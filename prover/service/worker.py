@@ -39,6 +39,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ from prover.backend.interface import Backend, ResidentKey
 from prover.groth16.formats import proof_to_json
 from prover.groth16.prover import ProveResult, WitnessError, prove
 from prover.groth16.verifier import verify
-from prover.jobs import JobRecord, JobStore
+from prover.jobs import JobRecord, JobStore, Lease
 from prover.jobs.store import STAGE_PROVING, STAGE_READY
 from prover.service.rollup_api import CircuitEntry, CircuitRegistry, inputs_from_json
 
@@ -175,7 +176,7 @@ class Worker:
         witness = threading.Thread(target=self._witness_loop, args=(ready, slots), name=f"witness-{self.worker_id}")
         witness.daemon = True
         witness.start()
-        proved: queue.Queue[tuple[_Claimed, ProveResult] | None] = queue.Queue()
+        proved: queue.Queue[tuple[_Claimed, ProveResult | None] | None] = queue.Queue()
         storer = threading.Thread(target=self._store_loop, args=(proved, slots), name=f"store-{self.worker_id}")
         storer.daemon = True
         storer.start()
@@ -185,7 +186,7 @@ class Worker:
                     self._finish_stage(claimed, _Stop("release", f"worker {self.worker_id} shutting down"))
                     slots.release()
                     continue
-                result = self._proof(claimed)
+                result = self._proof(claimed, lambda c: proved.put((c, None)))
                 if isinstance(result, JobRecord):
                     slots.release()
                 else:  # checked and stored while the backend goes on with the next job
@@ -195,10 +196,19 @@ class Worker:
             storer.join()
             witness.join()
 
-    def _store_loop(self, proved: queue.Queue[tuple[_Claimed, ProveResult] | None], slots) -> None:
+    def _store_loop(self, proved: queue.Queue[tuple[_Claimed, ProveResult | None] | None], slots) -> None:
+        """Write what the proving thread hands over, in order: (job, None) its move to the
+        proving stage, (job, proof) the proof to check and store."""
         while (item := proved.get()) is not None:
+            claimed, result = item
+            if result is None:
+                try:
+                    self.store.heartbeat(claimed.job.job_id, self.worker_id, self.lease_s, stage=STAGE_PROVING)
+                except Exception as exc:  # only the stage shown is late; the lease has slack
+                    log.warning("job=%s proving stage not recorded: %s", claimed.job.job_id, exc)
+                continue
             try:
-                self._store_proof(*item)
+                self._store_proof(claimed, result)
             finally:
                 slots.release()
 
@@ -267,13 +277,23 @@ class Worker:
             return result
         return self._store_proof(c, result)
 
-    def _proof(self, c: _Claimed) -> ProveResult | JobRecord:
+    def _proof(self, c: _Claimed, mark_proving: Callable[[_Claimed], None] | None = None) -> ProveResult | JobRecord:
         """The backend's part: prove a ready job unless it was cancelled, requeued or reverted
-        while it waited (then the job as it ended, its witness discarded)."""
+        while it waited (then the job as it ended, its witness discarded).
+
+        ``mark_proving`` (pipelined): the job's lease is only read before the proof, and its move
+        to the proving stage is written by the store thread, so that no write (an fsync) stands
+        between two proofs. A job reverted between that read and the proof's end is caught at the
+        next boundary: its proof is never stored.
+        """
         entry, stages = c.entry, c.stages
         assert entry is not None
         try:
-            self._boundary(c, STAGE_PROVING)
+            if mark_proving is None:
+                self._boundary(c, STAGE_PROVING)
+            else:
+                self._judge(c, self.store.lease(c.job.job_id, self.worker_id))
+                mark_proving(c)
             now = time.perf_counter()
             stages["ready"] = now - c.ready_at
             metrics.JOB_STAGE_SECONDS.labels("ready").observe(stages["ready"])
@@ -391,7 +411,10 @@ class Worker:
     def _boundary(self, c: _Claimed, stage: str | None = None) -> None:
         """Between stages: record progress and the next ``stage`` (also a heartbeat) and stop if
         we should."""
-        lease = self.store.heartbeat(c.job.job_id, self.worker_id, self.lease_s, stages=c.stages, stage=stage)
+        self._judge(c, self.store.heartbeat(c.job.job_id, self.worker_id, self.lease_s, stages=c.stages, stage=stage))
+
+    def _judge(self, c: _Claimed, lease: Lease) -> None:
+        """Stop (``_Stop``) if the job is no longer ours, was cancelled, or we are shutting down."""
         if c.lost.is_set() or not lease.owned:
             raise _Stop("lost", "lease lost (expired and requeued, cancelled, reverted, or finished elsewhere)")
         if c.cancel.is_set() or lease.cancel_requested:

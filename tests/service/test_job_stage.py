@@ -67,6 +67,16 @@ def test_only_the_job_owner_moves_it_and_only_to_a_worker_stage(store):
     assert store.get(job.job_id).stage == "witness"
 
 
+def test_lease_is_read_without_extending_it(store):
+    job, _ = submit(store, 1)
+    assert not store.lease(job.job_id, "w").owned  # queued: nobody holds it
+    before = store.claim("w", 30).lease_expires
+    assert store.lease(job.job_id, "w").owned and not store.lease(job.job_id, "other").owned
+    store.cancel(job.job_id, "stop")
+    lease = store.lease(job.job_id, "w")
+    assert lease.owned and lease.cancel_requested and store.get(job.job_id).lease_expires == before
+
+
 def test_migration_4_gives_existing_jobs_their_stage(store_url, monkeypatch):
     import prover.jobs.migrations as migrations
 

@@ -87,8 +87,9 @@ def test_pipeline_depth_must_be_positive(sqlite_store):
         Worker(sqlite_store, registry(), PythonBackend(), pipeline_depth=0)
 
 
+@pytest.mark.parametrize("pipelined", [False, True])
 @pytest.mark.parametrize("how", ["cancelled", "reverted"])
-def test_a_prepared_witness_is_dropped_when_its_job_left_meanwhile(sqlite_store, how):
+def test_a_prepared_witness_is_dropped_when_its_job_left_meanwhile(sqlite_store, how, pipelined):
     core = make_core(sqlite_store)
     job = _deposits(core, 1)[0]
     backend = ObservingBackend()
@@ -99,7 +100,12 @@ def test_a_prepared_witness_is_dropped_when_its_job_left_meanwhile(sqlite_store,
         core.cancel(job.job_id, "operator")
     else:  # what ProverCore.revert_from does to the store: the job leaves the batch sequence
         sqlite_store.revert_after(0, "0", {}, "reverted: L1 refused an earlier batch")
-    done = worker._prove_stage(prepared)
+    if pipelined:  # the lease is read (no write) before the proof; the stage write is handed over
+        handed: list = []
+        done = worker._proof(prepared, handed.append)
+        assert handed == []
+    else:
+        done = worker._prove_stage(prepared)
     assert backend.proofs == 0  # the witness was discarded, never proved
     assert done.state == CANCELLED and done.proof_json == "" and done.stage == "done"
     assert (worker.stats.cancelled, worker.stats.lost) == ((1, 0) if how == "cancelled" else (0, 1))
