@@ -192,7 +192,7 @@ class WitnessProgram:
             int(check),
             vector,
         )
-        if vector and isinstance(values, bytes):
+        if vector and isinstance(values, bytearray):  # writable: a backend may work in place
             values = np.frombuffer(values, dtype="<u8").reshape(self.n_wires, 4)
         if not ready and code in (OK, UNSATISFIED):  # planning succeeded
             self.plan = plan

@@ -238,7 +238,7 @@ def test_witness_as_the_backends_vector(batch4: CompiledCircuit) -> None:
 
     inputs = batch_inputs(4)  # the native list equals the Python one (tests above)
     w = batch4.witness(inputs, vector=True)
-    assert isinstance(w, np.ndarray) and w.shape == (batch4.r1cs.n_wires, 4)
+    assert isinstance(w, np.ndarray) and w.shape == (batch4.r1cs.n_wires, 4) and w.flags.writeable
     assert np.array_equal(w, fr_vector(batch4.witness(inputs)))
     c = cube_chain(20)
     for native in (True, False):

@@ -547,7 +547,7 @@ static PyObject *py_witness_run(PyObject *self, PyObject *args) {
         goto done;
     }
     if (as_bytes) { /* the backend's input as is: n_wires x 32 bytes, standard form, little-endian */
-        PyObject *raw = PyBytes_FromStringAndSize((const char *)values, (Py_ssize_t)n_wires * 32);
+        PyObject *raw = PyByteArray_FromStringAndSize((const char *)values, (Py_ssize_t)n_wires * 32);
         if (raw) result = Py_BuildValue("(iLN)", rc, (long long)where, raw);
         goto done;
     }
@@ -594,7 +594,8 @@ static PyMethodDef methods[] = {
      "g2_in_subgroup(g2_points) -> bool: all on the twist and of order r"},
     {"witness_run", py_witness_run, METH_VARARGS,
      "witness_run(17 program/input/plan buffers, plan_ready, cidx_bytes, coef_one, coef_minus_one, n_wires, check"
-     "[, as_bytes]) -> (code, where, list of ints, or with as_bytes n_wires x 32 standard-form bytes, or None); "
+     "[, as_bytes]) -> (code, where, list of ints, or with as_bytes a bytearray of n_wires x 32 standard-form bytes, "
+     "or None); "
      "see circuits/native_witness.py"},
     {"pairing_constants", py_pairing_constants, METH_NOARGS, "pairing_constants() -> (x, 17 ints) (test hook)"},
     {NULL, NULL, 0, NULL},
