@@ -109,6 +109,10 @@ def test_job_status_carries_the_stage(store):
     store.heartbeat(job.job_id, "w", 30, stage="ready")
     status = job_to_pb(store.get(job.job_id))
     assert status.stage == pb.JOB_STAGE_READY and status.stage_since.seconds > 0
+    from prover.service.cli import _job_line
+
+    assert " PROVING/ready " in _job_line(status)  # zkprover status shows it
+    assert " QUEUED " in _job_line(pb.Job(state=pb.JOB_STATE_QUEUED))  # an older server: no stage
     # every stage the store knows has its own enum value
     assert len({pb.JobStage.Value(f"JOB_STAGE_{s.upper()}") for s in JOB_STAGES}) == len(JOB_STAGES)
 

@@ -109,3 +109,26 @@ def test_a_prepared_witness_is_dropped_when_its_job_left_meanwhile(sqlite_store,
     assert backend.proofs == 0  # the witness was discarded, never proved
     assert done.state == CANCELLED and done.proof_json == "" and done.stage == "done"
     assert (worker.stats.cancelled, worker.stats.lost) == ((1, 0) if how == "cancelled" else (0, 1))
+
+
+def test_on_stop_the_proof_under_way_finishes_and_prepared_jobs_are_released(sqlite_store):
+    core = make_core(sqlite_store)
+    jobs = _deposits(core, 3)
+    worker = Worker(sqlite_store, registry(), PythonBackend(), poll_s=0.05, pipeline_depth=3)
+
+    def both_prepared_then_stop() -> bool:  # runs inside the first proof
+        if all(sqlite_store.get(j.job_id).stage == "ready" for j in jobs[1:]):
+            worker.request_stop()
+            return True
+        return False
+
+    worker.backend = ObservingBackend(both_prepared_then_stop)
+    t = threading.Thread(target=worker.run, daemon=True)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive() and worker.backend.seen is True
+    first, *prepared = (sqlite_store.get(j.job_id) for j in jobs)
+    assert first.state == SUCCEEDED
+    # given back without spending an attempt, for another worker to redo
+    assert [(j.state, j.stage, j.attempts) for j in prepared] == [("QUEUED", "queued", 0)] * 2
+    assert worker.stats.released == 2 and worker.backend.proofs == 1
