@@ -214,7 +214,8 @@ class L1Ledger:
                         "INSERT INTO jobs (job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, "
                         "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, "
                         "updated_at, finished_at, proof_json, public_signals, stage, stage_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1, '', {now}, {now}, {now}, ?, ?, 'settled', {now})"
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1, '', {now}, {now}, {now}, ?, ?, "
+                        "'settled', {now})"
                     ),
                     (
                         uuid.uuid4().hex,
