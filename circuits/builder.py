@@ -47,6 +47,7 @@ import numpy as np
 
 from circuits import native_witness
 from circuits.r1cs import R1CS, ConstraintTable
+from prover.field.arrays import fr_vector
 from prover.field.bn254 import FR_MODULUS
 
 P = FR_MODULUS
@@ -516,9 +517,15 @@ class CompiledCircuit:
         return self.r1cs.n_public
 
     def witness(
-        self, inputs: Mapping[str, int | Sequence[int]], check: bool = True, native: bool | None = None
-    ) -> list[int]:
-        """Every wire's value (circom wire order) from the named inputs.
+        self,
+        inputs: Mapping[str, int | Sequence[int]],
+        check: bool = True,
+        native: bool | None = None,
+        vector: bool = False,
+    ) -> list[int] | np.ndarray:
+        """Every wire's value (circom wire order) from the named inputs; with ``vector`` as an
+        (n, 4) uint64 array in standard form, the prover's input (the native calculator then
+        makes no Python int per wire: at batch 32 that conversion costs more than the witness).
 
         Raises CircuitError for a missing, unknown or mis-sized input, and UnsatisfiedConstraint
         (when ``check``) if the inputs violate a constraint. ``native``: None runs the native
@@ -529,7 +536,7 @@ class CompiledCircuit:
         if native is not False:
             program = self._native_program()
             if program is not None:
-                return self._native_witness(program, wires, given, check)
+                return self._native_witness(program, wires, given, check, vector)
             if native:
                 why = (
                     "the native extension is off or missing"
@@ -551,7 +558,7 @@ class CompiledCircuit:
             bad = table.first_unsatisfied(values, P, value)  # type: ignore[arg-type]
             if bad is not None:
                 raise UnsatisfiedConstraint(bad, self.labels[bad], self.name)
-        return values  # type: ignore[return-value]
+        return fr_vector(values) if vector else values  # type: ignore[arg-type, return-value]
 
     def _input_values(self, inputs: Mapping[str, int | Sequence[int]]) -> tuple[list[int], list[int]]:
         """The input wires and their values (reduced mod r), checked against the declared inputs."""
@@ -584,9 +591,9 @@ class CompiledCircuit:
         return self._program  # type: ignore[return-value]
 
     def _native_witness(
-        self, program: native_witness.WitnessProgram, wires: list[int], given: list[int], check: bool
-    ) -> list[int]:
-        result = program.run(wires, given, check)
+        self, program: native_witness.WitnessProgram, wires: list[int], given: list[int], check: bool, vector: bool
+    ) -> list[int] | np.ndarray:
+        result = program.run(wires, given, check, vector)
         if result.code == native_witness.UNSATISFIED:
             raise UnsatisfiedConstraint(result.where, self.labels[result.where], self.name)
         if result.code == native_witness.UNSET:

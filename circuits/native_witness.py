@@ -70,7 +70,7 @@ class RunResult:
 
     code: int
     where: int
-    values: list[int] | None
+    values: list[int] | np.ndarray | None  # a list, or with ``vector`` an (n, 4) uint64 array
 
 
 @dataclass
@@ -166,8 +166,11 @@ class WitnessProgram:
         need(hdep_ends[-1] == len(hdeps) and len(hdep_ends) == n_hints + 1, "hint inputs")
         need(len(abc) % 3 == 0, "constraints")
 
-    def run(self, input_wires: Sequence[int], input_values: Sequence[int], check: bool) -> RunResult:
-        """Fill the witness from the (reduced) input values at ``input_wires``."""
+    def run(
+        self, input_wires: Sequence[int], input_values: Sequence[int], check: bool, vector: bool = False
+    ) -> RunResult:
+        """Fill the witness from the (reduced) input values at ``input_wires``; ``vector``: as an
+        (n, 4) uint64 array in standard form (the backend's input) instead of Python ints."""
         wires = np.asarray(input_wires, dtype=np.uint32)
         if len(wires) and int(wires.max()) >= self.n_wires:
             raise ProgramError("witness program: an input wire")
@@ -187,7 +190,10 @@ class WitnessProgram:
             self.coef_minus_one,
             self.n_wires,
             int(check),
+            vector,
         )
+        if vector and isinstance(values, bytearray):  # writable: a backend may work in place
+            values = np.frombuffer(values, dtype="<u8").reshape(self.n_wires, 4)
         if not ready and code in (OK, UNSATISFIED):  # planning succeeded
             self.plan = plan
         return RunResult(code, where, values)

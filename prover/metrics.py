@@ -7,7 +7,10 @@ view of shared state (queue depth, GPU memory) are read at scrape time by collec
 
     zkprover_jobs{state}                       jobs in the store per state (queue depth)
     zkprover_jobs_finished_total{outcome}      jobs ended by this process: succeeded|failed|cancelled|requeued|released
-    zkprover_stage_seconds{stage}              per-proof stage durations: witness, ntt, msm, prove, verify, total
+    zkprover_stage_seconds{stage}              per-proof stage durations: witness, ready, ntt, msm, prove, verify, total
+    zkprover_job_stage_seconds{stage}          time per batch in each stage: apply|queued|witness|ready|proving
+    zkprover_jobs_by_stage{stage}              jobs in the store per pipeline stage (where batches wait)
+    zkprover_backend_idle_seconds              backend idle between consecutive proofs while work waited
     zkprover_proofs_total                      proofs made by this process (rate() = proofs per second)
     zkprover_proofs_per_second                 proofs per second over the last minute, this process
     zkprover_circuit_constraints{circuit,batch_size}
@@ -53,6 +56,15 @@ _STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 JOBS_FINISHED = Counter("zkprover_jobs_finished_total", "Jobs ended by this process, by outcome", ["outcome"])
 STAGE_SECONDS = Histogram("zkprover_stage_seconds", "Duration of each proving stage", ["stage"], buckets=_STAGE_BUCKETS)
 PROOFS = Counter("zkprover_proofs_total", "Proofs made by this process")
+JOB_STAGE_SECONDS = Histogram(
+    "zkprover_job_stage_seconds", "Time jobs spent in each pipeline stage", ["stage"], buckets=_STAGE_BUCKETS
+)
+# A GPU backend's proof takes well under a second: the host must hand it work within milliseconds.
+BACKEND_IDLE_SECONDS = Histogram(
+    "zkprover_backend_idle_seconds",
+    "Backend idle time between consecutive proofs while the next job was already submitted",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 CIRCUIT_CONSTRAINTS = Gauge(
     "zkprover_circuit_constraints", "Constraints of each batch circuit", ["circuit", "batch_size"]
 )
@@ -142,6 +154,22 @@ class QueueDepthCollector(Collector):
                 g.add_metric([state.lower()], n)
         except Exception as exc:  # a scrape must not fail because the store is briefly away
             log.warning("queue depth unavailable: %s", exc)
+        yield g
+
+
+class JobStageCollector(Collector):
+    """``zkprover_jobs_by_stage{stage}``, read from the job store at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("zkprover_jobs_by_stage", "Jobs in the store by pipeline stage", labels=["stage"])
+        try:
+            for stage, n in self._counts().items():
+                g.add_metric([stage], n)
+        except Exception as exc:  # a scrape must not fail because the store is briefly away
+            log.warning("jobs by stage unavailable: %s", exc)
         yield g
 
 

@@ -223,3 +223,31 @@ def test_wide_coefficient_indices() -> None:
     c = cs.compile()
     assert c.r1cs.constraints.cidx.typecode == "I"  # type: ignore[attr-defined]
     same(c, {"x": 3})
+
+
+def test_witness_as_the_backends_vector(batch4: CompiledCircuit) -> None:
+    """``vector=True``: the prover's (n, 4) array, equal to the list's encoding on both paths,
+    and a proof made from it (CPU backend, read-only buffer) verifies."""
+    import numpy as np
+
+    from prover.backend.select import select_backend
+    from prover.field.arrays import fr_vector
+    from prover.groth16.prover import prove
+    from prover.groth16.setup import setup
+    from prover.groth16.verifier import verify
+
+    inputs = batch_inputs(4)  # the native list equals the Python one (tests above)
+    w = batch4.witness(inputs, vector=True)
+    assert isinstance(w, np.ndarray) and w.shape == (batch4.r1cs.n_wires, 4) and w.flags.writeable
+    assert np.array_equal(w, fr_vector(batch4.witness(inputs)))
+    c = cube_chain(20)
+    for native in (True, False):
+        assert np.array_equal(
+            c.witness({"x": 5, "key": 7}, native=native, vector=True), fr_vector(same(c, {"x": 5, "key": 7}))
+        )
+        with pytest.raises(UnsatisfiedConstraint):  # the check still runs on the vector path
+            c.witness({"x": 5, "key": 2**64}, native=native, vector=True)
+    cpu = select_backend("cpu")
+    pk = setup(c.r1cs, name=c.name, backend=cpu)
+    result = prove(pk, c.witness({"x": 5, "key": 7}, vector=True), cpu)
+    assert verify(pk.vk, result.public_signals, result.proof)

@@ -213,8 +213,9 @@ class L1Ledger:
                     self.store._sql(
                         "INSERT INTO jobs (job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, "
                         "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, "
-                        "updated_at, finished_at, proof_json, public_signals) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1, '', {now}, {now}, {now}, ?, ?)"
+                        "updated_at, finished_at, proof_json, public_signals, stage, stage_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 1, '', {now}, {now}, {now}, ?, ?, "
+                        "'settled', {now})"
                     ),
                     (
                         uuid.uuid4().hex,
@@ -253,6 +254,14 @@ class L1Ledger:
                     "VALUES (?, ?, ?, ?, ?, {now}) ON CONFLICT (batch_number) DO NOTHING"
                 ),
                 (s.batch_number, s.tx_hash, s.gas_used, str(s.fee_wei), s.tx_count),
+            )
+            # the batch's job leaves the settling stage (an operator sees where batches wait)
+            cur.execute(
+                self.store._sql(
+                    "UPDATE jobs SET stage = 'settled', stage_at = {now}, updated_at = {now}, version = version + 1 "
+                    "WHERE batch_number = ? AND state = ? AND stage <> 'settled'"
+                ),
+                (s.batch_number, SUCCEEDED),
             )
 
     def settlements(self) -> list[Settlement]:

@@ -104,4 +104,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE l1_cursor (id INTEGER PRIMARY KEY, data TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        4,
+        "job pipeline stage",
+        (
+            # Where a job is inside its state (see store.STAGES), and since when (database clock).
+            "ALTER TABLE jobs ADD COLUMN stage TEXT NOT NULL DEFAULT 'queued'",
+            "ALTER TABLE jobs ADD COLUMN stage_at DOUBLE PRECISION",
+            # Jobs from before the column: a proving job was somewhere in witness or proof
+            # (called proving); a finished one settles where the store follows an L1.
+            "UPDATE jobs SET stage = CASE "
+            "WHEN state = 'PROVING' THEN 'proving' "
+            "WHEN state = 'SUCCEEDED' AND batch_number IN (SELECT batch_number FROM settlements) THEN 'settled' "
+            "WHEN state = 'SUCCEEDED' AND EXISTS (SELECT 1 FROM l1_cursor) THEN 'settling' "
+            "WHEN state = 'QUEUED' THEN 'queued' ELSE 'done' END, stage_at = updated_at",
+            "CREATE INDEX jobs_stage ON jobs (stage)",
+        ),
+    ),
 )

@@ -11,6 +11,13 @@ whose lease ran out (its worker died or hung) goes back to QUEUED, or to FAILED 
 ``max_attempts`` claims have been made, as zkSync's prover does with its stuck jobs. Every
 change bumps ``version`` so that watchers see each state once.
 
+Inside its state a job also has a ``stage`` (``JOB_STAGES``), so that an operator sees where a
+batch waits: ``queued``; claimed by a worker (PROVING) it is in ``witness``, then ``ready`` (its
+witness made, waiting for the backend: a pipelined worker prepares the next batch while one
+proves), then ``proving`` (proof and self-check); SUCCEEDED it is ``settling`` until its L1
+settlement is recorded (``settled``) where the store follows an L1, else ``done``; FAILED and
+CANCELLED jobs are ``done``. ``stage_at`` is when the job entered its stage.
+
 Times are seconds since the epoch from the database's clock, not the caller's, so that workers
 on machines with skewed clocks agree on when a lease expires.
 
@@ -36,6 +43,14 @@ from prover.jobs import migrations
 QUEUED, PROVING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "PROVING", "SUCCEEDED", "FAILED", "CANCELLED"
 STATES = (QUEUED, PROVING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATES = frozenset((SUCCEEDED, FAILED, CANCELLED))
+
+STAGE_QUEUED, STAGE_WITNESS, STAGE_READY, STAGE_PROVING = "queued", "witness", "ready", "proving"
+STAGE_SETTLING, STAGE_SETTLED, STAGE_DONE = "settling", "settled", "done"
+JOB_STAGES = (STAGE_QUEUED, STAGE_WITNESS, STAGE_READY, STAGE_PROVING, STAGE_SETTLING, STAGE_SETTLED, STAGE_DONE)
+#: the stages a worker moves its claimed job through (heartbeat(stage=...))
+WORKER_STAGES = (STAGE_WITNESS, STAGE_READY, STAGE_PROVING)
+#: a succeeded job settles where the store follows an L1 (its watcher keeps a cursor)
+_SUCCEEDED_STAGE = "CASE WHEN EXISTS (SELECT 1 FROM l1_cursor) THEN 'settling' ELSE 'done' END"
 
 
 class JobStoreError(RuntimeError):
@@ -117,6 +132,8 @@ class JobRecord:
     key_hash: str = ""
     version: int = 1
     owner: str = ""
+    stage: str = STAGE_QUEUED
+    stage_at: float | None = None
 
     @property
     def final(self) -> bool:
@@ -135,7 +152,7 @@ COLUMNS = (
     "job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, circuit, inputs, old_root, "
     "new_root, public_data, attempts, max_attempts, worker_id, lease_expires, heartbeat_at, last_error, "
     "cancel_requested, created_at, updated_at, started_at, finished_at, stage_seconds, proof_json, "
-    "public_signals, key_hash, version, owner"
+    "public_signals, key_hash, version, owner, stage, stage_at"
 )
 
 
@@ -323,8 +340,8 @@ class JobStore(ABC):
             cur.execute(
                 self._sql(
                     "INSERT INTO jobs (job_id, batch_id, request_hash, batch_number, state, batch_size, tx_count, "
-                    "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {now}, {now})"
+                    "circuit, inputs, old_root, new_root, public_data, max_attempts, owner, created_at, updated_at, "
+                    "stage, stage_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {now}, {now}, 'queued', {now})"
                 ),
                 (
                     job_id,
@@ -396,6 +413,13 @@ class JobStore(ABC):
             found = {s: int(n) for s, n in cur.fetchall()}
         return {s: found.get(s, 0) for s in STATES}
 
+    def stage_counts(self) -> dict[str, int]:
+        """Jobs per stage (every stage present, zero where none)."""
+        with self._tx(write=False) as cur:
+            cur.execute("SELECT stage, COUNT(*) FROM jobs GROUP BY stage")
+            found = {s: int(n) for s, n in cur.fetchall()}
+        return {s: found.get(s, 0) for s in JOB_STAGES}
+
     def last_proven(self) -> Head | None:
         with self._tx(write=False) as cur:
             cur.execute(
@@ -414,6 +438,7 @@ class JobStore(ABC):
                 "UPDATE jobs SET "
                 "state = CASE WHEN attempts >= max_attempts THEN ? ELSE ? END, "
                 "finished_at = CASE WHEN attempts >= max_attempts THEN {now} ELSE NULL END, "
+                "stage = CASE WHEN attempts >= max_attempts THEN 'done' ELSE 'queued' END, stage_at = {now}, "
                 "last_error = 'lease of worker ' || COALESCE(worker_id, 'unknown') || ' expired (attempt ' "
                 "|| CAST(attempts AS TEXT) || ' of ' || CAST(max_attempts AS TEXT) || ')', "
                 "worker_id = NULL, lease_expires = NULL, updated_at = {now}, version = version + 1 "
@@ -443,34 +468,53 @@ class JobStore(ABC):
                 self._sql(
                     "UPDATE jobs SET state = ?, attempts = attempts + 1, worker_id = ?, "
                     "lease_expires = {now} + ?, heartbeat_at = {now}, started_at = {now}, updated_at = {now}, "
-                    "stage_seconds = '{}', version = version + 1 WHERE job_id = ?"
+                    "stage_seconds = '{}', stage = 'witness', stage_at = {now}, version = version + 1 "
+                    "WHERE job_id = ?"
                 ),
                 (PROVING, worker_id, lease_s, row[0]),
             )
             return self._get(cur, row[0])
 
     def heartbeat(
-        self, job_id: str, worker_id: str, lease_s: float, stages: Mapping[str, float] | None = None
+        self,
+        job_id: str,
+        worker_id: str,
+        lease_s: float,
+        stages: Mapping[str, float] | None = None,
+        stage: str | None = None,
     ) -> Lease:
-        """Extend the lease (and record stage times); says whether the job is still ours."""
+        """Extend the lease (and record stage times, or the job's move to ``stage``, one of
+        ``WORKER_STAGES``); says whether the job is still ours."""
+        sets, params = "lease_expires = {now} + ?, heartbeat_at = {now}", [lease_s]
+        if stages is not None:
+            sets += ", stage_seconds = ?"
+            params.append(json.dumps(dict(stages)))
+        if stage is not None:
+            if stage not in WORKER_STAGES:
+                raise ValueError(f"stage {stage!r} is not one a worker sets ({', '.join(WORKER_STAGES)})")
+            sets += ", stage = ?, stage_at = {now}"
+            params.append(stage)
+        if stages is not None or stage is not None:
+            sets += ", updated_at = {now}, version = version + 1"
         with self._tx() as cur:
-            if stages is None:
-                cur.execute(
-                    self._sql(
-                        "UPDATE jobs SET lease_expires = {now} + ?, heartbeat_at = {now} "
-                        "WHERE job_id = ? AND worker_id = ? AND state = ? RETURNING cancel_requested"
-                    ),
-                    (lease_s, job_id, worker_id, PROVING),
-                )
-            else:
-                cur.execute(
-                    self._sql(
-                        "UPDATE jobs SET lease_expires = {now} + ?, heartbeat_at = {now}, stage_seconds = ?, "
-                        "updated_at = {now}, version = version + 1 "
-                        "WHERE job_id = ? AND worker_id = ? AND state = ? RETURNING cancel_requested"
-                    ),
-                    (lease_s, json.dumps(dict(stages)), job_id, worker_id, PROVING),
-                )
+            cur.execute(
+                self._sql(
+                    f"UPDATE jobs SET {sets} "
+                    "WHERE job_id = ? AND worker_id = ? AND state = ? RETURNING cancel_requested"
+                ),
+                (*params, job_id, worker_id, PROVING),
+            )
+            row = cur.fetchone()
+            return Lease(owned=row is not None, cancel_requested=bool(row and row[0]))
+
+    def lease(self, job_id: str, worker_id: str) -> Lease:
+        """Whether ``worker_id`` still holds the job and should stop, read without writing (a
+        heartbeat also extends the lease; this costs no commit)."""
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id = ? AND worker_id = ? AND state = ?",
+                (job_id, worker_id, PROVING),
+            )
             row = cur.fetchone()
             return Lease(owned=row is not None, cancel_requested=bool(row and row[0]))
 
@@ -501,7 +545,7 @@ class JobStore(ABC):
             job_id,
             worker_id,
             "state = ?, proof_json = ?, public_signals = ?, stage_seconds = ?, key_hash = ?, "
-            "finished_at = {now}, last_error = ''",
+            f"finished_at = {{now}}, last_error = '', stage = {_SUCCEEDED_STAGE}, stage_at = {{now}}",
             (SUCCEEDED, proof_json, json.dumps(list(public_signals)), json.dumps(dict(stages)), key_hash),
         )
 
@@ -514,13 +558,18 @@ class JobStore(ABC):
             job_id,
             worker_id,
             f"state = {state_expr}, last_error = ?, stage_seconds = ?, "
-            f"finished_at = CASE WHEN {state_expr} = ? THEN {{now}} ELSE NULL END",
+            f"finished_at = CASE WHEN {state_expr} = ? THEN {{now}} ELSE NULL END, "
+            f"stage = CASE WHEN {state_expr} = ? THEN 'done' ELSE 'queued' END, stage_at = {{now}}",
             (
                 retry,
                 QUEUED,
                 FAILED,
                 error,
                 json.dumps(dict(stages or {})),
+                retry,
+                QUEUED,
+                FAILED,
+                FAILED,
                 retry,
                 QUEUED,
                 FAILED,
@@ -533,13 +582,15 @@ class JobStore(ABC):
         return self._finish(
             job_id,
             worker_id,
-            "state = ?, attempts = attempts - 1, last_error = ?, started_at = NULL",
+            "state = ?, attempts = attempts - 1, last_error = ?, started_at = NULL, stage = 'queued', stage_at = {now}",
             (QUEUED, f"released: {reason}"),
         )
 
     def mark_cancelled(self, job_id: str, worker_id: str) -> JobRecord | None:
         """The worker saw the cancel request and stopped: PROVING -> CANCELLED."""
-        return self._finish(job_id, worker_id, "state = ?, finished_at = {now}", (CANCELLED,))
+        return self._finish(
+            job_id, worker_id, "state = ?, finished_at = {now}, stage = 'done', stage_at = {now}", (CANCELLED,)
+        )
 
     def cancel(self, job_id: str, reason: str = "") -> JobRecord:
         """QUEUED -> CANCELLED now; PROVING -> cancel requested (the worker stops at its next
@@ -557,7 +608,8 @@ class JobStore(ABC):
                 cur.execute(
                     self._sql(
                         "UPDATE jobs SET state = ?, last_error = ?, finished_at = {now}, updated_at = {now}, "
-                        "cancel_requested = 1, version = version + 1 WHERE job_id = ? AND state = ?"
+                        "cancel_requested = 1, stage = 'done', stage_at = {now}, version = version + 1 "
+                        "WHERE job_id = ? AND state = ?"
                     ),
                     (CANCELLED, note, job_id, QUEUED),
                 )
@@ -595,8 +647,8 @@ class JobStore(ABC):
                         "UPDATE jobs SET batch_number = ?, batch_id = ?, cancel_requested = 1, "
                         "state = CASE WHEN state IN (?, ?) THEN ? ELSE state END, "
                         "last_error = CASE WHEN last_error = '' OR state IN (?, ?, ?) THEN ? ELSE last_error END, "
-                        "finished_at = COALESCE(finished_at, {now}), updated_at = {now}, version = version + 1 "
-                        "WHERE job_id = ?"
+                        "finished_at = COALESCE(finished_at, {now}), updated_at = {now}, stage = 'done', "
+                        "stage_at = {now}, version = version + 1 WHERE job_id = ?"
                     ),
                     (
                         out,

@@ -74,6 +74,32 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _pipeline_depth(text: str) -> int:
+    try:
+        depth = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"pipeline depth: {text!r} is not an integer") from None
+    if depth < 1:
+        raise argparse.ArgumentTypeError(f"pipeline depth: {depth} jobs in flight; it must be at least 1")
+    return depth
+
+
+#: jobs in flight per worker by default: one proving and the next one's witness. A batch-32
+#: witness is ~1M field elements (tens of MB as Python ints); a deeper pipeline helps where a
+#: witness takes longer than a proof, and costs that memory per extra job.
+DEFAULT_PIPELINE_DEPTH = 2
+
+
+def _add_pipeline_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pipeline-depth",
+        type=_pipeline_depth,
+        default=DEFAULT_PIPELINE_DEPTH,
+        help="jobs in flight per worker: one proving while the next ones' witnesses are built "
+        f"(1: no pipeline; default {DEFAULT_PIPELINE_DEPTH}; each extra job holds its witness in memory)",
+    )
+
+
 def _l1_address(text: str) -> int:
     """An L1 address: 0x and up to 40 hex digits (``0x0`` is the placeholder before deployment)."""
     digits = text.lower().removeprefix("0x")
@@ -264,6 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         limits=limits,
         allow_insecure=args.allow_insecure,
         l1_loop=l1_loop,
+        pipeline_depth=args.pipeline_depth,
     )
     port = server.start()
     server.install_signal_handlers(grace_s=args.grace)
@@ -300,9 +327,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         verify_proofs=not args.no_verify,
         grace_s=args.grace,
         hold_s=float(os.environ.get("ZKPROVER_TEST_HOLD_S", "0")),  # test hook: see tests/service
+        pipeline_depth=args.pipeline_depth,
     )
     metrics.set_backend(backend)
     metrics.register_collector("queue_depth", metrics.QueueDepthCollector(store.counts))
+    metrics.register_collector("jobs_by_stage", metrics.JobStageCollector(store.stage_counts))
     stop_metrics = (
         metrics.serve_http(args.metrics_port, args.metrics_address) if args.metrics_port is not None else None
     )
@@ -356,6 +385,8 @@ def _job_line(job: Any) -> str:
     from prover.service.gen import prover_pb2 as pb
 
     state = pb.JobState.Name(job.state).removeprefix("JOB_STATE_")
+    if job.stage != pb.JOB_STAGE_UNSPECIFIED:
+        state += "/" + pb.JobStage.Name(job.stage).removeprefix("JOB_STAGE_").lower()
     extra = f" error={job.last_error!r}" if job.last_error else ""
     timing = f" total={job.stage_seconds['total']:.3f}s" if "total" in job.stage_seconds else ""
     return (
@@ -531,6 +562,7 @@ def add_service_verbs(sub: Any) -> None:
     s.add_argument("--max-streams-per-client", type=int, default=32, help="open streams per client (default 32)")
     s.add_argument("--rate-limit", type=float, default=100.0, help="requests per second per client (default 100)")
     _add_rollup_options(s)
+    _add_pipeline_option(s)
     _add_l1_options(s)
     s.set_defaults(fn=cmd_serve)
 
@@ -538,6 +570,7 @@ def add_service_verbs(sub: Any) -> None:
     w.add_argument("--id", default=None, help="worker id (default host-pid-random)")
     w.add_argument("--grace", type=float, default=30.0, help="on SIGTERM, finish the job within this, else release")
     _add_rollup_options(w)
+    _add_pipeline_option(w)
     w.set_defaults(fn=cmd_worker)
 
     m = sub.add_parser("submit", help="submit a batch (JSON: a list of transactions, protobuf JSON form)")

@@ -285,11 +285,13 @@ class ProverCore:
         batch_size = max(batch_size, fit)
         if not request_hash:  # an L1-only batch: its identity is the queue entries it takes
             request_hash = hashlib.sha256(json.dumps([r.queue_index for r in l1]).encode()).hexdigest()
+        t_apply = time.perf_counter()
         try:
             applied = self.operator.apply_batch(all_txs, batch_size)
         except ValueError:
             metrics.BATCHES_SUBMITTED.labels("rejected").inc()
             raise
+        metrics.JOB_STAGE_SECONDS.labels("apply").observe(time.perf_counter() - t_apply)
         new = NewJob(
             batch_id=batch_id,
             request_hash=request_hash,

@@ -67,6 +67,7 @@ class ProverServer:
         limits: Limits | None = None,
         allow_insecure: bool = False,
         l1_loop: L1Loop | None = None,
+        pipeline_depth: int = 1,
     ) -> None:
         self.core = core
         self.l1_loop = l1_loop  # follows and settles on L1 (an operator linked to its Rollup)
@@ -103,7 +104,14 @@ class ProverServer:
         if workers and backend is None:
             raise ValueError("in-process workers need a backend")
         self.workers = [
-            Worker(core.store, core.registry, backend, lease_s=lease_s, verify_proofs=verify_proofs)  # type: ignore[arg-type]
+            Worker(
+                core.store,
+                core.registry,
+                backend,  # type: ignore[arg-type]
+                lease_s=lease_s,
+                verify_proofs=verify_proofs,
+                pipeline_depth=pipeline_depth,
+            )
             for _ in range(workers)
         ]
         self._threads: list[threading.Thread] = []
@@ -116,6 +124,7 @@ class ProverServer:
         self.core.start()
         diverged = self._start_from_l1()
         metrics.register_collector("queue_depth", metrics.QueueDepthCollector(self.core.store.counts))
+        metrics.register_collector("jobs_by_stage", metrics.JobStageCollector(self.core.store.stage_counts))
         if self.backend is not None:
             metrics.set_backend(self.backend)
         if self.tls is not None:

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from prover.field.bn254 import FR_MODULUS
 from prover.groth16.formats import vk_to_json
-from prover.jobs import JobRecord
+from prover.jobs import JOB_STAGES, JobRecord
 from prover.service.auth import caller_of
 from prover.service.core import ProverCore
 from prover.service.errors import InvalidArgument
@@ -34,6 +34,7 @@ _STATE_TO_PB = {
     "CANCELLED": pb.JOB_STATE_CANCELLED,
 }
 _PB_TO_STATE = {v: k for k, v in _STATE_TO_PB.items()}
+_STAGE_TO_PB = {stage: pb.JobStage.Value(f"JOB_STAGE_{stage.upper()}") for stage in JOB_STAGES}
 MAX_TRANSACTIONS = 4096
 
 
@@ -153,6 +154,8 @@ def job_to_pb(job: JobRecord) -> pb.Job:
         public_data=job.public_data,
         version=job.version,
         owner=job.owner,
+        stage=_STAGE_TO_PB[job.stage],
+        stage_since=_ts(job.stage_at),
     )
 
 

@@ -11,6 +11,20 @@ owns the job now). On shutdown (``stop`` set, e.g. by SIGTERM) it takes no new j
 finishes the current one, unless that takes longer than ``grace_s``: then it releases the job
 at the next stage boundary, without spending an attempt, for another worker to redo.
 
+Pipeline (``pipeline_depth`` > 1): a witness thread claims the next job and builds its witness
+while the backend proves the current one, keeping up to ``pipeline_depth`` jobs claimed (one
+proving, the others prepared or in preparation), and a store thread checks and stores each proof
+while the backend goes on with the next, so that a fast backend does not wait for the host. Jobs
+are claimed, proved and stored in batch order. A prepared job keeps its lease by heartbeats;
+just before proving, the worker checks the lease again, so the witness of a job that was
+cancelled, requeued, or reverted meanwhile (``ProverCore.revert_from`` cancels the jobs it takes
+out of the sequence; the rebuilt batch is a new job) is discarded, never proved. A killed worker
+leaves all its claimed jobs to expire; each has spent an attempt. The job's ``stage`` in the
+store follows it: witness, ready (waiting for the backend), proving. The gap between one proof's
+end and the next one's start, while the next job was already submitted, is the backend's idle
+time: ``zkprover_backend_idle_seconds``, ``idle_before`` in the job's stage seconds, and a log
+line when it exceeds ``IDLE_LOG_S``.
+
 Errors: a witness that does not satisfy the circuit is permanent (FAILED at once, the batch
 will never prove); anything else (a backend error, out of memory) is retried on the next claim.
 """
@@ -20,21 +34,29 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from prover import metrics
 from prover.backend.interface import Backend, ResidentKey
+from prover.field.arrays import fr_vector
 from prover.groth16.formats import proof_to_json
-from prover.groth16.prover import WitnessError, prove
+from prover.groth16.prover import ProveResult, WitnessError, prove
 from prover.groth16.verifier import verify
-from prover.jobs import JobRecord, JobStore
+from prover.jobs import JobRecord, JobStore, Lease
+from prover.jobs.store import STAGE_PROVING, STAGE_READY
 from prover.service.rollup_api import CircuitEntry, CircuitRegistry, inputs_from_json
 
 log = logging.getLogger("zkprover.worker")
+
+#: a backend idle gap (between consecutive proofs, work waiting) longer than this is logged
+IDLE_LOG_S = 0.05
 
 
 class _Stop(Exception):
@@ -54,6 +76,24 @@ class WorkerStats:
     lost: int = 0
 
 
+@dataclass
+class _Claimed:
+    """A job this worker holds, between its stages."""
+
+    job: JobRecord
+    jlog: logging.LoggerAdapter
+    lost: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    beating: threading.Event = field(default_factory=threading.Event)
+    beat: threading.Thread | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    t_start: float = field(default_factory=time.perf_counter)
+    entry: CircuitEntry | None = None
+    witness: Any = None
+    ready_at: float = 0.0
+    proof_started: float = 0.0
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -71,7 +111,10 @@ class Worker:
         verify_proofs: bool = True,
         grace_s: float = 30.0,
         hold_s: float = 0.0,
+        pipeline_depth: int = 1,
     ) -> None:
+        if pipeline_depth < 1:
+            raise ValueError(f"pipeline_depth must be at least 1 (jobs in flight per worker), not {pipeline_depth}")
         self.store = store
         self.registry = registry
         self.backend = backend
@@ -85,11 +128,18 @@ class Worker:
         self.stats = WorkerStats()
         self._stop_at: float | None = None
         self._resident: dict[str, ResidentKey] = {}
+        self.pipeline_depth = pipeline_depth
+        self._last_proof_end: tuple[float, float] | None = None  # (perf_counter, epoch) of the last proof
 
     # --- loop ------------------------------------------------------------------------------------------
     def run(self) -> None:
         """Claim and prove until ``stop`` is set; then finish (or release) the current job."""
-        log.info("worker %s started (backend %s, lease %.0f s)", self.worker_id, self.backend.describe(), self.lease_s)
+        log.info(
+            "worker %s started (backend %s, lease %.0f s, pipeline depth %d)", self.worker_id,
+            self.backend.describe(), self.lease_s, self.pipeline_depth,
+        )  # fmt: skip
+        if self.pipeline_depth > 1:
+            self._run_pipelined()
         while not self.stop.is_set():
             try:
                 done = self.run_once()
@@ -109,44 +159,168 @@ class Worker:
 
     def run_once(self) -> JobRecord | None:
         """Claim one job and process it; None if the queue was empty."""
-        job = self.store.claim(self.worker_id, self.lease_s)
+        job = self._claim()
         if job is None:
             return None
         return self.process(job)
 
+    def _claim(self) -> JobRecord | None:
+        job = self.store.claim(self.worker_id, self.lease_s)
+        if job is not None and job.started_at is not None:
+            metrics.JOB_STAGE_SECONDS.labels("queued").observe(max(0.0, job.started_at - job.created_at))
+        return job
+
+    def _run_pipelined(self) -> None:
+        """Prove prepared jobs in claim order while a witness thread prepares the next ones."""
+        ready: queue.Queue[_Claimed | None] = queue.Queue()
+        slots = threading.BoundedSemaphore(self.pipeline_depth)  # jobs claimed and not yet finished
+        witness = threading.Thread(target=self._witness_loop, args=(ready, slots), name=f"witness-{self.worker_id}")
+        witness.daemon = True
+        witness.start()
+        proved: queue.Queue[tuple[_Claimed, ProveResult | None] | None] = queue.Queue()
+        storer = threading.Thread(target=self._store_loop, args=(proved, slots), name=f"store-{self.worker_id}")
+        storer.daemon = True
+        storer.start()
+        try:
+            while (claimed := ready.get()) is not None:
+                if self.stop.is_set():  # shutting down: finish the proof under way, not the prepared ones
+                    self._finish_stage(claimed, _Stop("release", f"worker {self.worker_id} shutting down"))
+                    slots.release()
+                    continue
+                result = self._proof(claimed, lambda c: proved.put((c, None)))
+                if isinstance(result, JobRecord):
+                    slots.release()
+                else:  # checked and stored while the backend goes on with the next job
+                    proved.put((claimed, result))
+        finally:
+            proved.put(None)
+            storer.join()
+            witness.join()
+
+    def _store_loop(self, proved: queue.Queue[tuple[_Claimed, ProveResult | None] | None], slots) -> None:
+        """Write what the proving thread hands over, in order: (job, None) its move to the
+        proving stage, (job, proof) the proof to check and store."""
+        while (item := proved.get()) is not None:
+            claimed, result = item
+            if result is None:
+                try:
+                    self.store.heartbeat(claimed.job.job_id, self.worker_id, self.lease_s, stage=STAGE_PROVING)
+                except Exception as exc:  # only the stage shown is late; the lease has slack
+                    log.warning("job=%s proving stage not recorded: %s", claimed.job.job_id, exc)
+                continue
+            try:
+                self._store_proof(claimed, result)
+            finally:
+                slots.release()
+
+    def _witness_loop(self, ready: queue.Queue[_Claimed | None], slots: threading.BoundedSemaphore) -> None:
+        try:
+            while not self.stop.is_set():
+                if not slots.acquire(timeout=self.poll_s):
+                    continue
+                try:
+                    job = self._claim()
+                except Exception:
+                    log.exception("worker %s: store unavailable; retrying", self.worker_id)
+                    job = None
+                if job is None:
+                    slots.release()
+                    self.stop.wait(self.poll_s)
+                    continue
+                claimed = self._witness_stage(job)
+                if claimed is None:  # the job ended in its witness stage (failed, cancelled, lost)
+                    slots.release()
+                    continue
+                ready.put(claimed)
+        finally:
+            ready.put(None)  # the prover loop ends after the jobs already prepared
+
     # --- one job ----------------------------------------------------------------------------------------
     def process(self, job: JobRecord) -> JobRecord:
-        jlog = logging.LoggerAdapter(log, {"job_id": job.job_id})
-        jlog.info(
+        """Both stages of one claimed job, one after the other (no pipeline)."""
+        claimed = self._witness_stage(job)
+        if claimed is None:
+            return self.store.get(job.job_id) or job
+        return self._prove_stage(claimed)
+
+    def _witness_stage(self, job: JobRecord) -> _Claimed | None:
+        """Start the job's heartbeat and build its witness; the job is then ``ready`` (None if it
+        ended here: failed, cancelled or lost)."""
+        c = _Claimed(job, logging.LoggerAdapter(log, {"job_id": job.job_id}))
+        c.jlog.info(
             "job=%s claimed: batch %d (%s), attempt %d/%d", job.job_id, job.batch_number, job.circuit,
             job.attempts, job.max_attempts,
         )  # fmt: skip
-        stages: dict[str, float] = {}
-        lost = threading.Event()
-        cancel = threading.Event()
-        beating = threading.Event()
-        beat = threading.Thread(
-            target=self._heartbeat, args=(job.job_id, lost, cancel, beating), name=f"heartbeat-{job.job_id[:8]}"
+        c.beat = threading.Thread(
+            target=self._heartbeat, args=(job.job_id, c.lost, c.cancel, c.beating), name=f"heartbeat-{job.job_id[:8]}"
         )
-        beat.daemon = True
-        beat.start()
-        t_job = time.perf_counter()
+        c.beat.daemon = True
+        c.beat.start()
         try:
-            entry = self.registry.by_name(job.circuit)
-
+            c.entry = self.registry.by_name(job.circuit)
             t = time.perf_counter()
-            witness = entry.circuit.witness(inputs_from_json(job.inputs))
-            stages["witness"] = time.perf_counter() - t
+            # as the backend's (n, 4) array: no Python int per wire, and nothing left to encode
+            # on the backend's path (at batch 32 the list's encoding took longer than the witness)
+            witness = c.entry.circuit.witness(inputs_from_json(job.inputs), vector=True)
+            c.witness = fr_vector(witness) if isinstance(witness, list) else witness
+            c.stages["witness"] = time.perf_counter() - t
+            metrics.JOB_STAGE_SECONDS.labels("witness").observe(c.stages["witness"])
             if self.hold_s:
                 time.sleep(self.hold_s)
-            self._boundary(job, stages, lost, cancel)
+            self._boundary(c, STAGE_READY)
+            c.ready_at = time.perf_counter()
+            return c
+        except BaseException as exc:
+            self._finish_stage(c, exc)
+            return None
 
+    def _prove_stage(self, c: _Claimed) -> JobRecord:
+        """Prove a ready job, check the proof and store it."""
+        result = self._proof(c)
+        if isinstance(result, JobRecord):
+            return result
+        return self._store_proof(c, result)
+
+    def _proof(self, c: _Claimed, mark_proving: Callable[[_Claimed], None] | None = None) -> ProveResult | JobRecord:
+        """The backend's part: prove a ready job unless it was cancelled, requeued or reverted
+        while it waited (then the job as it ended, its witness discarded).
+
+        ``mark_proving`` (pipelined): the job's lease is only read before the proof, and its move
+        to the proving stage is written by the store thread, so that no write (an fsync) stands
+        between two proofs. A job reverted between that read and the proof's end is caught at the
+        next boundary: its proof is never stored.
+        """
+        entry, stages = c.entry, c.stages
+        assert entry is not None
+        try:
+            if mark_proving is None:
+                self._boundary(c, STAGE_PROVING)
+            else:
+                self._judge(c, self.store.lease(c.job.job_id, self.worker_id))
+                mark_proving(c)
+            now = time.perf_counter()
+            stages["ready"] = now - c.ready_at
+            metrics.JOB_STAGE_SECONDS.labels("ready").observe(stages["ready"])
+            self._note_idle(c, now)
+            witness, c.witness = c.witness, None  # the proof is the witness's last use: free it early
             result = prove(entry.pk, witness, self.backend, resident=self._resident_key(entry))
+            self._last_proof_end = (time.perf_counter(), time.time())
+            c.proof_started = now
+            return result
+        except BaseException as exc:
+            return self._finish_stage(c, exc)
+
+    def _store_proof(self, c: _Claimed, result: ProveResult) -> JobRecord:
+        """The host's part after a proof: check it and store it (a pipelined worker does this
+        while the backend proves the next job)."""
+        job, entry, stages = c.job, c.entry, c.stages
+        assert entry is not None
+        try:
             msm = sum(v for k, v in result.timings.items() if k.startswith("msm"))
             stages["ntt"] = result.timings.get("quotient", 0.0)
             stages["msm"] = msm
             stages["prove"] = result.timings.get("total", 0.0)
-            self._boundary(job, stages, lost, cancel)
+            self._boundary(c)
 
             if self.verify_proofs:
                 # A wrong proof (a GPU kernel bug, a bit flip) must not reach L1, where it would
@@ -156,7 +330,8 @@ class Worker:
                 stages["verify"] = time.perf_counter() - t
                 if not ok:
                     raise RuntimeError("the proof failed its own verification (backend fault?)")
-            stages["total"] = time.perf_counter() - t_job
+            metrics.JOB_STAGE_SECONDS.labels("proving").observe(time.perf_counter() - c.proof_started)
+            stages["total"] = time.perf_counter() - c.t_start
             done = self.store.succeed(
                 job.job_id,
                 self.worker_id,
@@ -170,22 +345,50 @@ class Worker:
             metrics.proof_done(stages)
             metrics.JOBS_FINISHED.labels("succeeded").inc()
             self.stats.succeeded += 1
-            jlog.info(
-                "job=%s SUCCEEDED in %.3f s (witness %.3f, ntt %.3f, msm %.3f)", job.job_id, stages["total"],
-                stages["witness"], stages["ntt"], stages["msm"],
+            c.jlog.info(
+                "job=%s SUCCEEDED in %.3f s (witness %.3f, ready %.3f, ntt %.3f, msm %.3f)", job.job_id,
+                stages["total"], stages["witness"], stages["ready"], stages["ntt"], stages["msm"],
             )  # fmt: skip
+            self._end_heartbeat(c)
             return done
-        except _Stop as stop:
-            return self._stopped(job, stop, stages, jlog)
-        except (WitnessError, ValueError) as exc:
-            # CircuitError / UnsatisfiedConstraint are ValueErrors: the batch cannot prove, ever.
-            return self._failed(job, f"{type(exc).__name__}: {exc}", stages, retry=False, jlog=jlog)
-        except Exception as exc:
-            jlog.exception("job=%s attempt %d failed", job.job_id, job.attempts)
-            return self._failed(job, f"{type(exc).__name__}: {exc}", stages, retry=True, jlog=jlog)
+        except BaseException as exc:
+            return self._finish_stage(c, exc)
+
+    def _note_idle(self, c: _Claimed, now: float) -> None:
+        """The backend's idle time before this proof, counted only when the job was already
+        submitted as the previous proof ended (otherwise the backend had nothing to do)."""
+        if self._last_proof_end is None:
+            return
+        end, end_epoch = self._last_proof_end
+        if c.job.created_at > end_epoch:
+            return
+        gap = now - end
+        c.stages["idle_before"] = gap
+        metrics.BACKEND_IDLE_SECONDS.observe(gap)
+        if gap > IDLE_LOG_S:
+            c.jlog.info("job=%s backend idle %.3f s before its proof (work was waiting)", c.job.job_id, gap)
+
+    def _finish_stage(self, c: _Claimed, exc: BaseException) -> JobRecord:
+        """End a job that left its stages early: stopped, failed (for good or to retry)."""
+        job, jlog = c.job, c.jlog
+        try:
+            if isinstance(exc, _Stop):
+                return self._stopped(job, exc, c.stages, jlog)
+            if isinstance(exc, WitnessError | ValueError):
+                # CircuitError / UnsatisfiedConstraint are ValueErrors: the batch cannot prove, ever.
+                return self._failed(job, f"{type(exc).__name__}: {exc}", c.stages, retry=False, jlog=jlog)
+            if not isinstance(exc, Exception):
+                raise exc  # KeyboardInterrupt, SystemExit: not the job's fault
+            jlog.error("job=%s attempt %d failed", job.job_id, job.attempts, exc_info=exc)
+            return self._failed(job, f"{type(exc).__name__}: {exc}", c.stages, retry=True, jlog=jlog)
         finally:
-            beating.set()
-            beat.join(timeout=5)
+            self._end_heartbeat(c)
+
+    @staticmethod
+    def _end_heartbeat(c: _Claimed) -> None:
+        c.beating.set()
+        if c.beat is not None and c.beat is not threading.current_thread():
+            c.beat.join(timeout=5)
 
     def _resident_key(self, entry: CircuitEntry) -> ResidentKey:
         # Loading a key (device upload, layout conversion) once per circuit, not per proof.
@@ -209,14 +412,16 @@ class Worker:
             if lease.cancel_requested:
                 cancel.set()
 
-    def _boundary(
-        self, job: JobRecord, stages: dict[str, float], lost: threading.Event, cancel: threading.Event
-    ) -> None:
-        """Between stages: record progress (also a heartbeat) and stop if we should."""
-        lease = self.store.heartbeat(job.job_id, self.worker_id, self.lease_s, stages=stages)
-        if lost.is_set() or not lease.owned:
-            raise _Stop("lost", "lease lost (expired and requeued, or the job was finished elsewhere)")
-        if cancel.is_set() or lease.cancel_requested:
+    def _boundary(self, c: _Claimed, stage: str | None = None) -> None:
+        """Between stages: record progress and the next ``stage`` (also a heartbeat) and stop if
+        we should."""
+        self._judge(c, self.store.heartbeat(c.job.job_id, self.worker_id, self.lease_s, stages=c.stages, stage=stage))
+
+    def _judge(self, c: _Claimed, lease: Lease) -> None:
+        """Stop (``_Stop``) if the job is no longer ours, was cancelled, or we are shutting down."""
+        if c.lost.is_set() or not lease.owned:
+            raise _Stop("lost", "lease lost (expired and requeued, cancelled, reverted, or finished elsewhere)")
+        if c.cancel.is_set() or lease.cancel_requested:
             raise _Stop("cancelled", "cancel requested")
         if self._stop_at is not None and time.monotonic() - self._stop_at > self.grace_s:
             raise _Stop("release", f"worker {self.worker_id} shutting down")

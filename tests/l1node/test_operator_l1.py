@@ -63,7 +63,9 @@ def test_l1_deposits_to_settled_batch_and_paid_withdrawal_client_deposit_refused
     job, _ = op.core.submit("b1", [op.transfer(0, 0, 1, 100, 0), op.withdrawal(1, 1, addr(carol), 250, 0)])
     assert job.tx_count == 4
     op.prove_all()
+    assert op.store.get(job.job_id).stage == "settling"  # proved, its settlement not yet recorded
     assert op.settle_all() == [1]
+    assert op.store.get(job.job_id).stage == "settled"
     assert rollup.call("batchNumber") == 1 and rollup.call("stateRoot") == op.adapter.state_root()
     assert rollup.transact("withdraw", carol.address).ok
     assert node.balance(carol.address) == 250 * UNIT

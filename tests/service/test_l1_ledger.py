@@ -82,9 +82,9 @@ def test_batches_recovered_from_l1_go_in_with_their_requests_in_one_transaction(
     ledger.install_settled(0, batches, {0: "a", 3: "b"}, taken, settled)
     assert (store.head().batch_number, store.head().root) == (2, "22")
     jobs = store.list()
-    assert [(j.batch_id, j.state, j.new_root, j.public_signals) for j in jobs] == [
-        ("l1-settled-1", "SUCCEEDED", "11", ["7"]),
-        ("l1-settled-2", "SUCCEEDED", "22", ["7"]),
+    assert [(j.batch_id, j.state, j.stage, j.new_root, j.public_signals) for j in jobs] == [
+        ("l1-settled-1", "SUCCEEDED", "settled", "11", ["7"]),
+        ("l1-settled-2", "SUCCEEDED", "settled", "22", ["7"]),
     ]
     assert ledger.waiting() == [] and [r.batch_number for r in ledger.all()] == [1, 2]
     assert ledger.settlements() == settled and store.load_accounts() == [(0, "a"), (3, "b")]

@@ -605,11 +605,11 @@ static PyObject *py_witness_run(PyObject *self, PyObject *args) {
     unsigned int coef_one;
     long long coef_minus_one;
     Py_ssize_t n_wires;
-    int cidx_bytes, check, plan_ready;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOiiILni", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                          &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11], &objs[12], &objs[13],
-                          &objs[14], &objs[15], &objs[16], &plan_ready, &cidx_bytes, &coef_one, &coef_minus_one,
-                          &n_wires, &check))
+    int cidx_bytes, check, plan_ready, as_bytes = 0;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOiiILni|p", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11], &objs[12],
+                          &objs[13], &objs[14], &objs[15], &objs[16], &plan_ready, &cidx_bytes, &coef_one,
+                          &coef_minus_one, &n_wires, &check, &as_bytes))
         return NULL;
     Py_buffer v[W_NBUF];
     int got = 0;
@@ -661,6 +661,11 @@ static PyObject *py_witness_run(PyObject *self, PyObject *args) {
         result = Py_BuildValue("(iLO)", rc, (long long)where, Py_None);
         goto done;
     }
+    if (as_bytes) { /* the backend's input as is: n_wires x 32 bytes, standard form, little-endian */
+        PyObject *raw = PyByteArray_FromStringAndSize((const char *)values, (Py_ssize_t)n_wires * 32);
+        if (raw) result = Py_BuildValue("(iLN)", rc, (long long)where, raw);
+        goto done;
+    }
     PyObject *list = PyList_New(n_wires);
     if (!list) goto done;
     for (Py_ssize_t w = 0; w < n_wires; w++) {
@@ -709,9 +714,10 @@ static PyMethodDef methods[] = {
     {"g2_in_subgroup", py_g2_in_subgroup, METH_VARARGS,
      "g2_in_subgroup(g2_points) -> bool: all on the twist and of order r"},
     {"witness_run", py_witness_run, METH_VARARGS,
-     "witness_run(17 program/input/plan buffers, plan_ready, cidx_bytes, coef_one, coef_minus_one, n_wires, check) "
-     "-> (code, where, "
-     "list of ints or None); see circuits/native_witness.py"},
+     "witness_run(17 program/input/plan buffers, plan_ready, cidx_bytes, coef_one, coef_minus_one, n_wires, check"
+     "[, as_bytes]) -> (code, where, list of ints, or with as_bytes a bytearray of n_wires x 32 standard-form bytes, "
+     "or None); "
+     "see circuits/native_witness.py"},
     {"pairing_constants", py_pairing_constants, METH_NOARGS, "pairing_constants() -> (x, 17 ints) (test hook)"},
     {NULL, NULL, 0, NULL},
 };

@@ -18,12 +18,31 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class JobStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STAGE_UNSPECIFIED: _ClassVar[JobStage]
+    JOB_STAGE_QUEUED: _ClassVar[JobStage]
+    JOB_STAGE_WITNESS: _ClassVar[JobStage]
+    JOB_STAGE_READY: _ClassVar[JobStage]
+    JOB_STAGE_PROVING: _ClassVar[JobStage]
+    JOB_STAGE_SETTLING: _ClassVar[JobStage]
+    JOB_STAGE_SETTLED: _ClassVar[JobStage]
+    JOB_STAGE_DONE: _ClassVar[JobStage]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_QUEUED: JobState
 JOB_STATE_PROVING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+JOB_STAGE_UNSPECIFIED: JobStage
+JOB_STAGE_QUEUED: JobStage
+JOB_STAGE_WITNESS: JobStage
+JOB_STAGE_READY: JobStage
+JOB_STAGE_PROVING: JobStage
+JOB_STAGE_SETTLING: JobStage
+JOB_STAGE_SETTLED: JobStage
+JOB_STAGE_DONE: JobStage
 
 class Signature(_message.Message):
     __slots__ = ("r8x", "r8y", "s")
@@ -120,7 +139,7 @@ class SubmitBatchResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "batch_id", "batch_number", "state", "batch_size", "transaction_count", "old_root", "new_root", "attempts", "max_attempts", "last_error", "worker_id", "cancel_requested", "created_at", "started_at", "finished_at", "lease_expires_at", "stage_seconds", "proof_json", "public_signals", "key_hash", "public_data", "version", "owner")
+    __slots__ = ("job_id", "batch_id", "batch_number", "state", "batch_size", "transaction_count", "old_root", "new_root", "attempts", "max_attempts", "last_error", "worker_id", "cancel_requested", "created_at", "started_at", "finished_at", "lease_expires_at", "stage_seconds", "proof_json", "public_signals", "key_hash", "public_data", "version", "owner", "stage", "stage_since")
     class StageSecondsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +171,8 @@ class Job(_message.Message):
     PUBLIC_DATA_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_SINCE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     batch_id: str
     batch_number: int
@@ -176,7 +197,9 @@ class Job(_message.Message):
     public_data: str
     version: int
     owner: str
-    def __init__(self, job_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., batch_number: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., batch_size: _Optional[int] = ..., transaction_count: _Optional[int] = ..., old_root: _Optional[str] = ..., new_root: _Optional[str] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., worker_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage_seconds: _Optional[_Mapping[str, float]] = ..., proof_json: _Optional[str] = ..., public_signals: _Optional[_Iterable[str]] = ..., key_hash: _Optional[str] = ..., public_data: _Optional[str] = ..., version: _Optional[int] = ..., owner: _Optional[str] = ...) -> None: ...
+    stage: JobStage
+    stage_since: _timestamp_pb2.Timestamp
+    def __init__(self, job_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., batch_number: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., batch_size: _Optional[int] = ..., transaction_count: _Optional[int] = ..., old_root: _Optional[str] = ..., new_root: _Optional[str] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., worker_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage_seconds: _Optional[_Mapping[str, float]] = ..., proof_json: _Optional[str] = ..., public_signals: _Optional[_Iterable[str]] = ..., key_hash: _Optional[str] = ..., public_data: _Optional[str] = ..., version: _Optional[int] = ..., owner: _Optional[str] = ..., stage: _Optional[_Union[JobStage, str]] = ..., stage_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id", "batch_id")
