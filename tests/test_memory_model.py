@@ -194,3 +194,29 @@ def test_measure_memory_refuses_a_shape_that_does_not_fit(monkeypatch, tmp_path,
     measure = _script("measure_memory")
     assert measure.main(["--batch-size", "32", "--depth", "12", "--cache-dir", str(tmp_path)]) == 2
     assert "not enough memory for batch size 32 at depth 12" in capsys.readouterr().err
+
+
+def test_cli_setup_and_prove_refuse_before_reading_the_files(monkeypatch, tmp_path, capsys):
+    from circuits.examples import cube_chain
+    from circuits.r1cs import read_r1cs, read_r1cs_header, write_r1cs
+    from prover.groth16.zkey import read_zkey, read_zkey_counts
+
+    circuit = cube_chain(5)
+    r1cs, zkey = tmp_path / "c.r1cs", tmp_path / "c.zkey"
+    write_r1cs(circuit.r1cs, r1cs)
+    header = read_r1cs_header(r1cs)
+    assert (header.n_constraints, header.n_public, header.n_wires) == (
+        circuit.n_constraints, circuit.r1cs.n_public, read_r1cs(r1cs).n_wires
+    )  # fmt: skip
+    monkeypatch.setenv("ZKPROVER_MEMORY_AVAILABLE", "1M")  # less than the interpreter alone
+    assert zkprover(["setup", str(r1cs), str(zkey)]) == 2
+    assert f"not enough memory for the setup of {r1cs}" in capsys.readouterr().err
+    assert not zkey.exists()
+    monkeypatch.setenv("ZKPROVER_MEMORY_AVAILABLE", "64G")
+    assert zkprover(["setup", str(r1cs), str(zkey)]) == 0
+    pk = read_zkey(zkey)
+    assert read_zkey_counts(zkey) == (pk.n_vars, pk.n_public, pk.domain_size)
+    monkeypatch.setenv("ZKPROVER_MEMORY_AVAILABLE", "1M")
+    missing = tmp_path / "w.wtns"  # never reached: the refusal comes first
+    assert zkprover(["prove", str(zkey), str(missing), str(tmp_path / "p.json"), str(tmp_path / "q.json")]) == 2
+    assert f"not enough memory for a proof of {zkey}" in capsys.readouterr().err
