@@ -13,7 +13,8 @@ new, plus the project's own:
     zkprover circuit export OUTDIR                  the batch circuits' .r1cs, for a ceremony
     zkprover zkey new|contribute|beacon|verify ...  phase-2 ceremony, as snarkjs (see ceremony_cli.py)
 
-Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
+Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage (or not enough
+memory for the circuit: refused before reading it).
 """
 
 from __future__ import annotations
@@ -260,9 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from prover.groth16.memory import InsufficientMemory
+
     try:
         return args.fn(args)
-    except (FormatError, ValueError, BackendError, OSError) as exc:
+    except (FormatError, ValueError, BackendError, OSError, InsufficientMemory) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

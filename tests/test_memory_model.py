@@ -220,3 +220,15 @@ def test_cli_setup_and_prove_refuse_before_reading_the_files(monkeypatch, tmp_pa
     missing = tmp_path / "w.wtns"  # never reached: the refusal comes first
     assert zkprover(["prove", str(zkey), str(missing), str(tmp_path / "p.json"), str(tmp_path / "q.json")]) == 2
     assert f"not enough memory for a proof of {zkey}" in capsys.readouterr().err
+
+
+def test_registry_refuses_a_shape_first_named_by_a_job(monkeypatch, tmp_path):
+    """A worker proves whatever shape a job names: one it was not started with is checked when
+    first loaded, against the memory left beside the keys it already holds."""
+    from prover.service.rollup_adapter import RollupRegistry
+
+    monkeypatch.setenv("ZKPROVER_MEMORY_AVAILABLE", "1G")
+    registry = RollupRegistry([1], depth=2, cache_dir=str(tmp_path))
+    with pytest.raises(InsufficientMemory, match="batch size 64 at depth 12"):
+        registry.by_name("rollup_b64_d12")
+    assert not (tmp_path / "circuits").exists()

@@ -24,8 +24,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.backend.gpu_engine import MEMORY_MARGIN
-
 MIB = 1 << 20
 GIB = 1 << 30
 
@@ -95,6 +93,8 @@ class MemoryEstimate:
 def estimate(name: str, constraints: int, n_public: int, *, uncertainty: float = 0.0) -> MemoryEstimate:
     """Memory for a circuit of ``constraints`` constraints and ``n_public`` public signals;
     ``uncertainty`` (relative) raises every constraint-proportional part, for a predicted count."""
+    from prover.backend.gpu_engine import MEMORY_MARGIN  # numpy and the kernel plans: only when estimating
+
     n = domain_for(constraints, n_public)
     scaled = constraints * (1 + uncertainty)
     signals = GPU_SIGNALS_PER_CONSTRAINT * scaled
@@ -209,8 +209,9 @@ def gib(n: int) -> str:
     return f"{n / GIB:.1f} GiB"
 
 
-class InsufficientMemory(ValueError):
-    """A circuit (or set of circuits) needs more memory than the machine has."""
+class InsufficientMemory(RuntimeError):
+    """A circuit (or set of circuits) needs more memory than this machine has now. Not a
+    ValueError: the request is sound, and a worker with more memory may take the job."""
 
 
 def require_host_memory(
