@@ -42,10 +42,13 @@ class HostMeasurement:
     setup_peak: int  # the high-water mark of a first run: circuit build, setup, key written
 
 
-#: deploy/README.md, section 5 (depth 12, CPU backend, 2 threads), in MiB as measured.
+#: deploy/README.md, section 5 (depth 12, CPU backend, 2 threads), in MiB as measured. The setup
+#: peak is the first run's high-water mark up to the key being written (batch 8: the whole run).
+#: Batch 64's resident figure is the first run's (a cached-key run was not measured).
 HOST_CALIBRATION: dict[str, HostMeasurement] = {
     "rollup_b8_d12": HostMeasurement(291_419, 783 * MIB, 913 * MIB, 924 * MIB),
-    "rollup_b32_d12": HostMeasurement(955_259, 2_497 * MIB, 3_185 * MIB, 3_185 * MIB),
+    "rollup_b32_d12": HostMeasurement(955_259, 2_497 * MIB, 3_185 * MIB, 2_882 * MIB),
+    "rollup_b64_d12": HostMeasurement(1_898_878, 4_779 * MIB, 6_260 * MIB, 5_610 * MIB),
 }
 
 
@@ -55,9 +58,10 @@ def _rate(figure: str) -> float:
 
 
 #: GPU key data per constraint (points of A, B1, B2, C per signal; A/B matrix terms at 36 bytes;
-#: the witness scratch), from the batch-32 key: 1.0 signals and 23.5 A/B terms per constraint.
-GPU_SIGNALS_PER_CONSTRAINT = 1.0
-GPU_TERMS_PER_CONSTRAINT = 23.5
+#: the witness scratch), from the batch-64 key (1,899,237 signals and 45,542,662 A/B terms for
+#: 1,898,878 constraints).
+GPU_SIGNALS_PER_CONSTRAINT = 1.0002
+GPU_TERMS_PER_CONSTRAINT = 24.0
 _GPU_POINT_BYTES_PER_SIGNAL = 64 + 64 + 128 + 64  # A, B1 and C in G1, B2 in G2 (affine)
 # per domain element: H points (64), [a|b|c] and h scratch (4·32), twiddle tables (32), CSR rows (2·8)
 _GPU_BYTES_PER_DOMAIN = 64 + 4 * 32 + 32 + 2 * 8
