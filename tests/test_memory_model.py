@@ -89,6 +89,8 @@ def test_need_of_several_shapes_keeps_every_key_and_the_largest_transient():
     need = host_need([small, big], setup=False)
     assert need == small.resident + big.proving_peak
     assert host_need([small, big], setup=True) >= need
+    api_only = host_need([small, big], setup=False, proving=False)  # serve --workers 0: keys, no proofs
+    assert api_only == small.resident + big.resident < need
     assert host_need([], setup=True) == 0
 
 

@@ -119,14 +119,16 @@ def estimate(name: str, constraints: int, n_public: int, *, uncertainty: float =
     )
 
 
-def host_need(estimates: list[MemoryEstimate], *, setup: bool) -> int:
+def host_need(estimates: list[MemoryEstimate], *, setup: bool, proving: bool = True) -> int:
     """Host memory for one process serving every circuit in ``estimates``: all keys resident
-    (a registry keeps each once loaded), plus the largest transient on top, a proof's or, where
-    keys may have to be made, a setup's."""
+    (a registry keeps each once loaded), plus the largest transient on top: a proof's where the
+    process proves, a setup's where keys may have to be made."""
     if not estimates:
         return 0
     resident = sum(e.resident for e in estimates)
-    transient = max(max(e.proving_peak, e.setup_peak if setup else 0) - e.resident for e in estimates)
+    transient = max(
+        max(e.proving_peak if proving else e.resident, e.setup_peak if setup else 0) - e.resident for e in estimates
+    )
     return resident + transient
 
 

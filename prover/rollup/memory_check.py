@@ -22,13 +22,20 @@ def shape_estimate(shape: BatchShape) -> MemoryEstimate:
 
 
 def check_batch_shapes(
-    sizes: Iterable[int], depth: int, *, setup: bool, available: int | None = None, source: str = ""
+    sizes: Iterable[int],
+    depth: int,
+    *,
+    setup: bool,
+    proving: bool = True,
+    available: int | None = None,
+    source: str = "",
 ) -> list[MemoryEstimate]:
     """The estimates for ``sizes`` at ``depth``; :class:`~prover.groth16.memory.InsufficientMemory`
-    if one process holding all their keys (and running a setup, with ``setup``) would not fit."""
+    if one process holding all their keys (and proving, with ``proving``; running a setup, with
+    ``setup``) would not fit."""
     unique = sorted(set(sizes))
     estimates = [shape_estimate(BatchShape(s, depth)) for s in unique]
-    need = host_need(estimates, setup=setup)
+    need = host_need(estimates, setup=setup, proving=proving)
     what = f"batch size{'s' if len(unique) > 1 else ''} {', '.join(map(str, unique))} at depth {depth}"
     detail = "; ".join(e.describe() for e in estimates)
     if len(estimates) > 1:

@@ -98,8 +98,10 @@ def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
 
     # Before anything is built: a batch shape whose key, proof or setup cannot fit stops the
     # process now with the figures, not the kernel's OOM killer minutes into a setup or a proof.
-    # Ceremony keys (--keys-dir) are never set up here; development keys may be.
-    check_batch_shapes(args.batch_sizes, args.depth, setup=not (args.keys_dir or os.environ.get("ZKPROVER_KEYS_DIR")))
+    # Ceremony keys (--keys-dir) are never set up here; development keys may be. An API-only
+    # server (serve --workers 0) holds the keys but does not prove.
+    ceremony = args.keys_dir or os.environ.get("ZKPROVER_KEYS_DIR")
+    check_batch_shapes(args.batch_sizes, args.depth, setup=not ceremony, proving=getattr(args, "workers", 1) > 0)
     operator = RollupAdapter(
         depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account, rollup_address=args.rollup_address
     )
