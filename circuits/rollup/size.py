@@ -13,11 +13,11 @@ constraint count follows the circuit's structure (``batch_circuit``):
 
 The coefficients below are a least-squares fit to built circuits (depths 1-3 and 12, batches
 1-32; :data:`CALIBRATION`, where batches 64 and 256 were built after the fit: 0.12% and 0.24%
-off). The prediction is not exact: the SHA-256 gadget's cost also depends on which message bits are constants, and
-that changes record by record. It stays within :data:`TOLERANCE` of every calibration point, and
-``tests/test_memory_model.py`` checks it against a fresh build too: a change to the circuit's
-gadgets that moves the counts by more than that fails there; refit with the counts of
-``bench/bench_circuit_build.py``.
+off). The prediction is not exact: the SHA-256 gadget's cost also depends on which message bits
+are constants, and that changes record by record. It stays within :data:`TOLERANCE` of every
+calibration point, and ``tests/test_memory_model.py`` checks it against a fresh build too: a
+change to the circuit's gadgets that moves the counts by more than that fails there; refit with
+the counts of ``bench/bench_circuit_build.py``.
 """
 
 from __future__ import annotations
