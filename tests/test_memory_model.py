@@ -77,7 +77,9 @@ def test_host_estimate_is_at_or_above_each_measurement_and_close_to_it(name):
         assert measured <= estimated <= 1.25 * measured, (figure, measured / MIB, estimated / MIB)
 
 
-@pytest.mark.parametrize(("constraints", "computed_mib"), [(291_419, 684), (955_259, 1_602), (1_898_878, 2_937)])
+@pytest.mark.parametrize(
+    ("constraints", "computed_mib"), [(291_419, 684), (955_259, 1_602), (1_898_878, 2_937), (3_710_006, 5_568)]
+)
 def test_gpu_estimate_is_close_to_the_backends_own_accounting(constraints, computed_mib):
     """deploy/README's GPU column is GpuEngine.key_bytes + twiddles + margin of the real keys."""
     gpu = estimate("b", constraints, 1).gpu / MIB

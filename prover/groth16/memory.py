@@ -44,11 +44,12 @@ class HostMeasurement:
 
 #: deploy/README.md, section 5 (depth 12, CPU backend, 2 threads), in MiB as measured. The setup
 #: peak is the first run's high-water mark up to the key being written (batch 8: the whole run).
-#: Batch 64's resident figure is the first run's (a cached-key run was not measured).
+#: Batch 64's and 128's resident figures are the first run's (no cached-key run was measured).
 HOST_CALIBRATION: dict[str, HostMeasurement] = {
     "rollup_b8_d12": HostMeasurement(291_419, 783 * MIB, 913 * MIB, 924 * MIB),
     "rollup_b32_d12": HostMeasurement(955_259, 2_497 * MIB, 3_185 * MIB, 2_882 * MIB),
     "rollup_b64_d12": HostMeasurement(1_898_878, 4_779 * MIB, 6_260 * MIB, 5_610 * MIB),
+    "rollup_b128_d12": HostMeasurement(3_710_006, 9_424 * MIB, 12_292 * MIB, 11_054 * MIB),
 }
 
 
