@@ -123,6 +123,9 @@ def test_available_is_the_cgroup_room_when_smaller(tmp_path, monkeypatch):
     (cg / "job" / "memory.max").write_text(str(8 * GIB))
     (cg / "job" / "memory.current").write_text(str(3 * GIB))
     assert available_host_memory(proc=proc, cgroup_root=cg) == (5 * GIB, "the cgroup's memory limit minus its usage")
+    # page cache the kernel can drop (the key files just read) does not count as used
+    (cg / "job" / "memory.stat").write_text(f"anon {2 * GIB}\ninactive_file {GIB}\nactive_file 0\n")
+    assert available_host_memory(proc=proc, cgroup_root=cg)[0] == 6 * GIB
     (cg / "job" / "memory.max").write_text("max")  # v2 without a limit: MemAvailable decides
     assert available_host_memory(proc=proc, cgroup_root=cg) == (20 * GIB, "MemAvailable")
 

@@ -14,8 +14,9 @@ before uploading a key (points, A/B matrices, scratch, twiddle tables, ``MEMORY_
 the signal and matrix-term counts taken per constraint from measured keys.
 
 Available host memory is the smaller of ``MemAvailable`` and what the process's cgroup still
-allows (limit minus usage, v2 or v1); ``$ZKPROVER_MEMORY_AVAILABLE`` (bytes, or with a K/M/G/T
-suffix) replaces both, e.g. to keep room for another process on the same host.
+allows (limit minus usage, the reclaimable page cache not counted as used; v2 or v1);
+``$ZKPROVER_MEMORY_AVAILABLE`` (bytes, or with a K/M/G/T suffix) replaces both, e.g. to keep
+room for another process on the same host.
 """
 
 from __future__ import annotations
@@ -160,8 +161,22 @@ def _read_int(path: Path) -> int | None:
     return int(text) if text.isdigit() else None  # cgroup v2 writes "max" for no limit
 
 
+def _inactive_file(stat: Path, key: str) -> int:
+    """Reclaimable page cache in a cgroup's memory.stat (what the kubelet leaves out of the
+    working set): counted in the usage, but the kernel drops it before it kills anything."""
+    try:
+        for line in stat.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
 def _cgroup_room(proc_cgroup: Path, root: Path) -> int | None:
-    """Limit minus usage of this process's memory cgroup (v2, else v1); None when unlimited."""
+    """Limit minus working set (usage less inactive page cache) of this process's memory cgroup
+    (v2, else v1); None when unlimited or not found."""
     try:
         lines = proc_cgroup.read_text().splitlines()
     except OSError:
@@ -170,16 +185,16 @@ def _cgroup_room(proc_cgroup: Path, root: Path) -> int | None:
         hierarchy, controllers, path = line.split(":", 2)
         rel = path.lstrip("/")
         if hierarchy == "0" and controllers == "":  # v2
-            names, base = ("memory.max", "memory.current"), root
+            names, base = ("memory.max", "memory.current", "inactive_file"), root
         elif "memory" in controllers.split(","):  # v1
-            names, base = ("memory.limit_in_bytes", "memory.usage_in_bytes"), root / "memory"
+            names, base = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"), root / "memory"
         else:
             continue
         # the namespaced view shows the process's own group at the mount's root
         for folder in (base / rel, base):
             limit, usage = _read_int(folder / names[0]), _read_int(folder / names[1])
             if limit is not None and limit < _NO_LIMIT and usage is not None:
-                return max(0, limit - usage)
+                return max(0, limit - usage + _inactive_file(folder / "memory.stat", names[2]))
     return None
 
 
@@ -206,7 +221,7 @@ def available_host_memory(
         found.append((mem, "MemAvailable"))
     room = _cgroup_room(proc / "self" / "cgroup", cgroup_root)
     if room is not None:
-        found.append((room, "the cgroup's memory limit minus its usage"))
+        found.append((room, "the cgroup's memory limit minus its usage"))  # less reclaimable cache
     if not found:
         return None, "unknown"
     return min(found)
