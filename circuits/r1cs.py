@@ -307,9 +307,24 @@ def _section_blocks(constraints: Sequence[Constraint], n8: int, prime: int) -> I
     yield b"".join(parts)
 
 
-def read_r1cs(path: str | os.PathLike) -> R1CS:
-    """Read an iden3 .r1cs file; FormatError naming the file on any inconsistency."""
-    f = BinFile(path, R1CS_MAGIC, 1)
+@dataclass(frozen=True)
+class R1CSHeader:
+    """The counts an .r1cs file starts with: enough to size the work before reading the rest."""
+
+    prime: int
+    n_wires: int
+    n_pub_out: int
+    n_pub_in: int
+    n_prv_in: int
+    n_labels: int
+    n_constraints: int
+
+    @property
+    def n_public(self) -> int:
+        return self.n_pub_out + self.n_pub_in
+
+
+def _header(f: BinFile) -> R1CSHeader:
     h = f.reader(_HEADER, "header")
     prime = h.field(FR_MODULUS, "scalar field")
     n_wires, n_pub_out, n_pub_in, n_prv_in = (h.u32() for _ in range(4))
@@ -318,6 +333,19 @@ def read_r1cs(path: str | os.PathLike) -> R1CS:
     h.expect_end()
     if 1 + n_pub_out + n_pub_in + n_prv_in > n_wires:
         raise f.fail(f"{n_pub_out}+{n_pub_in}+{n_prv_in} inputs/outputs do not fit in {n_wires} wires")
+    return R1CSHeader(prime, n_wires, n_pub_out, n_pub_in, n_prv_in, n_labels, n_constraints)
+
+
+def read_r1cs_header(path: str | os.PathLike) -> R1CSHeader:
+    """The header of an iden3 .r1cs file alone (the file is mapped, not read)."""
+    return _header(BinFile(path, R1CS_MAGIC, 1))
+
+
+def read_r1cs(path: str | os.PathLike) -> R1CS:
+    """Read an iden3 .r1cs file; FormatError naming the file on any inconsistency."""
+    f = BinFile(path, R1CS_MAGIC, 1)
+    hd = _header(f)
+    prime, n_wires, n_constraints = hd.prime, hd.n_wires, hd.n_constraints
 
     view = f.section(_CONSTRAINTS, "constraints")
     data = bytes(view)
@@ -356,7 +384,7 @@ def read_r1cs(path: str | os.PathLike) -> R1CS:
         if len(w2l) != 8 * n_wires:
             raise f.fail(f"wire-to-label map holds {len(w2l) // 8} entries for {n_wires} wires")
         labels = list(struct.unpack(f"<{n_wires}Q", w2l))
-    return R1CS(n_wires, n_pub_out, n_pub_in, n_prv_in, constraints, n_labels, labels, prime)
+    return R1CS(n_wires, hd.n_pub_out, hd.n_pub_in, hd.n_prv_in, constraints, hd.n_labels, labels, prime)
 
 
 __all__ = ["R1CS", "ConstraintTable", "FormatError", "read_r1cs", "write_r1cs"]

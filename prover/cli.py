@@ -13,7 +13,8 @@ new, plus the project's own:
     zkprover circuit export OUTDIR                  the batch circuits' .r1cs, for a ceremony
     zkprover zkey new|contribute|beacon|verify ...  phase-2 ceremony, as snarkjs (see ceremony_cli.py)
 
-Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage.
+Exit status: 0 success (verify: valid), 1 verify: invalid proof, 2 bad input or usage (or not enough
+memory for the circuit: refused before reading it).
 """
 
 from __future__ import annotations
@@ -43,12 +44,23 @@ def _fmt_timings(timings: dict[str, float]) -> str:
 
 
 # --- verbs --------------------------------------------------------------------------------
+def _require_memory(path: str, figure: str, constraints: int, n_public: int, what: str) -> None:
+    """Refuse, before reading ``path`` in full, work whose estimated ``figure`` (a
+    ``MemoryEstimate`` field) exceeds the host memory available."""
+    from prover.groth16.memory import estimate, require_host_memory
+
+    e = estimate(path, constraints, n_public)
+    require_host_memory(getattr(e, figure), f"{what} of {path}", detail=e.describe())
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
-    from circuits.r1cs import read_r1cs
+    from circuits.r1cs import read_r1cs, read_r1cs_header
     from prover.groth16.keys import DEV_SETUP_WARNING
     from prover.groth16.setup import setup
     from prover.groth16.zkey import write_zkey
 
+    header = read_r1cs_header(args.r1cs)
+    _require_memory(args.r1cs, "setup_peak", header.n_constraints, header.n_public, "the setup")
     r1cs = read_r1cs(args.r1cs)
     print(f"WARNING: {DEV_SETUP_WARNING}", file=sys.stderr)
     t = time.perf_counter()
@@ -66,8 +78,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from circuits.wtns import read_wtns
     from prover.groth16.formats import proof_to_json, public_to_json, write_json
     from prover.groth16.prover import prove
-    from prover.groth16.zkey import read_zkey
+    from prover.groth16.zkey import read_zkey, read_zkey_counts
 
+    n_vars, n_public, _ = read_zkey_counts(args.zkey)
+    _require_memory(args.zkey, "proving_peak", n_vars, n_public, "a proof")  # signals ~ constraints
     t = time.perf_counter()
     pk = read_zkey(args.zkey)
     witness = read_wtns(args.wtns)
@@ -247,9 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from prover.groth16.memory import InsufficientMemory
+
     try:
         return args.fn(args)
-    except (FormatError, ValueError, BackendError, OSError) as exc:
+    except (FormatError, ValueError, BackendError, OSError, InsufficientMemory) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -122,6 +122,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"keycheck: OK ceremony keys in {keys_dir}, pinned: {', '.join(sorted(expect))}")
         return 0
+    if args.build:  # a setup too big for this machine stops here, not in the kernel's OOM killer
+        from prover.groth16.memory import InsufficientMemory
+        from prover.rollup.memory_check import check_batch_shapes
+
+        try:
+            check_batch_shapes([max(sizes)], args.depth, setup=True)  # one key at a time
+        except InsufficientMemory as exc:
+            print(f"keycheck: FAIL {exc}", file=sys.stderr)
+            return 1
     failed = 0
     for name, ok, detail in check(sizes, args.depth, args.cache_dir, expect, args.build):
         print(f"keycheck: {name}: {'OK' if ok else 'FAIL'} {detail}", file=sys.stdout if ok else sys.stderr, flush=True)

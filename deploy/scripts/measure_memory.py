@@ -60,11 +60,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from prover.backend.gpu import MEMORY_MARGIN, GpuEngine
     from prover.backend.select import select_backend
+    from prover.groth16.memory import InsufficientMemory
     from prover.groth16.prover import prove
     from prover.groth16.verifier import verify
+    from prover.rollup.memory_check import check_batch_shapes
     from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
     from prover.service.rollup_api import TxRequest, inputs_from_json, inputs_json_safe
 
+    try:  # the run builds, maybe sets up, and proves one shape: refuse one that cannot fit, up front
+        (predicted,) = check_batch_shapes([args.batch_size], args.depth, setup=True)
+    except InsufficientMemory as exc:
+        print(f"measure_memory: {exc}", file=sys.stderr)
+        return 2
     steps: dict[str, dict[str, float]] = {}
 
     def mark(step: str, t0: float) -> None:
@@ -115,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         "host": steps,
         "gpu_bytes_computed": gpu,
         "gpu_total_mib_computed": round(sum(gpu.values()) / (1 << 20), 1),
-    }
+        "predicted": {k: getattr(predicted, k) for k in ("constraints", "domain", "resident", "proving_peak",
+                                                          "setup_peak", "gpu")},
+    }  # fmt: skip
     if backend.describe().startswith("gpu"):
         figures["gpu_measured"] = _gpu_measured()
     print(json.dumps(figures, indent=1))

@@ -19,7 +19,7 @@ import struct
 import numpy as np
 
 from prover.backend.interface import COEFF_DTYPE, KeyArrays
-from prover.binfile import BinFile, BinWriter, bigint, u32
+from prover.binfile import BinFile, BinWriter, SectionReader, bigint, u32
 from prover.field.arrays import g1_array, g1_points, g2_array, g2_points
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
 from prover.field.curve import G1, G2
@@ -32,9 +32,8 @@ META_SECTION = 0x7A6B
 _G1_BYTES, _G2_BYTES = 64, 128
 
 
-def read_zkey(path: str | os.PathLike) -> ProvingKey:
-    """Read a snarkjs Groth16 .zkey; FormatError naming the file on any inconsistency."""
-    f = BinFile(path, ZKEY_MAGIC, 2)
+def _counts(f: BinFile) -> tuple[SectionReader, int, int, int]:
+    """The Groth16 header's reader, positioned after (n_vars, n_public, domain_size)."""
     s1 = f.reader(1, "protocol")
     protocol = s1.u32()
     if protocol != GROTH16_PROTOCOL:
@@ -47,6 +46,20 @@ def read_zkey(path: str | os.PathLike) -> ProvingKey:
         raise f.fail(f"domain size {domain_size} is not a power of two")
     if n_public + 1 > n_vars:
         raise f.fail(f"{n_public} public signals but only {n_vars} signals")
+    return h, n_vars, n_public, domain_size
+
+
+def read_zkey_counts(path: str | os.PathLike) -> tuple[int, int, int]:
+    """(signals, public signals, domain size) of a .zkey, from its header alone (the file is
+    mapped, not read): enough to size a proof before loading the key."""
+    _, n_vars, n_public, domain_size = _counts(BinFile(path, ZKEY_MAGIC, 2))
+    return n_vars, n_public, domain_size
+
+
+def read_zkey(path: str | os.PathLike) -> ProvingKey:
+    """Read a snarkjs Groth16 .zkey; FormatError naming the file on any inconsistency."""
+    f = BinFile(path, ZKEY_MAGIC, 2)
+    h, n_vars, n_public, domain_size = _counts(f)
     alpha1 = _g1(f, h.take(_G1_BYTES), "alpha1")
     beta1 = _g1(f, h.take(_G1_BYTES), "beta1")
     beta2 = _g2(f, h.take(_G2_BYTES), "beta2")

@@ -119,8 +119,15 @@ def build_rollup(args: argparse.Namespace) -> tuple[Any, Any]:
         # and a setup per process would give each its own.
         keys = KeyCache(os.path.join(args.cache_dir or default_cache_dir(), "example-keys"))
         return ExampleOperator(capacity=4**args.depth), ExampleRegistry(args.batch_sizes, keys=keys)
+    from prover.rollup.memory_check import check_batch_shapes
     from prover.service.rollup_adapter import RollupAdapter, RollupRegistry
 
+    # Before anything is built: a batch shape whose key, proof or setup cannot fit stops the
+    # process now with the figures, not the kernel's OOM killer minutes into a setup or a proof.
+    # Ceremony keys (--keys-dir) are never set up here; development keys may be. An API-only
+    # server (serve --workers 0) holds the keys but does not prove.
+    ceremony = args.keys_dir or os.environ.get("ZKPROVER_KEYS_DIR")
+    check_batch_shapes(args.batch_sizes, args.depth, setup=not ceremony, proving=getattr(args, "workers", 1) > 0)
     operator = RollupAdapter(
         depth=args.depth, chain_id=args.chain_id, fee_account=args.fee_account, rollup_address=args.rollup_address
     )

@@ -283,11 +283,17 @@ class RollupRegistry:
     def _entry(self, size: int, depth: int) -> CircuitEntry:
         from circuits.rollup.batch_circuit import build_batch_circuit
         from prover.rollup.circuit_cache import batch_circuit
+        from prover.rollup.memory_check import check_batch_shapes
 
         with self._lock:
             entry = self._entries.get((size, depth))
             if entry is None:
                 name = f"rollup_b{size}_d{depth}"
+                if size not in self.sizes or depth != self.depth:
+                    # A shape the start-up check (prover.service.cli) did not cover, named by a
+                    # job: the keys already loaded are in this process's memory, so what is
+                    # available now is what it may use. Refused here, not by the OOM killer.
+                    check_batch_shapes([size], depth, setup=self.keys.keys_dir is None)
                 if self.keys.keys_dir is not None:
                     circuit = build_batch_circuit(BatchShape(size, depth))
                     pk = ceremony_key(circuit, name, self.keys)
