@@ -316,11 +316,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prover.service.worker import Worker
 
     store_url = _store_url(args)  # option mistakes first, before the (slow) key checks
-    if args.rollup == "rollup" and args.l1_role == "api" and not args.rollup_address:
-        raise UsageError(
-            "--l1-role=api needs --rollup-address (and --chain-id): the operator's Rollup, which every proof and "
-            "signature is bound to"
-        )
     backend = select_backend(args.backend)
     _, registry = build_rollup(args)
     store = open_store(store_url)
