@@ -67,8 +67,8 @@ setup(
     ext_modules=[
         Extension(
             "prover.backend._native",
-            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness")],
-            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
+            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "blake2b")],
+            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/ptau_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
             include_dirs=[NATIVE],
             optional=True,
         )

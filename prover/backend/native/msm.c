@@ -133,6 +133,7 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FPFX fq
 #define FONE FONE_FQ
 #include "curve_impl.h"
+#include "ptau_impl.h"
 #undef CURVE
 #undef FT
 #undef FPFX
@@ -143,6 +144,7 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FPFX fq2
 #define FONE FONE_FQ2
 #include "curve_impl.h"
+#include "ptau_impl.h"
 #undef CURVE
 #undef FT
 #undef FPFX
