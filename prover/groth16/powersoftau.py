@@ -508,8 +508,45 @@ def series_name(series: int) -> str:
     return pt._NAMES[series]
 
 
+def _verify_points(old: _Opened, cur: PtauContribution) -> tuple[str, bytes]:
+    """The file's sections 2-6 against the last record: consecutive powers (a random linear
+    combination and a pairing per series), the first points, the next challenge hash."""
+    g1, g2 = G1.generator, G2.generator
+    nxt = blake512()
+    nxt.update(cur.response_hash())
+    for s in SERIES:
+        arr = old.series(s)
+        for lo in range(0, len(arr), _BLOCK):
+            nxt.update(_uncompressed(arr[lo : lo + _BLOCK]))
+    heads = {s: (g2_points if _is_g2(s) else g1_points)(old.series(s)[:2]) for s in SERIES}
+    r1, r2 = _powers_relation(old.series(pt.TAU_G1), False)
+    if not _same_ratio(r1, r2, g2, cur.tau_g2):
+        return "tauG1 section: the powers do not match", b""
+    if heads[pt.TAU_G1] != [g1, cur.tau_g1]:
+        return "tauG1 section: it must start with the generator and the contribution's tau*G1", b""
+    r1, r2 = _powers_relation(old.series(pt.TAU_G2), True)
+    if not _same_ratio(g1, cur.tau_g1, r1, r2):
+        return "tauG2 section: the powers do not match", b""
+    if heads[pt.TAU_G2] != [g2, cur.tau_g2]:
+        return "tauG2 section: it must start with the generator and the contribution's tau*G2", b""
+    for s, want in ((pt.ALPHA_TAU_G1, cur.alpha_g1), (pt.BETA_TAU_G1, cur.beta_g1)):
+        r1, r2 = _powers_relation(old.series(s), False)
+        if not _same_ratio(r1, r2, g2, cur.tau_g2):
+            return f"{series_name(s)} section: the powers do not match", b""
+        if heads[s][0] != want:
+            return f"{series_name(s)} section: its first point is not the contribution's", b""
+    if heads[pt.BETA_G2][0] != cur.beta_g2:
+        return "betaG2 section: it is not the contribution's beta*G2", b""
+    next_challenge = nxt.digest()
+    if old.ptau.power == old.ptau.ceremony_power and next_challenge != cur.next_challenge:
+        return "the points do not hash to the next challenge of the last contribution", b""
+    return "", next_challenge
+
+
 def verify(path: str | os.PathLike) -> PtauReport:
-    """``snarkjs powersoftau verify``; FormatError on unreadable input, a report otherwise."""
+    """``snarkjs powersoftau verify``; FormatError on unreadable input, a report otherwise.
+    The last record is checked first, then the points against it, then the earlier records
+    (newest first, as snarkjs), then the Lagrange sections if present."""
     old = _open(path)
     p, contrs = old.ptau, old.contributions
     prepared = all(s in p.file.sections for s in pt.LAGRANGE.values())
@@ -522,45 +559,14 @@ def verify(path: str | os.PathLike) -> PtauReport:
     initial = {"tau_g1": G1.generator, "tau_g2": G2.generator, "alpha_g1": G1.generator}
     initial.update(beta_g1=G1.generator, beta_g2=G2.generator)
     first = first_challenge_hash(p.ceremony_power)
+    next_challenge = b""
     for i in range(len(contrs) - 1, -1, -1):
         prev = _record_points(contrs[i - 1]) if i else initial
         problem = _verify_record(contrs[i], contrs[i - 1].next_challenge if i else first, prev, i + 1)
+        if not problem and i == len(contrs) - 1:
+            problem, next_challenge = _verify_points(old, contrs[i])
         if problem:
             return bad(problem)
-        if i < len(contrs) - 1:
-            continue
-        # the last record against the points themselves
-        cur = contrs[-1]
-        nxt = blake512()
-        nxt.update(cur.response_hash())
-        g1, g2 = G1.generator, G2.generator
-        for s in SERIES:
-            arr = old.series(s)
-            for lo in range(0, len(arr), _BLOCK):
-                nxt.update(_uncompressed(arr[lo : lo + _BLOCK]))
-        tau_g1, tau_g2 = old.series(pt.TAU_G1), old.series(pt.TAU_G2)
-        first_pts = {s: (g2_points if _is_g2(s) else g1_points)(old.series(s)[:2]) for s in SERIES}
-        r1, r2 = _powers_relation(tau_g1, False)
-        if not _same_ratio(r1, r2, g2, cur.tau_g2):
-            return bad("tauG1 section: the powers do not match")
-        if first_pts[pt.TAU_G1] != [g1, cur.tau_g1]:
-            return bad("tauG1 section: it must start with the generator and the contribution's tau*G1")
-        r1, r2 = _powers_relation(tau_g2, True)
-        if not _same_ratio(g1, cur.tau_g1, r1, r2):
-            return bad("tauG2 section: the powers do not match")
-        if first_pts[pt.TAU_G2] != [g2, cur.tau_g2]:
-            return bad("tauG2 section: it must start with the generator and the contribution's tau*G2")
-        for s, want in ((pt.ALPHA_TAU_G1, cur.alpha_g1), (pt.BETA_TAU_G1, cur.beta_g1)):
-            r1, r2 = _powers_relation(old.series(s), False)
-            if not _same_ratio(r1, r2, g2, cur.tau_g2):
-                return bad(f"{series_name(s)} section: the powers do not match")
-            if first_pts[s][0] != want:
-                return bad(f"{series_name(s)} section: its first point is not the contribution's")
-        if first_pts[pt.BETA_G2][0] != cur.beta_g2:
-            return bad("betaG2 section: it is not the contribution's beta*G2")
-        next_challenge = nxt.digest()
-        if p.power == p.ceremony_power and next_challenge != cur.next_challenge:
-            return bad("the points do not hash to the next challenge of the last contribution")
     if prepared:
         for s in pt.LAGRANGE:
             problem = _verify_lagrange(p, s)
