@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from prover.binfile import BinWriter, bigint, u32
+from prover.binfile import BinWriter, atomic_output, bigint, u32
 from prover.field.arrays import fr_vector, g1_array, g1_points, g2_array, g2_points
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
 from prover.field.curve import G1, G2
@@ -404,18 +405,22 @@ def lagrange_points(points: np.ndarray, log_n: int, g2: bool) -> np.ndarray:
 
 
 def prepare_phase2(old_path, new_path) -> None:
-    """``snarkjs powersoftau prepare phase2``: sections 1-7 as they are, then 12-15."""
+    """``snarkjs powersoftau prepare phase2``: sections 1-7 as they are, then 12-15, streamed
+    domain by domain (memory: the largest domain's points and its XYZZ temporaries)."""
     old = _open(old_path)
     p = old.ptau
-    w = BinWriter(pt.PTAU_MAGIC, 1)
-    w.add(1, bytes(p.file.section(1, "header")))
-    for s in (*SERIES, 7):
-        w.add(s, p.file.section(s, str(s)))
-    for s, lag in pt.LAGRANGE.items():
-        src, g2 = old.series(s), _is_g2(s)
-        top = p.power + 1 if s == pt.TAU_G1 else p.power
-        w.add(lag, *(memoryview(lagrange_points(src[: 1 << k], k, g2)).cast("B") for k in range(top + 1)))
-    w.save(new_path)
+    with atomic_output(new_path) as fh:
+        fh.write(pt.PTAU_MAGIC + struct.pack("<II", 1, 11))
+        for s in (1, *SERIES, 7):
+            body = p.file.section(s, str(s))
+            fh.write(struct.pack("<IQ", s, len(body)))
+            fh.write(body)
+        for s, lag in pt.LAGRANGE.items():
+            src, g2 = old.series(s), _is_g2(s)
+            top = p.power + 1 if s == pt.TAU_G1 else p.power
+            fh.write(struct.pack("<IQ", lag, ((2 << top) - 1) * src[0].nbytes))
+            for k in range(top + 1):
+                fh.write(memoryview(lagrange_points(src[: 1 << k], k, g2)).cast("B"))
 
 
 # --- verify ---------------------------------------------------------------------------------
