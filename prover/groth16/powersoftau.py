@@ -48,7 +48,15 @@ from prover.groth16.mpc import (
     parse_params,
     uncompressed,
 )
-from prover.groth16.phase2 import CeremonyError, _from_mont, _native, _same_ratio, entropy_rng, parse_beacon
+from prover.groth16.phase2 import (
+    CeremonyError,
+    _from_mont,
+    _native,
+    _same_ratio,
+    entropy_rng,
+    glv_split,
+    parse_beacon,
+)
 from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, fr_from_rng, g1_from_rng, hash_to_g2
 
 R = FR_MODULUS
@@ -382,15 +390,25 @@ def beacon(old_path, new_path, beacon_hex: str, num_iterations_exp: int | str, n
 
 
 # --- prepare phase2 -------------------------------------------------------------------------
-def _twiddles(log_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """w^-j for j < n/2 and 1/n, standard form."""
+def _twiddles(log_n: int, g2: bool) -> tuple[np.ndarray, np.ndarray]:
+    """w^-j for j < n/2 as the native iFFT takes them (G2: standard form; G1: each one's GLV
+    split |k1|, |k2| and sign bits, 9 words), and 1/n."""
     n = 1 << log_n
     w_inv = pow(root_of_unity(log_n), -1, R)
     vals, t = [0] * (n // 2), 1
     for j in range(len(vals)):
         vals[j] = t
         t = t * w_inv % R
-    return fr_vector(vals).reshape(-1, 4), fr_vector([pow(n, -1, R)])
+    n_inv = fr_vector([pow(n, -1, R)])
+    if g2:
+        return fr_vector(vals).reshape(-1, 4), n_inv
+    out = np.zeros((len(vals), 9), dtype="<u8")
+    if vals:
+        split = [glv_split(v) for v in vals]
+        out[:, 0:4] = fr_vector([abs(k1) for k1, _ in split])
+        out[:, 4:8] = fr_vector([abs(k2) for _, k2 in split])
+        out[:, 8] = [(k1 < 0) | ((k2 < 0) << 1) for k1, k2 in split]
+    return out, n_inv
 
 
 def lagrange_points(points: np.ndarray, log_n: int, g2: bool) -> np.ndarray:
@@ -399,7 +417,7 @@ def lagrange_points(points: np.ndarray, log_n: int, g2: bool) -> np.ndarray:
     n = 1 << log_n
     buf = np.zeros((n, *points.shape[1:]), dtype="<u8")
     buf[: len(points)] = points[:n]
-    tw, n_inv = _twiddles(log_n)
+    tw, n_inv = _twiddles(log_n, g2)
     native.group_ifft(g2, buf, np.ascontiguousarray(tw), n_inv, threads)
     return buf
 

@@ -665,7 +665,8 @@ static PyObject *py_group_ifft(PyObject *self, PyObject *args) {
     size_t pb = g2 ? 128 : 64, n = (size_t)v[0].len / pb;
     int log_n = 0;
     while (((size_t)1 << log_n) < n) log_n++;
-    if ((size_t)v[0].len % pb || n == 0 || ((size_t)1 << log_n) != n || (size_t)v[1].len != (n / 2) * 32 ||
+    size_t tw_bytes = g2 ? 32 : 72; /* G1: the GLV split of each twiddle (ptau_impl.h) */
+    if ((size_t)v[0].len % pb || n == 0 || ((size_t)1 << log_n) != n || (size_t)v[1].len != (n / 2) * tw_bytes ||
         v[2].len != 32) {
         for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
         PyErr_SetString(PyExc_ValueError, "group_ifft: a power-of-two number of points, n/2 twiddles, one n_inv");
@@ -717,7 +718,8 @@ static PyMethodDef methods[] = {
     {"blake2b_final", py_blake2b_final, METH_VARARGS, "blake2b_final(state) -> 64-byte digest (state unchanged)"},
     {"mul_each", py_mul_each, METH_VARARGS, "mul_each(is_g2, points, scalars, out, nthreads): out[i] = scalars[i] * points[i]"},
     {"group_ifft", py_group_ifft, METH_VARARGS,
-     "group_ifft(is_g2, points, twiddles, n_inv, nthreads): inverse FFT of 2^k points in place (w^-j, j < n/2)"},
+     "group_ifft(is_g2, points, twiddles, n_inv, nthreads): inverse FFT of 2^k points in place (w^-j, j < n/2; "
+     "G1: GLV-split, see ptau_impl.h)"},
     {NULL, NULL, 0, NULL},
 };
 

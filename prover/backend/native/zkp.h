@@ -108,7 +108,8 @@ int zkp_have_openmp(void);
 
 /* Powers-of-tau kernels (prover/groth16/powersoftau.py). BLAKE2b over snarkjs's 216-byte
  * partial-hash state (blake2b.c); out[i] = scalars[i] * points[i]; an inverse FFT of 2^log_n
- * affine points in place, twiddles[j] = w^-j (j < n/2, standard form), outputs times n_inv. */
+ * affine points in place, twiddles[j] = w^-j (j < n/2, standard form; G1: GLV-split, 9 words
+ * each, see ptau_impl.h), outputs times n_inv. */
 #define ZKP_BLAKE2B_STATE 216
 void zkp_blake2b_init(uint8_t *state);
 void zkp_blake2b_update(uint8_t *state, const uint8_t *data, size_t n);
