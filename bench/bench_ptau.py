@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"peak {r['peak_rss_mib']:8.1f} MiB  load {r['load_before']:.2f} -> {r['load_after']:.2f}",
                     flush=True,
                 )
+                if args.json:  # after every step: a run cut short keeps what it measured
+                    args.json.parent.mkdir(parents=True, exist_ok=True)
+                    args.json.write_text(json.dumps(report, indent=2) + "\n")
         if {"zkprover", "snarkjs"} <= set(tools):
             ours, theirs = report["tools"]["zkprover"], report["tools"]["snarkjs"]
             report["speedup"] = {k: round(theirs[k]["seconds"] / ours[k]["seconds"], 1) for k in ours}
