@@ -62,7 +62,6 @@ from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, fr_from_rng, g1_from_
 R = FR_MODULUS
 MAX_POWER = 28  # snarkjs's limit (the 2-adicity of Fr)
 _BLOCK = 1 << 16  # points per native call: bounds the temporaries (scalars, conversions)
-_PUBKEY_BYTES = 6 * 64 + 3 * 128
 _RECORD_POINTS = 3 * 64 + 2 * 128 + 6 * 64 + 3 * 128  # five points and the public key, LEM
 SERIES = (pt.TAU_G1, pt.TAU_G2, pt.ALPHA_TAU_G1, pt.BETA_TAU_G1, pt.BETA_G2)
 

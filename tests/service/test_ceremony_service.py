@@ -64,7 +64,7 @@ def test_the_operator_settles_on_l1_with_the_ceremony_key(ceremony, tmp_path: Pa
     from prover.service.server import ProverServer
 
     policy = KeyPolicy(ceremony["keys"], {NAME: ceremony["sha256"]})  # development keys not allowed
-    registry = RollupRegistry([1], depth=2, cache_dir=str(tmp_path / "cache"), keys=policy)
+    registry = RollupRegistry([1], depth=2, keys=policy)  # the circuit from the shared cache
     registry.check_keys()
     entry = registry.get(1)
     assert entry.pk.provenance == "ceremony" and not entry.pk.is_development
