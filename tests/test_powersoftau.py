@@ -68,10 +68,14 @@ def test_mul_each_matches_the_python_curve():
     pts = [G1.affine_mul(G1.generator, 5 + i) for i in range(4)] + [None]
     scalars = [3, R - 1, 0, R // 5, 7]
     out = np.empty_like(g1_array(pts))
-    cpu._native.mul_each(False, g1_array(pts), fr_vector(scalars), out, 2)
+    cpu._native.mul_each(False, g1_array(pts), pot.native_scalars(scalars, False), out, 2)
     assert g1_points(out) == [None if p is None else G1.affine_mul(p, s) for p, s in zip(pts, scalars, strict=True)]
+    g2_pts = [G2.affine_mul(G2.generator, 5 + i) for i in range(3)]
+    out2 = np.empty_like(g2_array(g2_pts))
+    cpu._native.mul_each(True, g2_array(g2_pts), pot.native_scalars(scalars[:3], True), out2, 2)
+    assert g2_points(out2) == [G2.affine_mul(p, s) for p, s in zip(g2_pts, scalars[:3], strict=True)]
     with pytest.raises(ValueError, match="bad buffer sizes"):
-        cpu._native.mul_each(False, g1_array(pts), fr_vector(scalars[:2]), out, 2)
+        cpu._native.mul_each(False, g1_array(pts), fr_vector(scalars), out, 2)  # G1 wants the GLV split
 
 
 def _compressed_ref(p, g2: bool) -> bytes:

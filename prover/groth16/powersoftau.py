@@ -311,14 +311,15 @@ def new(path: str | os.PathLike, power: int) -> bytes:
     return first_challenge_hash(power)
 
 
-def _scalar_blocks(first: int, inc: int, n: int) -> Iterator[tuple[int, np.ndarray]]:
+def _scalar_blocks(first: int, inc: int, n: int, g2: bool) -> Iterator[tuple[int, np.ndarray]]:
+    """first * inc^i for i < n, a block at a time, in the native layout."""
     t = first % R
     for lo in range(0, n, _BLOCK):
         vals = [0] * min(_BLOCK, n - lo)
         for i in range(len(vals)):
             vals[i] = t
             t = t * inc % R
-        yield lo, fr_vector(vals)
+        yield lo, native_scalars(vals, g2)
 
 
 def _apply_key(old_path, new_path, rng: ChaCha, kind: int, name: str | None, beacon: tuple[bytes, int] | None) -> bytes:
@@ -337,7 +338,7 @@ def _apply_key(old_path, new_path, rng: ChaCha, kind: int, name: str | None, bea
         src = old.series(s)
         out = np.empty_like(src)
         g2 = _is_g2(s)
-        for lo, scalars in _scalar_blocks(firsts[s], tau.prv, len(src)):
+        for lo, scalars in _scalar_blocks(firsts[s], tau.prv, len(src), g2):
             hi = lo + len(scalars)
             native.mul_each(g2, np.ascontiguousarray(src[lo:hi]), scalars, out[lo:hi], threads)
             response.update(compressed(out[lo:hi]))
@@ -389,25 +390,30 @@ def beacon(old_path, new_path, beacon_hex: str, num_iterations_exp: int | str, n
 
 
 # --- prepare phase2 -------------------------------------------------------------------------
-def _twiddles(log_n: int, g2: bool) -> tuple[np.ndarray, np.ndarray]:
-    """w^-j for j < n/2 as the native iFFT takes them (G2: standard form; G1: each one's GLV
-    split |k1|, |k2| and sign bits, 9 words), and 1/n."""
-    n = 1 << log_n
-    w_inv = pow(root_of_unity(log_n), -1, R)
-    vals, t = [0] * (n // 2), 1
-    for j in range(len(vals)):
-        vals[j] = t
-        t = t * w_inv % R
-    n_inv = fr_vector([pow(n, -1, R)])
+def native_scalars(vals: list[int], g2: bool) -> np.ndarray:
+    """Scalars (below r) as the native ``mul_each`` and ``group_ifft`` take them: G2 in
+    standard form (4 words each); G1 as the GLV split k = k1 + k2 lambda, |k1|, |k2| and a word
+    of sign bits (9 words each: 130 doublings per product instead of 255)."""
     if g2:
-        return fr_vector(vals).reshape(-1, 4), n_inv
+        return fr_vector(vals).reshape(-1, 4)
     out = np.zeros((len(vals), 9), dtype="<u8")
     if vals:
         split = [glv_split(v) for v in vals]
         out[:, 0:4] = fr_vector([abs(k1) for k1, _ in split])
         out[:, 4:8] = fr_vector([abs(k2) for _, k2 in split])
         out[:, 8] = [(k1 < 0) | ((k2 < 0) << 1) for k1, k2 in split]
-    return out, n_inv
+    return out
+
+
+def _twiddles(log_n: int, g2: bool) -> tuple[np.ndarray, np.ndarray]:
+    """w^-j for j < n/2 in the native layout, and 1/n (standard form)."""
+    n = 1 << log_n
+    w_inv = pow(root_of_unity(log_n), -1, R)
+    vals, t = [0] * (n // 2), 1
+    for j in range(len(vals)):
+        vals[j] = t
+        t = t * w_inv % R
+    return native_scalars(vals, g2), fr_vector([pow(n, -1, R)])
 
 
 def lagrange_points(points: np.ndarray, log_n: int, g2: bool) -> np.ndarray:

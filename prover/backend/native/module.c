@@ -632,8 +632,8 @@ static PyObject *py_mul_each(PyObject *self, PyObject *args) {
             return NULL;
         }
     }
-    size_t pb = g2 ? 128 : 64, n = (size_t)v[0].len / pb;
-    if ((size_t)v[0].len % pb || v[0].len != v[2].len || (size_t)v[1].len != n * 32) {
+    size_t pb = g2 ? 128 : 64, n = (size_t)v[0].len / pb, sb = g2 ? 32 : 72; /* G1: GLV-split, ptau_impl.h */
+    if ((size_t)v[0].len % pb || v[0].len != v[2].len || (size_t)v[1].len != n * sb) {
         for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
         PyErr_SetString(PyExc_ValueError, "mul_each: bad buffer sizes");
         return NULL;
@@ -716,7 +716,7 @@ static PyMethodDef methods[] = {
     {"blake2b_init", py_blake2b_init, METH_VARARGS, "blake2b_init(state): a fresh BLAKE2b-512 in a 216-byte snarkjs partial-hash state"},
     {"blake2b_update", py_blake2b_update, METH_VARARGS, "blake2b_update(state, data): hash data into the state in place"},
     {"blake2b_final", py_blake2b_final, METH_VARARGS, "blake2b_final(state) -> 64-byte digest (state unchanged)"},
-    {"mul_each", py_mul_each, METH_VARARGS, "mul_each(is_g2, points, scalars, out, nthreads): out[i] = scalars[i] * points[i]"},
+    {"mul_each", py_mul_each, METH_VARARGS, "mul_each(is_g2, points, scalars, out, nthreads): out[i] = scalars[i] * points[i] (G1: GLV-split)"},
     {"group_ifft", py_group_ifft, METH_VARARGS,
      "group_ifft(is_g2, points, twiddles, n_inv, nthreads): inverse FFT of 2^k points in place (w^-j, j < n/2; "
      "G1: GLV-split, see ptau_impl.h)"},

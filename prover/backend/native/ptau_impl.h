@@ -3,6 +3,7 @@
  *
  *   mul_each  out[i] = scalars[i] * points[i]: a contribution multiplies every power by its own
  *             scalar (first * inc^i), so neither the fixed-base table nor one shared scalar applies.
+ *             Scalars are laid out as the twiddles below (G1: GLV-split).
  *   ifft      the inverse FFT of 2^log_n points in place: the Lagrange basis points that
  *             ``prepare phase2`` derives from tau^i G without knowing tau. Radix-2 decimation in
  *             time; every stage's butterflies run in parallel in XYZZ and are normalised
@@ -22,24 +23,8 @@
 #define F(op) ZKP_CAT(FPFX, op)
 #define G(name) ZKP_CAT(CURVE, name)
 
-typedef struct {
-    const G(aff) *in;
-    const fe *s;
-} G(each_ctx);
 
-static void G(each_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
-    const G(each_ctx) *x = (const G(each_ctx) *)vctx;
-    for (size_t i = lo; i < hi; i++) G(mul_var)(&acc[i - lo], &x->in[i], &x->s[i]);
-}
-
-/* Scalars standard form, reduced below r (the caller checks). */
-int ZKP_CAT(zkp_mul_each, CURVE)(const uint64_t *points, const uint64_t *scalars, size_t n, int nthreads,
-                                  uint64_t *out) {
-    G(each_ctx) ctx = {(const G(aff) *)points, (const fe *)scalars};
-    return G(chunked)((G(aff) *)out, n, 1024, nthreads, G(each_chunk), &ctx);
-}
-
-/* r = twiddle * p, the twiddle as laid out above. */
+/* r = k * p for a scalar k in the layout above (a twiddle, or a contribution's first * tau^i). */
 static inline void G(mul_twiddle)(G(xyzz) *r, const G(aff) *p, const u64 *tw) {
 #ifdef PTAU_GLV_BETA
     enum { C = 5, W = 26, D = 16 }; /* 26 windows of 5 bits cover |k_i| < 2^129 */
@@ -61,6 +46,23 @@ static inline void G(mul_twiddle)(G(xyzz) *r, const G(aff) *p, const u64 *tw) {
 #else
     G(mul_var)(r, p, (const fe *)tw);
 #endif
+}
+
+typedef struct {
+    const G(aff) *in;
+    const u64 *s;
+} G(each_ctx);
+
+static void G(each_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
+    const G(each_ctx) *x = (const G(each_ctx) *)vctx;
+    for (size_t i = lo; i < hi; i++) G(mul_twiddle)(&acc[i - lo], &x->in[i], x->s + i * PTAU_TW_WORDS);
+}
+
+/* Scalars below r in the layout above (the caller reduces them). */
+int ZKP_CAT(zkp_mul_each, CURVE)(const uint64_t *points, const uint64_t *scalars, size_t n, int nthreads,
+                                  uint64_t *out) {
+    G(each_ctx) ctx = {(const G(aff) *)points, (const u64 *)scalars};
+    return G(chunked)((G(aff) *)out, n, 1024, nthreads, G(each_chunk), &ctx);
 }
 
 int ZKP_CAT(zkp_ifft, CURVE)(uint64_t *points, int log_n, const uint64_t *twiddles, const uint64_t *n_inv,
