@@ -68,7 +68,7 @@ setup(
         Extension(
             "prover.backend._native",
             sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "blake2b")],
-            depends=[f"{NATIVE}/field.h", f"{NATIVE}/curve_impl.h", f"{NATIVE}/ptau_impl.h", f"{NATIVE}/zkp.h", f"{NATIVE}/pairing.h"],
+            depends=[f"{NATIVE}/{name}.h" for name in ("field", "curve_impl", "ptau_impl", "zkp", "pairing")],
             include_dirs=[NATIVE],
             optional=True,
         )
