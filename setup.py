@@ -67,8 +67,10 @@ setup(
     ext_modules=[
         Extension(
             "prover.backend._native",
-            sources=[f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "operator")],
-            depends=[f"{NATIVE}/{name}.h" for name in ("field", "glv", "curve_impl", "zkp", "pairing")],
+            sources=[
+                f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "operator", "blake2b")
+            ],
+            depends=[f"{NATIVE}/{name}.h" for name in ("field", "glv", "curve_impl", "ptau_impl", "zkp", "pairing")],
             include_dirs=[NATIVE],
             optional=True,
         )

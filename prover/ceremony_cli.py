@@ -3,6 +3,16 @@
     zkprover circuit export OUTDIR [--batch-sizes 1,2,4] [--depth 12]
     zkprover powersoftau development POWER OUT.ptau   (tests and benchmarks only, see ptau_dev.py)
 
+and a phase 1 of its own, snarkjs's ``powersoftau`` verbs argument for argument on snarkjs's
+``.ptau`` files (``prover.groth16.powersoftau``; for development ceremonies and benchmarks,
+production keys start from a public ceremony's file):
+
+    zkprover powersoftau new bn128 POWER OUT.ptau
+    zkprover powersoftau contribute IN.ptau OUT.ptau [--name NAME] [-e ENTROPY]
+    zkprover powersoftau beacon IN.ptau OUT.ptau BEACONHASH NUMITERATIONSEXP [--name NAME]
+    zkprover powersoftau prepare phase2 IN.ptau OUT.ptau
+    zkprover powersoftau verify IN.ptau
+
 writes ``OUTDIR/rollup_b<size>_d<depth>.r1cs`` for each batch shape, exactly the constraint
 system the service proves for that shape (the same builder, the same writer: the SHA-256 it
 prints is the service's circuit digest). The ``zkey`` verbs mirror snarkjs argument for argument:
@@ -127,6 +137,72 @@ def cmd_ptau_development(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ptau_new(args: argparse.Namespace) -> int:
+    from prover.groth16 import powersoftau
+
+    if args.curve not in ("bn128", "bn254", "alt_bn128"):
+        raise ValueError(f"curve {args.curve!r} is not supported (only bn128)")
+    t = time.perf_counter()
+    h = powersoftau.new(args.ptau, args.power)
+    _hash("First Contribution Hash:", h)
+    print(f"powersoftau new: power {args.power}, {time.perf_counter() - t:.2f} s -> {args.ptau}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_ptau_contribute(args: argparse.Namespace) -> int:
+    from prover.groth16 import powersoftau
+
+    t = time.perf_counter()
+    h = powersoftau.contribute(args.old, args.new, args.name, _entropy(args.entropy))
+    _hash("Contribution Response Hash:", h)
+    print(f"powersoftau contribute: {time.perf_counter() - t:.2f} s -> {args.new}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_ptau_beacon(args: argparse.Namespace) -> int:
+    from prover.groth16 import powersoftau
+
+    t = time.perf_counter()
+    h = powersoftau.beacon(args.old, args.new, args.beacon_hash, args.num_iterations_exp, args.name)
+    _hash("Contribution Response Hash:", h)
+    print(f"powersoftau beacon: {time.perf_counter() - t:.2f} s -> {args.new}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_ptau_prepare(args: argparse.Namespace) -> int:
+    from prover.groth16 import powersoftau
+
+    t = time.perf_counter()
+    powersoftau.prepare_phase2(args.old, args.new)
+    print(f"powersoftau prepare phase2: {time.perf_counter() - t:.2f} s -> {args.new}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_ptau_verify(args: argparse.Namespace) -> int:
+    from prover.groth16 import powersoftau
+    from prover.groth16.mpc import BEACON
+
+    t = time.perf_counter()
+    report = powersoftau.verify(args.ptau)
+    if not report.ok:
+        print(f"INVALID: {report.problem}", file=sys.stderr)
+        return EXIT_INVALID
+    for i in range(len(report.contributions) - 1, -1, -1):
+        c = report.contributions[i]
+        print("-----------------------------------------------------")
+        print(f"Contribution #{i + 1}: {c.name or ''}")
+        _hash("Next Challenge:", c.next_challenge)
+        _hash("Response Hash:", c.response_hash())
+        if c.type == BEACON and c.beacon_hash is not None:
+            print(f"Beacon generator: {c.beacon_hash.hex()}\nBeacon iterations Exp: {c.num_iterations_exp}")
+    print("-----------------------------------------------------")
+    if not report.prepared:
+        print("WARNING: no phase-2 sections (12-15): run `zkprover powersoftau prepare phase2` before `zkey new`")
+    print("Powers of Tau Ok!")
+    print(f"powersoftau verify: power {report.power}, {time.perf_counter() - t:.2f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 def circuit_name(batch_size: int, depth: int) -> str:
     """The service's name for a batch shape (``RollupRegistry.name``)."""
     return f"rollup_b{batch_size}_d{depth}"
@@ -143,12 +219,43 @@ def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
     ce.add_argument("--depth", type=int, default=12, help="state tree depth (default 12, as the service)")
     ce.set_defaults(fn=cmd_circuit_export)
 
-    pt = sub.add_parser("powersoftau", help="phase-1 files (development only; production uses a public .ptau)")
+    pt = sub.add_parser("powersoftau", help="phase 1 (snarkjs-compatible; production uses a public ceremony's .ptau)")
     pts = pt.add_subparsers(dest="ptau_verb", required=True)
     pd = pts.add_parser("development", help="a prepared .ptau from one random tau, for tests and benchmarks")
     pd.add_argument("power", type=int)
     pd.add_argument("ptau")
     pd.set_defaults(fn=cmd_ptau_development)
+
+    pn = pts.add_parser("new", help="a fresh accumulator (every point a generator)")
+    pn.add_argument("curve", help="bn128")
+    pn.add_argument("power", type=int, help="the largest domain is 2^power (1..28)")
+    pn.add_argument("ptau")
+    pn.set_defaults(fn=cmd_ptau_new)
+
+    pc = pts.add_parser("contribute", help="add a secret contribution")
+    pc.add_argument("old")
+    pc.add_argument("new")
+    pc.add_argument("-n", "--name", default=None, help="the contributor's name, kept in the file")
+    pc.add_argument("-e", "--entropy", default=None, help="extra entropy text (asked for when absent)")
+    pc.set_defaults(fn=cmd_ptau_contribute)
+
+    pb = pts.add_parser("beacon", help="a contribution from public randomness (e.g. a block hash)")
+    pb.add_argument("old")
+    pb.add_argument("new")
+    pb.add_argument("beacon_hash", metavar="beaconHash", help="hexadecimal")
+    pb.add_argument("num_iterations_exp", metavar="numIterationsExp", help="SHA-256 iterations = 2^this (10..63)")
+    pb.add_argument("-n", "--name", default=None)
+    pb.set_defaults(fn=cmd_ptau_beacon)
+
+    pp = pts.add_parser("prepare", help="prepare phase2: add the Lagrange-basis sections zkey new reads")
+    pp.add_argument("what", choices=["phase2"])
+    pp.add_argument("old")
+    pp.add_argument("new")
+    pp.set_defaults(fn=cmd_ptau_prepare)
+
+    pv = pts.add_parser("verify", help="check every contribution, the powers and the phase-2 sections")
+    pv.add_argument("ptau")
+    pv.set_defaults(fn=cmd_ptau_verify)
 
     z = sub.add_parser("zkey", help="Groth16 phase-2 ceremony (snarkjs-compatible: new, contribute, beacon, verify)")
     zs = z.add_subparsers(dest="zkey_verb", required=True)

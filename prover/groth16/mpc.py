@@ -85,16 +85,7 @@ class Contribution:
 
     def encode(self) -> bytes:
         points = g1_array([self.delta_after, self.g1_s, self.g1_sx]).tobytes() + g2_array([self.g2_spx]).tobytes()
-        params = bytearray()
-        if self.name:
-            # snarkjs keeps the first 64 UTF-16 units of the name; characters are close enough
-            data = self.name[:64].encode()
-            params += bytes([_NAME, len(data)]) + data
-        if self.type == BEACON:
-            assert self.beacon_hash is not None and self.num_iterations_exp is not None
-            params += bytes([_ITERATIONS, self.num_iterations_exp, _BEACON_HASH, len(self.beacon_hash)])
-            params += self.beacon_hash
-        return points + self.transcript + u32(self.type) + u32(len(params)) + bytes(params)
+        return points + self.transcript + encode_params(self)
 
 
 @dataclass
@@ -116,6 +107,21 @@ class MpcParams:
         return h
 
 
+def encode_params(c) -> bytes:
+    """u32 type, u32 length, then the parameter list of a phase-1 or phase-2 record ``c`` (with
+    ``type``, ``name``, ``num_iterations_exp`` and ``beacon_hash``): both phases share it."""
+    params = bytearray()
+    if c.name:
+        # snarkjs keeps the first 64 UTF-16 units of the name; characters are close enough
+        data = c.name[:64].encode()
+        params += bytes([_NAME, len(data)]) + data
+    if c.type == BEACON:
+        assert c.beacon_hash is not None and c.num_iterations_exp is not None
+        params += bytes([_ITERATIONS, c.num_iterations_exp, _BEACON_HASH, len(c.beacon_hash)])
+        params += c.beacon_hash
+    return u32(c.type) + u32(len(params)) + bytes(params)
+
+
 def read_mpc_params(r: SectionReader) -> MpcParams:
     """Parse section 10; FormatError (naming the file) on anything malformed."""
     fail = r.owner.fail
@@ -135,13 +141,14 @@ def read_mpc_params(r: SectionReader) -> MpcParams:
         c = Contribution(delta_after, g1_s, g1_sx, g2_spx, bytes(r.take(64)), r.u32())
         plen = r.u32()
         params = bytes(r.take(plen))
-        _parse_params(c, params, i, fail)
+        parse_params(c, params, i, fail)
         out.append(c)
     r.expect_end()
     return MpcParams(cs_hash, out)
 
 
-def _parse_params(c: Contribution, params: bytes, i: int, fail) -> None:
+def parse_params(c, params: bytes, i: int, fail) -> None:
+    """Fill the name, beacon hash and iterations of record ``c`` (either phase) from its list."""
     pos, last = 0, 0
     try:
         while pos < len(params):
@@ -183,9 +190,11 @@ __all__ = [
     "FormatError",
     "MpcParams",
     "blake512",
+    "encode_params",
     "format_hash",
     "g1_uncompressed",
     "g2_uncompressed",
+    "parse_params",
     "read_mpc_params",
     "uncompressed",
 ]

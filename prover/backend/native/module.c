@@ -683,6 +683,127 @@ done:
     return result;
 }
 
+
+/* --- powers of tau (prover/groth16/powersoftau.py) ---------------------------------------- */
+
+static PyObject *py_blake2b_init(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    Py_buffer st;
+    if (get_buf(obj, &st, 1, "blake2b_init") < 0) return NULL;
+    if (st.len != ZKP_BLAKE2B_STATE) {
+        PyBuffer_Release(&st);
+        PyErr_SetString(PyExc_ValueError, "blake2b_init: the state is 216 bytes");
+        return NULL;
+    }
+    zkp_blake2b_init((uint8_t *)st.buf);
+    PyBuffer_Release(&st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_blake2b_update(PyObject *self, PyObject *args) {
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "OO", &objs[0], &objs[1])) return NULL;
+    Py_buffer st, data;
+    if (get_buf(objs[0], &st, 1, "blake2b_update") < 0) return NULL;
+    if (get_buf(objs[1], &data, 0, "blake2b_update") < 0) {
+        PyBuffer_Release(&st);
+        return NULL;
+    }
+    if (st.len != ZKP_BLAKE2B_STATE) {
+        PyBuffer_Release(&st);
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "blake2b_update: the state is 216 bytes");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    zkp_blake2b_update((uint8_t *)st.buf, (const uint8_t *)data.buf, (size_t)data.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&st);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_blake2b_final(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    if (!PyArg_ParseTuple(args, "O", &obj)) return NULL;
+    Py_buffer st;
+    if (get_buf(obj, &st, 0, "blake2b_final") < 0) return NULL;
+    if (st.len != ZKP_BLAKE2B_STATE) {
+        PyBuffer_Release(&st);
+        PyErr_SetString(PyExc_ValueError, "blake2b_final: the state is 216 bytes");
+        return NULL;
+    }
+    uint8_t out[64];
+    zkp_blake2b_final((const uint8_t *)st.buf, out);
+    PyBuffer_Release(&st);
+    return PyBytes_FromStringAndSize((const char *)out, 64);
+}
+
+/* mul_each(is_g2, points, scalars, out, nthreads): out[i] = scalars[i] * points[i]. */
+static PyObject *py_mul_each(PyObject *self, PyObject *args) {
+    PyObject *objs[3];
+    int g2, nthreads;
+    if (!PyArg_ParseTuple(args, "pOOOi", &g2, &objs[0], &objs[1], &objs[2], &nthreads)) return NULL;
+    Py_buffer v[3];
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 2, "mul_each") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    size_t pb = g2 ? 128 : 64, n = (size_t)v[0].len / pb, sb = g2 ? 32 : 72; /* G1: GLV-split, ptau_impl.h */
+    if ((size_t)v[0].len % pb || v[0].len != v[2].len || (size_t)v[1].len != n * sb) {
+        for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "mul_each: bad buffer sizes");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_mul_each_g2((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    else
+        rc = zkp_mul_each_g1((const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, n, nthreads, (uint64_t *)v[2].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* group_ifft(is_g2, points, twiddles, n_inv, nthreads): inverse FFT of the points in place. */
+static PyObject *py_group_ifft(PyObject *self, PyObject *args) {
+    PyObject *objs[3];
+    int g2, nthreads;
+    if (!PyArg_ParseTuple(args, "pOOOi", &g2, &objs[0], &objs[1], &objs[2], &nthreads)) return NULL;
+    Py_buffer v[3];
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 0, "group_ifft") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    size_t pb = g2 ? 128 : 64, n = (size_t)v[0].len / pb;
+    int log_n = 0;
+    while (((size_t)1 << log_n) < n) log_n++;
+    size_t tw_bytes = g2 ? 32 : 72; /* G1: the GLV split of each twiddle (ptau_impl.h) */
+    if ((size_t)v[0].len % pb || n == 0 || ((size_t)1 << log_n) != n || (size_t)v[1].len != (n / 2) * tw_bytes ||
+        v[2].len != 32) {
+        for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+        PyErr_SetString(PyExc_ValueError, "group_ifft: a power-of-two number of points, n/2 twiddles, one n_inv");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (g2)
+        rc = zkp_ifft_g2((uint64_t *)v[0].buf, log_n, (const uint64_t *)v[1].buf, (const uint64_t *)v[2].buf, nthreads);
+    else
+        rc = zkp_ifft_g1((uint64_t *)v[0].buf, log_n, (const uint64_t *)v[1].buf, (const uint64_t *)v[2].buf, nthreads);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"series", py_series, METH_VARARGS, "series(is_g2, start, step, out, nthreads): out[i] = start + i*step"},
     {"msm_g1", py_msm_g1, METH_VARARGS,
@@ -719,6 +840,13 @@ static PyMethodDef methods[] = {
      "or None); "
      "see circuits/native_witness.py"},
     {"pairing_constants", py_pairing_constants, METH_NOARGS, "pairing_constants() -> (x, 17 ints) (test hook)"},
+    {"blake2b_init", py_blake2b_init, METH_VARARGS, "blake2b_init(state): a fresh BLAKE2b-512 in a 216-byte snarkjs partial-hash state"},
+    {"blake2b_update", py_blake2b_update, METH_VARARGS, "blake2b_update(state, data): hash data into the state in place"},
+    {"blake2b_final", py_blake2b_final, METH_VARARGS, "blake2b_final(state) -> 64-byte digest (state unchanged)"},
+    {"mul_each", py_mul_each, METH_VARARGS, "mul_each(is_g2, points, scalars, out, nthreads): out[i] = scalars[i] * points[i] (G1: GLV-split)"},
+    {"group_ifft", py_group_ifft, METH_VARARGS,
+     "group_ifft(is_g2, points, twiddles, n_inv, nthreads): inverse FFT of 2^k points in place (w^-j, j < n/2; "
+     "G1: GLV-split, see ptau_impl.h)"},
     {NULL, NULL, 0, NULL},
 };
 

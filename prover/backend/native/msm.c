@@ -447,3 +447,26 @@ int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const
     ctx.neg2 = neg2;
     return g1_chunked((g1_aff *)out, n, 1024, nthreads, glv_chunk, &ctx);
 }
+
+/* The powers-of-tau kernels (ptau_impl.h), here after GLV_BETA: G1 twiddle products use GLV. */
+#define CURVE g1
+#define FT fe
+#define FPFX fq
+#define FONE FONE_FQ
+#define PTAU_GLV_BETA GLV_BETA
+#include "ptau_impl.h"
+#undef PTAU_GLV_BETA
+#undef CURVE
+#undef FT
+#undef FPFX
+#undef FONE
+
+#define CURVE g2
+#define FT fe2
+#define FPFX fq2
+#define FONE FONE_FQ2
+#include "ptau_impl.h"
+#undef CURVE
+#undef FT
+#undef FPFX
+#undef FONE

@@ -134,4 +134,18 @@ int zkp_witness_run(const zkp_witness_prog *p, uint32_t *plan, int plan_ready, u
 /* 1 if built with OpenMP (multi-threaded), else 0. */
 int zkp_have_openmp(void);
 
+
+/* Powers-of-tau kernels (prover/groth16/powersoftau.py). BLAKE2b over snarkjs's 216-byte
+ * partial-hash state (blake2b.c); out[i] = scalars[i] * points[i]; an inverse FFT of 2^log_n
+ * affine points in place, twiddles[j] = w^-j (j < n/2, standard form; G1: GLV-split, 9 words
+ * each, see ptau_impl.h), outputs times n_inv. */
+#define ZKP_BLAKE2B_STATE 216
+void zkp_blake2b_init(uint8_t *state);
+void zkp_blake2b_update(uint8_t *state, const uint8_t *data, size_t n);
+void zkp_blake2b_final(const uint8_t *state, uint8_t *out);
+int zkp_mul_each_g1(const uint64_t *points, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+int zkp_mul_each_g2(const uint64_t *points, const uint64_t *scalars, size_t n, int nthreads, uint64_t *out);
+int zkp_ifft_g1(uint64_t *points, int log_n, const uint64_t *twiddles, const uint64_t *n_inv, int nthreads);
+int zkp_ifft_g2(uint64_t *points, int log_n, const uint64_t *twiddles, const uint64_t *n_inv, int nthreads);
+
 #endif
