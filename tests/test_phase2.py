@@ -76,11 +76,11 @@ def test_lincomb_pippenger_rows_match_the_straus_path(g2):
 
 @native
 def test_batch_glv_rescaling_matches_the_generic_product():
-    """More points than one lockstep batch (256), with points at infinity among them."""
+    """More points than one lockstep batch (1024), with points at infinity among them."""
     start, step = g1_array([G1.affine_mul(G1.generator, 7)]), g1_array([G1.affine_mul(G1.generator, 11)])
-    pts = np.empty((700, 2, 4), dtype="<u8")
+    pts = np.empty((1100, 2, 4), dtype="<u8")
     cpu._native.series(False, start, step, pts, 2)
-    pts[[0, 300, 699]] = 0
+    pts[[0, 300, 1099]] = 0
     for k in (R - 1, R // 3 + 17, phase2.GLV_LAMBDA + 1):
         k1, k2 = phase2.glv_split(k)
         out, want = np.empty_like(pts), np.empty_like(pts)
@@ -208,3 +208,23 @@ def test_the_point_past_the_tau_section_is_subtracted_as_ffjavascript_does():
     x1, y1, x2, y2 = (w * rinv % q for w in words)
     lam = (-y2 - y1) * pow(x2 - x1, -1, q) % q
     assert (lam * lam - x1 - x2) % q != x
+
+
+@native
+@pytest.mark.parametrize("g2", [False, True])
+def test_folding_shared_coefficients_changes_no_sum(g2):
+    """Terms of one output sharing a coefficient are summed first (``coef_id``): same points as
+    one product per term, with repeated bases, the coefficient 1 and singletons mixed in."""
+    group, to_arr = (G2, g2_array) if g2 else (G1, g1_array)
+    start, step = to_arr([group.affine_mul(group.generator, 3)]), to_arr([group.affine_mul(group.generator, 5)])
+    bases = np.empty((40, *start.shape[1:]), dtype="<u8")
+    cpu._native.series(g2, start, step, bases, 2)
+    rng = np.random.default_rng(3)
+    values = [1, 7, R - 1, R // 3, (R // 3) * 2, 0xDEADBEEF << 150]
+    n = 600
+    ids = rng.integers(0, len(values), n)
+    out_idx, base_idx = rng.integers(0, 25, n), rng.integers(0, len(bases), n)
+    scalars = _limbs([values[i] for i in ids])
+    plain = phase2._lincomb(g2, bases, out_idx, base_idx, scalars, 25)
+    folded = phase2._lincomb(g2, bases, out_idx, base_idx, scalars, 25, ids)
+    assert np.array_equal(plain, folded)

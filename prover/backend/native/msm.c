@@ -317,7 +317,7 @@ static void glv_one(g1_xyzz *r, const g1_aff *p, const glv_ctx *x) {
  * zero denominator anyway (infinity, a point off the curve) is flagged and redone by glv_one. */
 #define GLV_TABLE (1 << (NAF_W - 2))
 #ifndef GLV_BATCH
-#define GLV_BATCH 256
+#define GLV_BATCH 1024
 #endif
 
 typedef struct {
