@@ -3,6 +3,7 @@
     python bench/bench_ceremony.py --r1cs rollup_b8_d12.r1cs --ptau pot19.ptau --workdir W \
         [--tools zkprover,snarkjs] [--steps new,contribute,verify] [--repeats 3] [--timeout 1800] \
         [--lock /work/notes/bigmem.lock] [--json bench/results/ceremony_b8.json]
+    python bench/bench_ceremony.py --batch-size 8 --depth 12 --power 19 --workdir W   # prepare the inputs too
 
 Per step (``new`` r1cs + ptau -> key, ``contribute`` one contribution, ``verify`` the
 contributed key) and per repeat, each tool runs once, alternating, as its own process (the
@@ -10,7 +11,10 @@ whole command: reading, computing, hashing, writing). Timed by wall clock, with 
 peak resident memory from ``wait4`` and the 1-minute load average before and after. A command
 that runs past ``--timeout`` (default 30 minutes) is killed and reported as not finished.
 
-Inputs a step needs come from the same tool's previous step when it finished, else from the
+With ``--batch-size`` the circuit is exported first (``zkprover circuit export``), with
+``--power`` a development ``.ptau`` is written (``zkprover powersoftau development``, which
+snarkjs reads like its own); both are kept in the workdir and reused. Inputs a step needs
+come from the same tool's previous step when it finished, else from the
 other tool's (``zkey new`` writes byte-identical keys in both tools, so either key is the same
 input). With ``--lock`` every command runs holding that file's flock (the shared machine's
 big-memory lock), taken before the clock starts. Results are written to the JSON after every
@@ -120,8 +124,11 @@ def summarise(runs: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--r1cs", type=Path, required=True)
-    p.add_argument("--ptau", type=Path, required=True)
+    p.add_argument("--r1cs", type=Path)
+    p.add_argument("--ptau", type=Path)
+    p.add_argument("--batch-size", type=int, help="export this batch circuit instead of --r1cs")
+    p.add_argument("--depth", type=int, default=12)
+    p.add_argument("--power", type=int, help="write a development .ptau of this power instead of --ptau")
     p.add_argument("--workdir", type=Path, required=True, help="keys are written (and reused) here")
     p.add_argument("--tools", default="zkprover,snarkjs")
     p.add_argument("--steps", default=",".join(STEPS))
@@ -137,6 +144,18 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown step(s) {bad}: choose from {STEPS}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cli = [sys.executable, "-m", "prover.cli"]
+    if args.batch_size:
+        args.r1cs = args.workdir / f"rollup_b{args.batch_size}_d{args.depth}.r1cs"
+        if not args.r1cs.exists():
+            cmd = [*cli, "circuit", "export", str(args.workdir), "--batch-sizes", str(args.batch_size)]
+            subprocess.run([*cmd, "--depth", str(args.depth)], env=env, check=True)
+    if args.power:
+        args.ptau = args.workdir / f"dev{args.power}.ptau"
+        if not args.ptau.exists():
+            subprocess.run([*cli, "powersoftau", "development", str(args.power), str(args.ptau)], env=env, check=True)
+    if args.r1cs is None or args.ptau is None:
+        p.error("give --r1cs or --batch-size, and --ptau or --power")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     report: dict = {
         "r1cs": str(args.r1cs),
@@ -152,12 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     for step in steps:
         for rep in range(args.repeats):
             for tool in tools:
-                cmd, _ = commands(tool, step, args.r1cs, args.ptau, args.workdir, args.node_mib)
+                cmd, written = commands(tool, step, args.r1cs, args.ptau, args.workdir, args.node_mib)
                 with open(args.lock, "w") if args.lock else nullcontext() as lock:
                     if lock:
                         fcntl.flock(lock, fcntl.LOCK_EX)
                     r = run_measured(cmd, args.timeout, env)
                 report["runs"][tool].setdefault(step, []).append(r)
+                if step != "verify" and (r["timed_out"] or "error" in r):
+                    written.unlink(missing_ok=True)  # snarkjs writes in place: no half key as a later input
                 state = "TIMED OUT" if r["timed_out"] else ("FAILED" if "error" in r else "ok")
                 print(
                     f"{tool:9} {step:10} #{rep + 1} {r['seconds']:8.2f} s  cpu {r['cpu_seconds']:8.2f} s  "
