@@ -34,8 +34,10 @@ def test_lincomb_matches_the_python_curve(g2):
     arr = (g2_array if g2 else g1_array)(bases)
     # rows: several terms (incl. a base twice and the infinity base), one term, none
     rows = [[(0, 1), (1, R - 1), (0, 5), (5, 9)], [(2, s) for s in SCALARS], [], [(3, R - 1)], [(4, 0)]]
-    # a row longer than LINCOMB_MSM_MIN (64) goes through Pippenger instead
+    # a row of more than LINCOMB_GROUP (64) full-size terms takes two Straus groups; one term
+    # and its negation on the same base cancel inside a group
     rows.append([(i % 6, (SCALARS[i % len(SCALARS)] * (i + 1)) % R) for i in range(80)])
+    rows.append([(1, R // 5), (1, R - R // 5), (2, R // 5), (2, R // 5)])
     ptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.uint64)
     idx = np.array([b for r in rows for b, _ in r], dtype=np.uint32)
     scal = _limbs([s for r in rows for _, s in r])
@@ -47,6 +49,45 @@ def test_lincomb_matches_the_python_curve(g2):
         assert point == want
     with pytest.raises(ValueError, match="row pointers"):
         cpu._native.lincomb(g2, arr, ptr[::-1].copy(), idx, scal, out, 1)
+
+
+@native
+@pytest.mark.parametrize("g2", [False, True])
+def test_lincomb_pippenger_rows_match_the_straus_path(g2):
+    """A row over LINCOMB_MSM_MIN (4096) terms goes to Pippenger; the same terms split into
+    shorter rows (Straus) and summed must give the same point."""
+    group, to_arr, to_pts = (G2, g2_array, g2_points) if g2 else (G1, g1_array, g1_points)
+    n_bases = 64
+    start, step = to_arr([group.affine_mul(group.generator, 3)]), to_arr([group.affine_mul(group.generator, 5)])
+    bases = np.empty((n_bases, *start.shape[1:]), dtype="<u8")
+    cpu._native.series(g2, start, step, bases, 2)
+    rng = np.random.default_rng(1)
+    n = 4100
+    idx = rng.integers(0, n_bases, n).astype(np.uint32)
+    vals = [int.from_bytes(rng.bytes(32), "little") % R for _ in range(n)]
+    scal = _limbs(vals)
+    outs = []
+    for cuts in ([0, n], [0, 2000, n]):
+        out = np.zeros((len(cuts) - 1, *bases.shape[1:]), dtype="<u8")
+        cpu._native.lincomb(g2, bases, np.array(cuts, dtype=np.uint64), idx, scal, out, 2)
+        outs.append(to_pts(out))
+    assert outs[0][0] == group.affine_add(*outs[1])
+
+
+@native
+def test_batch_glv_rescaling_matches_the_generic_product():
+    """More points than one lockstep batch (1024), with points at infinity among them."""
+    start, step = g1_array([G1.affine_mul(G1.generator, 7)]), g1_array([G1.affine_mul(G1.generator, 11)])
+    pts = np.empty((1100, 2, 4), dtype="<u8")
+    cpu._native.series(False, start, step, pts, 2)
+    pts[[0, 300, 1099]] = 0
+    for k in (R - 1, R // 3 + 17, phase2.GLV_LAMBDA + 1):
+        k1, k2 = phase2.glv_split(k)
+        out, want = np.empty_like(pts), np.empty_like(pts)
+        m1, m2 = (_limbs([abs(v)])[0] for v in (k1, k2))
+        cpu._native.scale_g1_glv(pts, m1, k1 < 0, m2, k2 < 0, out, 2)
+        cpu._native.scale(False, pts, _limbs([k])[0], want, 2)
+        assert np.array_equal(out, want)
 
 
 @native
@@ -167,3 +208,23 @@ def test_the_point_past_the_tau_section_is_subtracted_as_ffjavascript_does():
     x1, y1, x2, y2 = (w * rinv % q for w in words)
     lam = (-y2 - y1) * pow(x2 - x1, -1, q) % q
     assert (lam * lam - x1 - x2) % q != x
+
+
+@native
+@pytest.mark.parametrize("g2", [False, True])
+def test_folding_shared_coefficients_changes_no_sum(g2):
+    """Terms of one output sharing a coefficient are summed first (``coef_id``): same points as
+    one product per term, with repeated bases, the coefficient 1 and singletons mixed in."""
+    group, to_arr = (G2, g2_array) if g2 else (G1, g1_array)
+    start, step = to_arr([group.affine_mul(group.generator, 3)]), to_arr([group.affine_mul(group.generator, 5)])
+    bases = np.empty((40, *start.shape[1:]), dtype="<u8")
+    cpu._native.series(g2, start, step, bases, 2)
+    rng = np.random.default_rng(3)
+    values = [1, 7, R - 1, R // 3, (R // 3) * 2, 0xDEADBEEF << 150]
+    n = 600
+    ids = rng.integers(0, len(values), n)
+    out_idx, base_idx = rng.integers(0, 25, n), rng.integers(0, len(bases), n)
+    scalars = _limbs([values[i] for i in ids])
+    plain = phase2._lincomb(g2, bases, out_idx, base_idx, scalars, 25)
+    folded = phase2._lincomb(g2, bases, out_idx, base_idx, scalars, 25, ids)
+    assert np.array_equal(plain, folded)

@@ -89,6 +89,7 @@ class _Terms:
     constraint: np.ndarray
     signal: np.ndarray
     coef: np.ndarray  # (T, 4) u64, standard form
+    coef_id: np.ndarray  # per term: the index of its coefficient among the distinct ones
 
 
 def _read_r1cs_terms(path: str | os.PathLike) -> _Terms:
@@ -125,7 +126,10 @@ def _read_r1cs_terms(path: str | os.PathLike) -> _Terms:
         raise f.fail(f"a constraint names wire {int(signal.max())} of {n_wires}")
     if total and _any_geq(coef, R):
         raise f.fail("a coefficient is not reduced below the scalar field prime")
-    return _Terms(n_wires, n_out + n_pub_in, n_constraints, lc % 3, lc // 3, signal.astype(np.int64), coef)
+    _, coef_id = np.unique(np.ascontiguousarray(coef).view("V32").ravel(), return_inverse=True)
+    return _Terms(
+        n_wires, n_out + n_pub_in, n_constraints, lc % 3, lc // 3, signal.astype(np.int64), coef, coef_id.ravel()
+    )
 
 
 def _any_geq(limbs: np.ndarray, modulus: int) -> bool:
@@ -159,7 +163,7 @@ class InitialKey:
     beta2: tuple
 
 
-def _lincomb(g2: bool, bases: np.ndarray, out_idx: np.ndarray, base_idx: np.ndarray, scalars: np.ndarray, n_out: int):
+def _lincomb_rows(g2: bool, bases: np.ndarray, out_idx: np.ndarray, base_idx: np.ndarray, scalars, n_out: int):
     native, threads = _native()
     order = np.argsort(out_idx, kind="stable")
     ptr = np.zeros(n_out + 1, dtype=np.uint64)
@@ -170,6 +174,53 @@ def _lincomb(g2: bool, bases: np.ndarray, out_idx: np.ndarray, base_idx: np.ndar
     out = np.zeros((n_out, 2, 2, 4) if g2 else (n_out, 2, 4), dtype="<u8")
     native.lincomb(g2, np.ascontiguousarray(bases), ptr, idx, np.ascontiguousarray(scalars[order]), out, threads)
     return out
+
+
+def _lincomb(
+    g2: bool,
+    bases: np.ndarray,
+    out_idx: np.ndarray,
+    base_idx: np.ndarray,
+    scalars: np.ndarray,
+    n_out: int,
+    coef_id: np.ndarray | None = None,
+):
+    """out[j] = sum of scalars[t] bases[base_idx[t]] over the terms t with out_idx[t] = j.
+
+    With ``coef_id`` (equal ids: equal scalars), the terms of one output that share a
+    coefficient other than 1 have their bases summed first (additions only) and are multiplied
+    once: the rollup's Poseidon rounds reuse a few thousand full-size constants, so about half
+    of the B terms fold away. Products are what the time goes on; the sums are cheap."""
+    if coef_id is None or len(out_idx) == 0:
+        return _lincomb_rows(g2, bases, out_idx, base_idx, scalars, n_out)
+    key = out_idx.astype(np.int64) * (int(coef_id.max()) + 2) + coef_id
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]]))
+    sizes = np.diff(np.append(starts, len(ks)))
+    lead = scalars[order[starts]]
+    is_one = (lead[:, 0] == 1) & ~lead[:, 1:].any(axis=1)
+    folded = (sizes > 1) & ~is_one
+    n_fold = int(folded.sum())
+    if n_fold == 0:
+        return _lincomb_rows(g2, bases, out_idx, base_idx, scalars, n_out)
+    group_of_term = np.repeat(np.arange(len(starts)), sizes)
+    in_fold = np.repeat(folded, sizes)
+    fold_no = np.cumsum(folded) - 1  # per group: its row among the folded ones
+    ones = np.zeros((int(in_fold.sum()), 4), dtype="<u8")
+    ones[:, 0] = 1
+    sums = _lincomb_rows(g2, bases, fold_no[group_of_term[in_fold]], base_idx[order][in_fold], ones, n_fold)
+    # the second pass: one term per folded group (its sum, its coefficient), the rest as they are
+    first = order[starts[folded]]
+    keep = order[~in_fold]
+    return _lincomb_rows(
+        g2,
+        np.concatenate([bases, sums]),
+        np.concatenate([out_idx[keep], out_idx[first]]),
+        np.concatenate([base_idx[keep], len(bases) + np.arange(n_fold)]),
+        np.concatenate([scalars[keep], scalars[first]]),
+        n_out,
+    )
 
 
 def build_initial(r1cs_path: str | os.PathLike, ptau_path: str | os.PathLike) -> InitialKey:
@@ -197,10 +248,13 @@ def build_initial(r1cs_path: str | os.PathLike, ptau_path: str | os.PathLike) ->
     a_sig = np.concatenate([t.signal[is_a], extra_s])
     a_con = np.concatenate([t.constraint[is_a], n_c + extra_s])
     a_coef = np.concatenate([t.coef[is_a], one])
+    extra_id = np.full(n_pub + 1, -1)  # coefficient 1: never folded, any id will do
+    a_id = np.concatenate([t.coef_id[is_a], extra_id])
+    b_sig, b_con, b_coef, b_id = t.signal[is_b], t.constraint[is_b], t.coef[is_b], t.coef_id[is_b]
 
-    A = _lincomb(False, lag_tau, a_sig, a_con, a_coef, t.n_vars)
-    B1 = _lincomb(False, lag_tau, t.signal[is_b], t.constraint[is_b], t.coef[is_b], t.n_vars)
-    B2 = _lincomb(True, lag_tau2, t.signal[is_b], t.constraint[is_b], t.coef[is_b], t.n_vars)
+    A = _lincomb(False, lag_tau, a_sig, a_con, a_coef, t.n_vars, a_id)
+    B1 = _lincomb(False, lag_tau, b_sig, b_con, b_coef, t.n_vars, b_id)
+    B2 = _lincomb(True, lag_tau2, b_sig, b_con, b_coef, t.n_vars, b_id)
     # IC and C: beta tau for A terms, alpha tau for B, tau for C (one base array, offsets d, 2d)
     g1_bases = np.concatenate([lag_tau, lag_alpha, lag_beta])
     which = np.concatenate([np.choose(t.matrix, [2, 1, 0]), np.full(n_pub + 1, 2)])
@@ -211,6 +265,8 @@ def build_initial(r1cs_path: str | os.PathLike, ptau_path: str | os.PathLike) ->
         np.concatenate([t.constraint, n_c + extra_s]) + d * which,
         np.concatenate([t.coef, one]),
         t.n_vars,
+        # ids per (coefficient, series): only terms on the same series' points fold together
+        np.concatenate([t.coef_id, extra_id]) * 3 + which,
     )
     IC, C = mix[: n_pub + 1], mix[n_pub + 1 :]
     H = np.ascontiguousarray(p.lagrange(pt.TAU_G1, 2 * d)[1::2])

@@ -787,28 +787,82 @@ typedef struct {
     const fe *scalars;
 } G(lincomb_ctx);
 
-/* Rows with more terms than this go to Pippenger (one MSM each, all threads) instead of one
- * variable-base product per term: circom's constant-one wire and the rollup's shared signals
- * collect thousands of full-size coefficients. */
-#define LINCOMB_MSM_MIN 64
+/* Rows with more terms than this go to Pippenger (one MSM each, all threads) instead of the
+ * per-row path: circom's constant-one wire and the rollup's shared signals collect up to
+ * ~10^5 full-size coefficients. Below it a row's full-size terms go through Straus in groups
+ * of LINCOMB_GROUP (one shared run of doublings per group). */
+#define LINCOMB_MSM_MIN 4096
+#define LINCOMB_GROUP 64
+#define NAF_TABLE (1 << (NAF_W - 2)) /* odd multiples 1, 3, ..., 15 */
 
-/* One row: small coefficients (64 bits after the sign trick) one by one; the full-size ones
- * together (Straus: one table of 16 multiples each, the 255 doublings shared by the row). */
+typedef struct {
+    G(xyzz) *tx;     /* LINCOMB_GROUP * NAF_TABLE */
+    G(aff) *ta;      /* the same, affine */
+    FT *scratch;     /* LINCOMB_GROUP * NAF_TABLE */
+    int8_t (*naf)[NAF_MAX];
+    int len[LINCOMB_GROUP];
+    int neg[LINCOMB_GROUP];
+    int m;
+} G(straus);
+
+/* Queue k * b (k < r/2 after the sign trick, neg: the product is negated). */
+static inline void G(straus_push)(G(straus) *st, const G(aff) *b, const fe *k, int neg) {
+    int m = st->m++;
+    st->len[m] = naf5_digits(st->naf[m], k);
+    st->neg[m] = neg;
+    G(xyzz) *t = &st->tx[(size_t)m * NAF_TABLE], d;
+    G(set_inf)(&t[0]);
+    G(madd)(&t[0], b, 0);
+    G(dbl_aff)(&d, &b->x, &b->y);
+    for (int j = 1; j < NAF_TABLE; j++) {
+        t[j] = t[j - 1];
+        G(add)(&t[j], &d);
+    }
+}
+
+/* a += the queued products: their tables made affine together (one inversion), then one run
+ * of doublings over the longest NAF with a mixed addition per non-zero digit. */
+static void G(straus_flush)(G(xyzz) *a, G(straus) *st) {
+    int m = st->m, top = 0;
+    if (m == 0) return;
+    G(batch_to_affine)(st->ta, st->tx, (size_t)m * NAF_TABLE, st->scratch);
+    for (int t = 0; t < m; t++) top = st->len[t] > top ? st->len[t] : top;
+    G(xyzz) r;
+    G(set_inf)(&r);
+    for (int pos = top - 1; pos >= 0; pos--) {
+        G(dbl)(&r);
+        for (int t = 0; t < m; t++) {
+            if (pos >= st->len[t]) continue;
+            int d = st->naf[t][pos];
+            if (d == 0) continue;
+            const G(aff) *q = &st->ta[(size_t)t * NAF_TABLE + ((d < 0 ? -d : d) - 1) / 2];
+            if (G(aff_is_inf)(q)) continue; /* only for a base of small order (not a valid key) */
+            G(madd)(&r, q, (d < 0) != st->neg[t]);
+        }
+    }
+    G(add)(a, &r);
+    st->m = 0;
+}
+
+/* One row: the coefficient 1 as a mixed addition, small coefficients (64 bits after the sign
+ * trick) by double-and-add, the full-size ones by Straus (G(straus_flush)). */
 static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vctx) {
     const G(lincomb_ctx) *x = (const G(lincomb_ctx) *)vctx;
-    enum { C = 5, W = (SCALAR_BITS + C - 1) / C };
-    G(xyzz) *tables = (G(xyzz) *)malloc((size_t)LINCOMB_MSM_MIN * 16 * sizeof(G(xyzz)));
-    fe big[LINCOMB_MSM_MIN];
-    int neg[LINCOMB_MSM_MIN];
-    if (!tables) {
+    G(straus) st;
+    st.m = 0;
+    st.tx = (G(xyzz) *)malloc((size_t)LINCOMB_GROUP * NAF_TABLE * sizeof(G(xyzz)));
+    st.ta = (G(aff) *)malloc((size_t)LINCOMB_GROUP * NAF_TABLE * sizeof(G(aff)));
+    st.scratch = (FT *)malloc((size_t)LINCOMB_GROUP * NAF_TABLE * sizeof(FT));
+    st.naf = (int8_t(*)[NAF_MAX])malloc((size_t)LINCOMB_GROUP * NAF_MAX);
+    if (!st.tx || !st.ta || !st.scratch || !st.naf) {
         zkp_alloc_failed = 1;
+        free(st.tx), free(st.ta), free(st.scratch), free(st.naf);
         return;
     }
     for (size_t j = lo; j < hi; j++) {
         G(xyzz) *a = &acc[j - lo];
         G(set_inf)(a);
         if (x->ptr[j + 1] - x->ptr[j] > LINCOMB_MSM_MIN) continue; /* done by G(lincomb) */
-        int m = 0;
         for (u64 k = x->ptr[j]; k < x->ptr[j + 1]; k++) {
             const G(aff) *b = &x->bases[x->idx[k]];
             const fe *s = &x->scalars[k];
@@ -825,21 +879,12 @@ static void G(lincomb_chunk)(G(xyzz) *acc, size_t lo, size_t hi, const void *vct
                 G(add)(a, &t);
                 continue;
             }
-            big[m] = kk;
-            neg[m] = ng;
-            G(window_table)(&tables[(size_t)m * 16], b);
-            m++;
+            G(straus_push)(&st, b, &kk, ng);
+            if (st.m == LINCOMB_GROUP) G(straus_flush)(a, &st);
         }
-        if (m == 0) continue;
-        G(xyzz) r;
-        G(set_inf)(&r);
-        for (int w = W - 1; w >= 0; w--) {
-            for (int i = 0; i < C; i++) G(dbl)(&r);
-            for (int t = 0; t < m; t++) G(add_digit)(&r, &tables[(size_t)t * 16], booth_digit(&big[t], w, C), neg[t]);
-        }
-        G(add)(a, &r);
+        G(straus_flush)(a, &st);
     }
-    free(tables);
+    free(st.tx), free(st.ta), free(st.scratch), free(st.naf);
 }
 
 /* out[j] = sum over k in [ptr[j], ptr[j+1]) of scalars[k] * bases[idx[k]] for j < nout, affine
