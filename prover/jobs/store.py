@@ -320,10 +320,15 @@ class JobStore(ABC):
                 if existing.request_hash != job.request_hash:
                     raise BatchIdConflict(f"batch id {job.batch_id!r} was submitted before with other transactions")
                 return existing, False
-            cur.execute("SELECT batch_number FROM rollup_head WHERE id = 1" + self.head_lock_sql)
+            cur.execute("SELECT batch_number, root FROM rollup_head WHERE id = 1" + self.head_lock_sql)
             row = cur.fetchone()
             if row is None or int(row[0]) != expect_batch_number:
                 raise StaleState(f"state head is at batch {row and row[0]}, expected {expect_batch_number}")
+            # The number alone is not enough: after a revert the operator rebuilds the same number
+            # on another root, and a server that loaded the head before that must not commit a
+            # batch built on the root that was reverted.
+            if str(row[1]) != job.old_root:
+                raise StaleState(f"state head is at batch {row[0]} with another root than this batch was built on")
             self._write_accounts(cur, accounts, job.batch_number)
             for queue_index in l1_queue:
                 cur.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -52,7 +53,7 @@ def test_migrate_is_versioned_and_idempotent(store):
 
 
 def test_submit_moves_head_and_writes_accounts_atomically(store):
-    assert store.init_head("genesis").batch_number == 0
+    assert store.init_head("0").batch_number == 0
     job, created = store.submit(new_job(1), {7: '{"b": 1}'}, expect_batch_number=0)
     assert created and job.state == QUEUED and job.attempts == 0 and job.inputs == {"x": 1, "list": [1, 2]}
     assert store.head().batch_number == 1 and store.head().root == "1"
@@ -61,6 +62,16 @@ def test_submit_moves_head_and_writes_accounts_atomically(store):
     with pytest.raises(StaleState):
         store.submit(new_job(2), {8: "{}"}, expect_batch_number=0)
     assert store.account(8) is None and store.get_by_batch("b2") is None and store.head().batch_number == 1
+
+
+def test_submit_refuses_a_batch_built_on_another_root_at_the_same_number(store):
+    """After a revert the same batch number comes back on another root: a server that loaded
+    the head before the revert must not commit its batch built on the reverted root."""
+    submit(store, 1)
+    built_on_reverted = dataclasses.replace(new_job(2), old_root="reverted")
+    with pytest.raises(StaleState, match="another root"):
+        store.submit(built_on_reverted, {9: "{}"}, expect_batch_number=1)
+    assert store.account(9) is None and store.get_by_batch("b2") is None and store.head().batch_number == 1
 
 
 def test_submit_is_idempotent_by_batch_id(store):
