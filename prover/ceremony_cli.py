@@ -208,6 +208,27 @@ def circuit_name(batch_size: int, depth: int) -> str:
     return f"rollup_b{batch_size}_d{depth}"
 
 
+def _add_contribute(verbs: argparse._SubParsersAction, help: str, kept_in: str, fn) -> None:
+    """``contribute OLD NEW [-n NAME] [-e ENTROPY]``, the same arguments in both ceremonies (as snarkjs)."""
+    c = verbs.add_parser("contribute", help=help)
+    c.add_argument("old")
+    c.add_argument("new")
+    c.add_argument("-n", "--name", default=None, help=f"the contributor's name, kept in the {kept_in}")
+    c.add_argument("-e", "--entropy", default=None, help="extra entropy text (asked for when absent)")
+    c.set_defaults(fn=fn)
+
+
+def _add_beacon(verbs: argparse._SubParsersAction, help: str, fn) -> None:
+    """``beacon OLD NEW beaconHash numIterationsExp [-n NAME]``, as in snarkjs for both ceremonies."""
+    b = verbs.add_parser("beacon", help=help)
+    b.add_argument("old")
+    b.add_argument("new")
+    b.add_argument("beacon_hash", metavar="beaconHash", help="hexadecimal")
+    b.add_argument("num_iterations_exp", metavar="numIterationsExp", help="SHA-256 iterations = 2^this (10..63)")
+    b.add_argument("-n", "--name", default=None)
+    b.set_defaults(fn=fn)
+
+
 def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
     from prover.service.cli import _sizes
 
@@ -232,20 +253,8 @@ def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
     pn.add_argument("ptau")
     pn.set_defaults(fn=cmd_ptau_new)
 
-    pc = pts.add_parser("contribute", help="add a secret contribution")
-    pc.add_argument("old")
-    pc.add_argument("new")
-    pc.add_argument("-n", "--name", default=None, help="the contributor's name, kept in the file")
-    pc.add_argument("-e", "--entropy", default=None, help="extra entropy text (asked for when absent)")
-    pc.set_defaults(fn=cmd_ptau_contribute)
-
-    pb = pts.add_parser("beacon", help="a contribution from public randomness (e.g. a block hash)")
-    pb.add_argument("old")
-    pb.add_argument("new")
-    pb.add_argument("beacon_hash", metavar="beaconHash", help="hexadecimal")
-    pb.add_argument("num_iterations_exp", metavar="numIterationsExp", help="SHA-256 iterations = 2^this (10..63)")
-    pb.add_argument("-n", "--name", default=None)
-    pb.set_defaults(fn=cmd_ptau_beacon)
+    _add_contribute(pts, "add a secret contribution", "file", cmd_ptau_contribute)
+    _add_beacon(pts, "a contribution from public randomness (e.g. a block hash)", cmd_ptau_beacon)
 
     pp = pts.add_parser("prepare", help="prepare phase2: add the Lagrange-basis sections zkey new reads")
     pp.add_argument("what", choices=["phase2"])
@@ -266,20 +275,8 @@ def add_ceremony_verbs(sub: argparse._SubParsersAction) -> None:
     n.add_argument("zkey")
     n.set_defaults(fn=cmd_new)
 
-    c = zs.add_parser("contribute", help="add a secret contribution to a key")
-    c.add_argument("old")
-    c.add_argument("new")
-    c.add_argument("-n", "--name", default=None, help="the contributor's name, kept in the key")
-    c.add_argument("-e", "--entropy", default=None, help="extra entropy text (asked for when absent)")
-    c.set_defaults(fn=cmd_contribute)
-
-    b = zs.add_parser("beacon", help="a final contribution from public randomness (e.g. a block hash)")
-    b.add_argument("old")
-    b.add_argument("new")
-    b.add_argument("beacon_hash", metavar="beaconHash", help="hexadecimal")
-    b.add_argument("num_iterations_exp", metavar="numIterationsExp", help="SHA-256 iterations = 2^this (10..63)")
-    b.add_argument("-n", "--name", default=None)
-    b.set_defaults(fn=cmd_beacon)
+    _add_contribute(zs, "add a secret contribution to a key", "key", cmd_contribute)
+    _add_beacon(zs, "a final contribution from public randomness (e.g. a block hash)", cmd_beacon)
 
     v = zs.add_parser("verify", help="check a key against its circuit and powers of tau")
     v.add_argument("r1cs")
