@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def _roots(log_n: int) -> list[int]:
 
 
 def test_mul_each_matches_the_python_curve():
-    pts = [G1.affine_mul(G1.generator, 5 + i) for i in range(4)] + [None]
-    scalars = [3, R - 1, 0, R // 5, 7]
+    # Random scalars: both GLV halves full size (the fixed ones have small or zero halves).
+    rng = random.Random(19)
+    pts = [G1.affine_mul(G1.generator, 5 + i) for i in range(12)] + [None]
+    scalars = [3, R - 1, 0, R // 5, *(rng.randrange(R) for _ in range(8)), 7]
     out = np.empty_like(g1_array(pts))
     cpu._native.mul_each(False, g1_array(pts), pot.native_scalars(scalars, False), out, 2)
     assert g1_points(out) == [None if p is None else G1.affine_mul(p, s) for p, s in zip(pts, scalars, strict=True)]

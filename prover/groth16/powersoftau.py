@@ -54,7 +54,6 @@ from prover.groth16.phase2 import (
     _native,
     _same_ratio,
     entropy_rng,
-    glv_split,
     parse_beacon,
 )
 from prover.groth16.snarkjs_rng import ChaCha, beacon_rng, fr_from_rng, g1_from_rng, hash_to_g2
@@ -398,10 +397,15 @@ def native_scalars(vals: list[int], g2: bool) -> np.ndarray:
         return fr_vector(vals).reshape(-1, 4)
     out = np.zeros((len(vals), 9), dtype="<u8")
     if vals:
-        split = [glv_split(v) for v in vals]
-        out[:, 0:4] = fr_vector([abs(k1) for k1, _ in split])
-        out[:, 4:8] = fr_vector([abs(k2) for _, k2 in split])
-        out[:, 8] = [(k1 < 0) | ((k2 < 0) << 1) for k1, k2 in split]
+        # The MSM's split (glv.h, same lambda as the beta ptau_impl.h uses), in C: a power-20
+        # phase-2 preparation splits a million twiddles.
+        native, _ = _native()
+        halves = np.zeros((len(vals), 2, 4), dtype="<u8")
+        signs = np.zeros((len(vals), 2), dtype=np.uint8)
+        if not native.glv_split(False, fr_vector(vals).reshape(-1, 4), halves, signs):
+            raise CeremonyError("a twiddle's GLV halves exceed 2^128 (scalars must be below r)")
+        out[:, 0:8] = halves.reshape(-1, 8)
+        out[:, 8] = signs[:, 0] | (signs[:, 1].astype("<u8") << 1)
     return out
 
 
