@@ -196,3 +196,18 @@ def test_main_called_with_argv_leaves_blas_and_collector_alone(prove_files, monk
 
 def test_command_freezes_the_collector_at_its_end(prove_files):
     assert run_command(prove_argv(prove_files))["frozen"] > 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_main_leaves_the_collector_as_it_found_it(prove_files, enabled):
+    """main() pauses the collector while it imports numpy and the backend interface, and restores
+    the caller's setting, whichever it was."""
+    from prover.cli import main
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert main([*prove_argv(prove_files), "--backend", "python"]) == 0
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
