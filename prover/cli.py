@@ -20,13 +20,12 @@ memory for the circuit: refused before reading it).
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
-
-from prover.backend.interface import BackendError
-from prover.binfile import FormatError
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -74,7 +73,6 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    from circuits.r1cs import read_r1cs
     from circuits.wtns import read_wtns
     from prover.groth16.formats import proof_to_json, public_to_json, write_json
     from prover.groth16.prover import prove
@@ -85,7 +83,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     pk = read_zkey(args.zkey)
     witness = read_wtns(args.wtns)
-    r1cs = read_r1cs(args.r1cs) if args.r1cs else None
+    r1cs = None
+    if args.r1cs:
+        from circuits.r1cs import read_r1cs
+
+        r1cs = read_r1cs(args.r1cs)
     loaded = time.perf_counter() - t
     backend = _backend(args.backend)
     result = prove(pk, witness, backend, r1cs=r1cs)
@@ -182,7 +184,32 @@ def cmd_circuit_demo(args: argparse.Namespace) -> int:
 
 
 # --- parser -------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+#: Verbs defined in this module. A command line whose verb is one of these is parsed without the
+#: ceremony and service verbs: importing their modules and building their parsers is ~15 ms of
+#: every ``zkprover prove`` (issue #19 counts the whole command). Help and unknown verbs get the
+#: full parser.
+_OWN_VERBS = frozenset({"demo", "setup", "prove", "verify", "export"})
+
+#: Top-level options that take a value (the value is not the verb).
+_TOP_OPTIONS_WITH_VALUE = frozenset({"--log-level", "--log-format"})
+
+
+def _verb(argv: Sequence[str]) -> str | None:
+    """The verb of a command line: its first word that is neither a top-level option nor one's
+    value; None when there is none or top-level help comes first (which lists every verb)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word in _TOP_OPTIONS_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(*, all_verbs: bool = True) -> argparse.ArgumentParser:
+    """The command-line parser; ``all_verbs=False`` leaves out the ceremony and service verbs."""
     p = argparse.ArgumentParser(prog="zkprover", description="Groth16 (BN254) prover for ZK-rollups")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     p.add_argument("--log-format", default=None, help="text | json (default $ZKPROVER_LOG_FORMAT or text)")
@@ -240,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("zkey")
     es.add_argument("sol")
     es.set_defaults(fn=cmd_export_solidity)
+    if not all_verbs:
+        return p
 
     from prover.ceremony_cli import add_ceremony_verbs  # circuit export; zkey new / contribute / beacon / verify
 
@@ -251,8 +280,47 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_blas() -> None:
+    """One OpenBLAS thread, unless the environment says otherwise, when numpy is not loaded yet.
+
+    numpy's OpenBLAS starts a thread per core and allocates their buffers when numpy is imported:
+    ~30-50 ms of every command on a 2-core VM, more with more cores (issue #19 counts the whole
+    command). Nothing in zkprover calls BLAS (no ``numpy.linalg``, ``dot`` or ``matmul``); the
+    heavy kernels are our own C with OpenMP, which this does not touch.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command line (``argv``, default ``sys.argv[1:]``) and return its exit status.
+
+    Without ``argv`` the call is the ``zkprover`` command itself (the console script,
+    ``python -m prover.cli``), whose process ends when this returns: see :func:`_end_of_process`.
+    """
+    _quiet_blas()
+    if argv is None:
+        try:
+            return _run(sys.argv[1:])
+        finally:
+            _end_of_process()
+    return _run(list(argv))
+
+
+def _end_of_process() -> None:
+    """Exempt every object alive now from the interpreter's final garbage collections.
+
+    At exit CPython walks every tracked object (numpy's, the key's metadata, the modules) looking
+    for cycles, ~10-30 ms after a proof on a 2-core VM, then frees what it finds; the OS frees the
+    whole process a moment later anyway. Freezing skips only that walk: ``atexit`` handlers (the
+    logging flush) still run and objects whose last reference goes away are still finalised.
+    Only for the command's own process: a caller that imports :func:`main` keeps its collector.
+    """
+    gc.freeze()
+
+
+def _run(argv: list[str]) -> int:
+    parser = build_parser(all_verbs=_verb(argv) not in _OWN_VERBS)
     args = parser.parse_args(argv)
     from prover.logs import configure_logging
 
@@ -261,7 +329,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from prover.groth16.memory import InsufficientMemory
+    # numpy's first import on most verbs: tens of thousands of objects that live as long as the
+    # process, which the collector would walk again and again while they are created (~3-5 ms)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from prover.backend.interface import BackendError
+        from prover.binfile import FormatError
+        from prover.groth16.memory import InsufficientMemory
+    finally:
+        if collecting:
+            gc.enable()
 
     try:
         return args.fn(args)

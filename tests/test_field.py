@@ -6,11 +6,22 @@ import random
 
 import numpy as np
 import pytest
-from py_ecc import bn128
+from py_ecc import bn128, optimized_bn128
 
 from prover.field.arrays import check_fr_vector, fr_ints, fr_vector, g1_array, g1_points, g2_array, g2_points
-from prover.field.bn254 import FR_MODULUS, root_of_unity
+from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, G1_GENERATOR, G2_GENERATOR, root_of_unity
 from prover.field.curve import G1, G2, FixedBase, batch_to_affine
+
+
+def test_curve_constants_match_py_ecc():
+    """The constants' agreement with an independent copy of the curve (py_ecc). This used to run
+    at every import of prover.field.bn254 and prover.field.curve (~0.1 s of each `zkprover
+    prove`); the constants are literals, so checking them once per test run finds the same typo."""
+    assert (bn128.field_modulus, bn128.curve_order) == (FQ_MODULUS, FR_MODULUS)
+    assert (bn128.G1[0].n, bn128.G1[1].n) == G1_GENERATOR
+    assert tuple(tuple(int(v) for v in c.coeffs) for c in bn128.G2) == G2_GENERATOR
+    assert G2.b == tuple(int(v) for v in optimized_bn128.b2.coeffs)
+    assert G1.b == bn128.b.n
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 10, 16, 28])

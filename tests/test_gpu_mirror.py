@@ -694,10 +694,11 @@ def test_selection_without_a_gpu(caplog, monkeypatch):
     """auto falls back with one log line giving the reason; gpu forced is a clear error."""
     import logging
 
-    from prover.backend import gpu as gpu_mod
+    from kernels import loader
     from prover.backend.select import select_backend
 
-    monkeypatch.setattr(gpu_mod.GpuBackend, "available", classmethod(lambda cls: (False, "no CUDA device found")))
+    # the probe that both select_backend and GpuBackend.available ask first
+    monkeypatch.setattr(loader, "probe", lambda: (False, "no CUDA device found"))
     monkeypatch.delenv("ZKPROVER_BACKEND", raising=False)
     with pytest.raises(BackendError, match="GPU backend requested but unavailable: no CUDA device found"):
         select_backend("gpu")

@@ -42,6 +42,7 @@ from prover.backend.interface import (
 from prover.field.arrays import FrVector
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, root_of_unity
 from prover.field.curve import FQ, FQ2
+from prover.groth16.memory import MEMORY_MARGIN
 
 P = FR_MODULUS
 Q = FQ_MODULUS
@@ -49,9 +50,6 @@ _RINV_Q = pow(1 << 256, -1, Q)
 
 # scale modes of the permute_scale kernel (kernels/ntt.cuh, enum ScaleMode)
 SCALE_NONE, SCALE_SRC, SCALE_DST, SCALE_DST_BITREV = 0, 1, 2, 3
-
-#: bytes kept free on the device for the CUDA context, kernels' stacks and allocator slack
-MEMORY_MARGIN = 256 << 20
 
 
 @dataclass

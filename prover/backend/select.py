@@ -15,7 +15,6 @@ import logging
 import os
 
 from prover.backend.interface import Backend, BackendError
-from prover.backend.python_backend import PythonBackend
 
 log = logging.getLogger("zkprover.backend")
 
@@ -37,6 +36,8 @@ def select_backend(name: str | None = None) -> Backend:
     if choice not in CHOICES:
         raise BackendError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
     if choice == "python":
+        from prover.backend.python_backend import PythonBackend
+
         return PythonBackend()
     if choice == "gpu-emu":
         emu, why = _probe("prover.backend.gpu", "EmulatedGpuBackend")
@@ -47,7 +48,13 @@ def select_backend(name: str | None = None) -> Backend:
         return backend
 
     if choice in ("auto", "gpu"):
-        gpu, why = _probe("prover.backend.gpu", "GpuBackend")
+        # GpuBackend.available() asks kernels.loader.probe() first; asking it here, before the GPU
+        # backend is imported (gpu_engine, gpu_launch, selftest: tens of milliseconds of every
+        # `zkprover prove`), skips that import where there is no CuPy or no device
+        from kernels import loader
+
+        ok, why = loader.probe()
+        gpu, why = _probe("prover.backend.gpu", "GpuBackend") if ok else (None, why)
         if gpu is not None:
             backend = gpu()
             log.info("backend: %s (%s)", backend.describe(), why)
@@ -64,4 +71,6 @@ def select_backend(name: str | None = None) -> Backend:
         log.info("backend: %s (GPU: %s)", backend.describe(), gpu_reason)
         return backend
     log.warning("backend: pure-Python fallback, proofs will be slow (native CPU backend: %s; GPU: %s)", why, gpu_reason)
+    from prover.backend.python_backend import PythonBackend
+
     return PythonBackend()

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from py_ecc import optimized_bn128 as _opt
-
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS, G1_GENERATOR, G2_GENERATOR
 
 Q = FQ_MODULUS
@@ -222,13 +220,19 @@ G2 = Group("G2", FQ2, _TWIST_B, G2_GENERATOR)
 
 
 # --- py_ecc interop (for the pairing-based verifier) --------------------------------------
+# py_ecc is imported where it is used: importing it costs tens of milliseconds, and the prove
+# path (``zkprover prove``, a worker's proof) never converts a point to py_ecc's types.
 def g1_to_pyecc(p: G1Affine) -> tuple:
+    from py_ecc import optimized_bn128 as _opt
+
     if p is None:
         return _opt.Z1
     return (_opt.FQ(p[0]), _opt.FQ(p[1]), _opt.FQ.one())
 
 
 def g2_to_pyecc(p: G2Affine) -> tuple:
+    from py_ecc import optimized_bn128 as _opt
+
     if p is None:
         return _opt.Z2
     (x0, x1), (y0, y1) = p
@@ -236,10 +240,9 @@ def g2_to_pyecc(p: G2Affine) -> tuple:
 
 
 def _check() -> None:
+    # the twist constant's agreement with py_ecc is a test (tests/test_field.py), not an import cost
     if not G1.is_on_curve(G1.generator) or not G2.is_on_curve(G2.generator):
         raise ImportError("BN254 generator not on curve")
-    if G2.b != (int(_opt.b2.coeffs[0]), int(_opt.b2.coeffs[1])):
-        raise ImportError("G2 twist constant disagrees with py_ecc")
 
 
 _check()

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
-
-from py_ecc import optimized_bn128 as _o
+from typing import TYPE_CHECKING, Any
 
 from prover.binfile import atomic_output
 from prover.field.bn254 import FQ_MODULUS, FR_MODULUS
 from prover.field.curve import G1, G2, g1_to_pyecc, g2_to_pyecc
 from prover.groth16.keys import Proof, VerifyingKey
+
+if TYPE_CHECKING:
+    from py_ecc import optimized_bn128 as _o
 
 
 class JsonFormatError(ValueError):
@@ -78,6 +79,9 @@ _FFJS_PAIRING_POWER = 2 * _BN_X * (6 * _BN_X * _BN_X + 3 * _BN_X + 1) % FR_MODUL
 
 
 def vk_to_json(vk: VerifyingKey) -> dict:
+    # imported here, not at module level: writing a proof's JSON (the prove path) needs no pairing
+    from py_ecc import optimized_bn128 as _o
+
     alphabeta = _o.pairing(g2_to_pyecc(vk.beta2), g1_to_pyecc(vk.alpha1)) ** _FFJS_PAIRING_POWER
     return {
         "protocol": "groth16",

@@ -28,6 +28,10 @@ from pathlib import Path
 MIB = 1 << 20
 GIB = 1 << 30
 
+#: Bytes kept free on a GPU for the CUDA context, kernels' stacks and allocator slack (here, not in
+#: ``gpu_engine``, which imports numpy and the kernel plans: every ``zkprover prove`` estimates).
+MEMORY_MARGIN = 256 << 20
+
 #: Interpreter, numpy and the native library, before any circuit: ~40 MiB measured at start,
 #: ~100 MiB once the backend and the circuit code are imported.
 HOST_BASE = 100 * MIB
@@ -99,8 +103,6 @@ class MemoryEstimate:
 def estimate(name: str, constraints: int, n_public: int, *, uncertainty: float = 0.0) -> MemoryEstimate:
     """Memory for a circuit of ``constraints`` constraints and ``n_public`` public signals;
     ``uncertainty`` (relative) raises every constraint-proportional part, for a predicted count."""
-    from prover.backend.gpu_engine import MEMORY_MARGIN  # numpy and the kernel plans: only when estimating
-
     n = domain_for(constraints, n_public)
     scaled = constraints * (1 + uncertainty)
     signals = GPU_SIGNALS_PER_CONSTRAINT * scaled

@@ -14,15 +14,18 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from circuits.r1cs import R1CS
 from prover.backend.interface import Backend, ResidentKey
 from prover.field.arrays import FrVector, check_fr_vector, fr_ints, fr_vector
 from prover.field.bn254 import FR_MODULUS
 from prover.field.curve import G1, G2
 from prover.groth16.keys import Proof, ProvingKey
+
+if TYPE_CHECKING:  # the R1CS reader is only needed with --r1cs: not imported on the plain prove path
+    from circuits.r1cs import R1CS
 
 
 class WitnessError(ValueError):
