@@ -488,44 +488,63 @@ typedef struct {
     size_t n;
 } glv_batch;
 
-/* Denominators den[0..n) -> their inverses in place (zero ones flagged bad and taken as 1). */
+/* Denominators den[0..n) -> their inverses in place (zero ones flagged bad and taken as 1).
+ * Two interleaved prefix chains (even and odd i) joined by one inversion: a single chain
+ * runs at the multiplication's latency (~83 cycles here), two independent ones at its
+ * throughput (~57), and the chain is a third of the work of every batched step. */
 static void batch_invert(glv_batch *b) {
-    fe acc = FQ_ONE;
+    fe acc[2] = {FQ_ONE, FQ_ONE};
     for (size_t i = 0; i < b->n; i++) {
         if (fe_is_zero(&b->den[i])) {
             b->bad[i] = 1;
             b->den[i] = FQ_ONE;
         }
-        b->pre[i] = acc;
-        fq_mul(&acc, &acc, &b->den[i]);
+        b->pre[i] = acc[i & 1];
+        fq_mul(&acc[i & 1], &acc[i & 1], &b->den[i]);
     }
-    fq_inv(&acc, &acc);
+    fe t, ia[2];
+    fq_mul(&t, &acc[0], &acc[1]);
+    fq_inv(&t, &t);
+    fq_mul(&ia[0], &t, &acc[1]);
+    fq_mul(&ia[1], &t, &acc[0]);
     for (size_t i = b->n; i-- > 0;) {
         fe inv;
-        fq_mul(&inv, &acc, &b->pre[i]);
-        fq_mul(&acc, &acc, &b->den[i]);
+        fq_mul(&inv, &ia[i & 1], &b->pre[i]);
+        fq_mul(&ia[i & 1], &ia[i & 1], &b->den[i]);
         b->den[i] = inv;
     }
 }
+
+/* The per-point tails below take two points per iteration, each stage written for both
+ * before the next: the three or four multiplications of one point depend on each other, and
+ * the out-of-order window (a few hundred instructions, ~130 per multiplication) only overlaps
+ * independent ones that sit next to each other. */
 
 /* r[i] = 2 r[i] (affine). */
 static void batch_dbl(g1_aff *r, size_t stride, glv_batch *b) {
     for (size_t i = 0; i < b->n; i++) fq_dbl(&b->den[i], &r[i * stride].y);
     batch_invert(b);
-    for (size_t i = 0; i < b->n; i++) {
-        g1_aff *p = &r[i * stride];
-        fe l, t, x3;
-        fq_sqr(&t, &p->x);
-        fq_dbl(&l, &t);
-        fq_add(&l, &l, &t);
-        fq_mul(&l, &l, &b->den[i]); /* 3 x^2 / 2y */
-        fq_sqr(&x3, &l);
-        fq_sub(&x3, &x3, &p->x);
-        fq_sub(&x3, &x3, &p->x);
-        fq_sub(&t, &p->x, &x3);
-        fq_mul(&t, &l, &t);
-        fq_sub(&p->y, &t, &p->y);
-        p->x = x3;
+    for (size_t i = 0; i < b->n; i += 2) {
+        const int m = i + 1 < b->n ? 2 : 1;
+        g1_aff *p[2] = {&r[i * stride], &r[(i + m - 1) * stride]};
+        fe l[2], t[2], x3[2];
+        for (int u = 0; u < m; u++) fq_sqr(&t[u], &p[u]->x);
+        for (int u = 0; u < m; u++) {
+            fq_dbl(&l[u], &t[u]);
+            fq_add(&l[u], &l[u], &t[u]);
+        }
+        for (int u = 0; u < m; u++) fq_mul(&l[u], &l[u], &b->den[i + u]); /* 3 x^2 / 2y */
+        for (int u = 0; u < m; u++) fq_sqr(&x3[u], &l[u]);
+        for (int u = 0; u < m; u++) {
+            fq_sub(&x3[u], &x3[u], &p[u]->x);
+            fq_sub(&x3[u], &x3[u], &p[u]->x);
+            fq_sub(&t[u], &p[u]->x, &x3[u]);
+        }
+        for (int u = 0; u < m; u++) fq_mul(&t[u], &l[u], &t[u]);
+        for (int u = 0; u < m; u++) {
+            fq_sub(&p[u]->y, &t[u], &p[u]->y);
+            p[u]->x = x3[u];
+        }
     }
 }
 
@@ -533,22 +552,29 @@ static void batch_dbl(g1_aff *r, size_t stride, glv_batch *b) {
 static void batch_add(g1_aff *r, size_t stride, const g1_aff *q, size_t qstride, int neg, glv_batch *b) {
     for (size_t i = 0; i < b->n; i++) fq_sub(&b->den[i], &q[i * qstride].x, &r[i * stride].x);
     batch_invert(b);
-    for (size_t i = 0; i < b->n; i++) {
-        g1_aff *p = &r[i * stride];
-        const g1_aff *o = &q[i * qstride];
-        fe l, t, x3;
-        if (neg)
-            fq_add(&l, &o->y, &p->y), fq_neg(&l, &l);
-        else
-            fq_sub(&l, &o->y, &p->y);
-        fq_mul(&l, &l, &b->den[i]);
-        fq_sqr(&x3, &l);
-        fq_sub(&x3, &x3, &p->x);
-        fq_sub(&x3, &x3, &o->x);
-        fq_sub(&t, &p->x, &x3);
-        fq_mul(&t, &l, &t);
-        fq_sub(&p->y, &t, &p->y);
-        p->x = x3;
+    for (size_t i = 0; i < b->n; i += 2) {
+        const int m = i + 1 < b->n ? 2 : 1;
+        g1_aff *p[2] = {&r[i * stride], &r[(i + m - 1) * stride]};
+        const g1_aff *o[2] = {&q[i * qstride], &q[(i + m - 1) * qstride]};
+        fe l[2], t[2], x3[2];
+        for (int u = 0; u < m; u++) {
+            if (neg)
+                fq_add(&l[u], &o[u]->y, &p[u]->y), fq_neg(&l[u], &l[u]);
+            else
+                fq_sub(&l[u], &o[u]->y, &p[u]->y);
+        }
+        for (int u = 0; u < m; u++) fq_mul(&l[u], &l[u], &b->den[i + u]);
+        for (int u = 0; u < m; u++) fq_sqr(&x3[u], &l[u]);
+        for (int u = 0; u < m; u++) {
+            fq_sub(&x3[u], &x3[u], &p[u]->x);
+            fq_sub(&x3[u], &x3[u], &o[u]->x);
+            fq_sub(&t[u], &p[u]->x, &x3[u]);
+        }
+        for (int u = 0; u < m; u++) fq_mul(&t[u], &l[u], &t[u]);
+        for (int u = 0; u < m; u++) {
+            fq_sub(&p[u]->y, &t[u], &p[u]->y);
+            p[u]->x = x3[u];
+        }
     }
 }
 
