@@ -660,6 +660,19 @@ int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const
     plan.len = l1 > l2 ? l1 : l2;
     size_t nchunks = (n + GLV_BATCH - 1) / GLV_BATCH;
     int T = nthreads < 1 ? 1 : nthreads, failed = 0;
+    if (zkp_ifma_usable()) { /* scale_ifma.c; the points it flags are redone as below */
+        uint8_t *bad = (uint8_t *)calloc(n ? n : 1, 1);
+        failed = !bad || zkp_scale_g1_glv_ifma(points, n, plan.naf[0], plan.naf[1], plan.len, neg1, neg2, T, out, bad);
+#pragma omp parallel for schedule(dynamic, 64) num_threads(T) if (!failed)
+        for (long i = 0; i < (long)n; i++) {
+            if (failed || !bad[i]) continue;
+            g1_xyzz r;
+            glv_one(&r, &ctx.in[i], &ctx);
+            g1_to_affine((g1_aff *)out + i, &r);
+        }
+        free(bad);
+        return failed ? -1 : 0;
+    }
 #pragma omp parallel num_threads(T)
     {
         g1_aff *tab = (g1_aff *)malloc((size_t)GLV_BATCH * 2 * GLV_TABLE * sizeof(g1_aff));
