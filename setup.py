@@ -73,7 +73,7 @@ setup(
             ],
             depends=[
                 f"{NATIVE}/{name}.h"
-                for name in ("field", "field_ifma", "glv", "curve_impl", "ptau_impl", "zkp", "pairing")
+                for name in ("field", "field_ifma", "msm_ifma", "glv", "curve_impl", "ptau_impl", "zkp", "pairing")
             ],
             include_dirs=[NATIVE],
             optional=True,

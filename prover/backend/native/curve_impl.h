@@ -326,6 +326,8 @@ typedef struct {
     uint32_t pb[MSM_BATCH];
     const G(aff) *pp[MSM_BATCH];
     uint8_t pneg[MSM_BATCH];
+    int simd;   /* the vector flush runs (CURVE_SIMD_FLUSH): buckets are in its field form */
+    void *sbuf; /* its scratch */
 } G(actx);
 
 /* ovf[b] += +-q; a side bucket is set, not added to, on first use. */
@@ -339,6 +341,18 @@ static inline void G(ovf_add)(G(actx) *x, uint32_t b, const G(aff) *q, int neg) 
     x->oused[b] = 1;
 }
 
+#ifdef CURVE_SIMD_FLUSH
+/* A vector version of the flush below, defined by msm.c where the CPU has it (AVX-512 IFMA on
+ * G1, msm_ifma.h). While x->simd is set the affine buckets hold its field form (Montgomery
+ * with R' = 2^260 instead of 2^256): CURVE_SIMD_TO converts a point's coordinate when it
+ * first fills a bucket, CURVE_SIMD_FROM every bucket at the window's end. The side buckets
+ * and the queued points stay in the usual form. */
+static void CURVE_SIMD_FLUSH(G(actx) *x);
+static void CURVE_SIMD_TO(FT *r, const FT *a);
+static void CURVE_SIMD_FROM(FT *r, const FT *a);
+static size_t CURVE_SIMD_BUF_BYTES(void);
+#endif
+
 /* Apply the queued additions abk[b] += +-P with one shared inversion (Montgomery's trick):
  * an affine addition with a known inverse costs 3 multiplications and the trick 3 more per
  * element, against 10 for an XYZZ mixed addition.
@@ -350,6 +364,12 @@ static inline void G(ovf_add)(G(actx) *x, uint32_t b, const G(aff) *q, int neg) 
  * products sit next to each other within the out-of-order window. Queued additions never share
  * a bucket (the stamp check), so the two are independent. */
 static void G(flush)(G(actx) *x) {
+#ifdef CURVE_SIMD_FLUSH
+    if (x->simd) {
+        CURVE_SIMD_FLUSH(x);
+        return;
+    }
+#endif
     FT acc[2];
     FONE(acc[0]);
     FONE(acc[1]);
@@ -509,6 +529,12 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, 
                     F(neg)(&x->abk[b].y, &q->y);
                 else
                     x->abk[b].y = q->y;
+#ifdef CURVE_SIMD_FLUSH
+                if (x->simd) {
+                    CURVE_SIMD_TO(&x->abk[b].x, &x->abk[b].x);
+                    CURVE_SIMD_TO(&x->abk[b].y, &x->abk[b].y);
+                }
+#endif
                 x->full[b] = 1;
             } else {
                 G(queue)(x, b, q, (uint8_t)neg);
@@ -518,6 +544,14 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, 
     G(drain)(x);
     G(set_inf)(out);
     if (!used) return;
+#ifdef CURVE_SIMD_FLUSH
+    if (x->simd)
+        for (size_t b = 0; b < nb; b++) {
+            if (!x->full[b]) continue;
+            CURVE_SIMD_FROM(&x->abk[b].x, &x->abk[b].x);
+            CURVE_SIMD_FROM(&x->abk[b].y, &x->abk[b].y);
+        }
+#endif
     G(xyzz) running;
     G(set_inf)(&running);
     for (size_t b = nb; b-- > 0;) {
@@ -536,12 +570,19 @@ static G(actx) *G(actx_new)(size_t nb) {
     x->ovf = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
     x->oused = (uint8_t *)malloc(nb);
     x->cur = 1;
+#ifdef CURVE_SIMD_FLUSH
+    if (zkp_ifma_usable()) {
+        x->sbuf = aligned_alloc(64, CURVE_SIMD_BUF_BYTES());
+        x->simd = x->sbuf != NULL; /* without its scratch the scalar flush runs */
+    }
+#endif
     if (!x->abk || !x->full || !x->stamp || !x->ovf || !x->oused) {
         free(x->abk);
         free(x->full);
         free(x->stamp);
         free(x->ovf);
         free(x->oused);
+        free(x->sbuf);
         free(x);
         return NULL;
     }
@@ -555,6 +596,7 @@ static void G(actx_free)(G(actx) *x) {
     free(x->stamp);
     free(x->ovf);
     free(x->oused);
+    free(x->sbuf);
     free(x);
 }
 

@@ -206,11 +206,25 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FONE_FQ(x) ((x) = FQ_ONE)
 #define FONE_FQ2(x) ((x).c0 = FQ_ONE, memset(&(x).c1, 0, sizeof(fe)))
 
+#include "field_ifma.h"
+#ifdef ZKP_HAVE_IFMA /* G1's batched affine flush on AVX-512 IFMA (msm_ifma.h) */
+#define CURVE_SIMD_FLUSH g1_flush_simd
+#define CURVE_SIMD_TO g1_simd_to
+#define CURVE_SIMD_FROM g1_simd_from
+#define CURVE_SIMD_BUF_BYTES g1_simd_buf_bytes
+#endif
 #define CURVE g1
 #define FT fe
 #define FPFX fq
 #define FONE FONE_FQ
 #include "curve_impl.h"
+#ifdef ZKP_HAVE_IFMA
+#include "msm_ifma.h"
+#undef CURVE_SIMD_FLUSH
+#undef CURVE_SIMD_TO
+#undef CURVE_SIMD_FROM
+#undef CURVE_SIMD_BUF_BYTES
+#endif
 #undef CURVE
 #undef FT
 #undef FPFX
