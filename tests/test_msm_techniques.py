@@ -30,8 +30,8 @@ if _OK:
 
 @pytest.fixture(params=["ifma", "scalar"])
 def flush_path(request, monkeypatch):
-    """The G1 affine flush on AVX-512 IFMA (msm_ifma.h) where this build and CPU have it, and the
-    scalar one (ZKPROVER_NO_IFMA=1, read when an MSM starts); G2 always takes the scalar one."""
+    """The batched affine flush on AVX-512 IFMA (msm_ifma.h, G1 and G2) where this build and CPU
+    have it, and the scalar one (ZKPROVER_NO_IFMA=1, read when an MSM starts)."""
     if request.param == "ifma":
         monkeypatch.delenv("ZKPROVER_NO_IFMA", raising=False)
         if not (_native.IFMA_COMPILED and _native.scale_g1_glv_path() == "ifma"):

@@ -342,8 +342,8 @@ static inline void G(ovf_add)(G(actx) *x, uint32_t b, const G(aff) *q, int neg) 
 }
 
 #ifdef CURVE_SIMD_FLUSH
-/* A vector version of the flush below, defined by msm.c where the CPU has it (AVX-512 IFMA on
- * G1, msm_ifma.h). While x->simd is set the affine buckets hold its field form (Montgomery
+/* A vector version of the flush below, defined by msm.c where the build has it (AVX-512 IFMA,
+ * msm_ifma.h) and used where the CPU has it too. While x->simd is set the affine buckets hold its field form (Montgomery
  * with R' = 2^260 instead of 2^256): CURVE_SIMD_TO converts a point's coordinate when it
  * first fills a bucket, CURVE_SIMD_FROM every bucket at the window's end. The side buckets
  * and the queued points stay in the usual form. */

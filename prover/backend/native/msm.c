@@ -207,11 +207,11 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FONE_FQ2(x) ((x).c0 = FQ_ONE, memset(&(x).c1, 0, sizeof(fe)))
 
 #include "field_ifma.h"
-#ifdef ZKP_HAVE_IFMA /* G1's batched affine flush on AVX-512 IFMA (msm_ifma.h) */
-#define CURVE_SIMD_FLUSH g1_flush_simd
-#define CURVE_SIMD_TO g1_simd_to
-#define CURVE_SIMD_FROM g1_simd_from
-#define CURVE_SIMD_BUF_BYTES g1_simd_buf_bytes
+#ifdef ZKP_HAVE_IFMA /* the batched affine flush on AVX-512 IFMA (msm_ifma.h) */
+#define CURVE_SIMD_FLUSH ZKP_CAT(CURVE, simd_flush)
+#define CURVE_SIMD_BUF_BYTES ZKP_CAT(CURVE, simd_buf_bytes)
+#define CURVE_SIMD_TO ZKP_CAT(FPFX, to_rp)
+#define CURVE_SIMD_FROM ZKP_CAT(FPFX, from_rp)
 #endif
 #define CURVE g1
 #define FT fe
@@ -219,11 +219,9 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FONE FONE_FQ
 #include "curve_impl.h"
 #ifdef ZKP_HAVE_IFMA
+#define VPFX fv
 #include "msm_ifma.h"
-#undef CURVE_SIMD_FLUSH
-#undef CURVE_SIMD_TO
-#undef CURVE_SIMD_FROM
-#undef CURVE_SIMD_BUF_BYTES
+#undef VPFX
 #endif
 #undef CURVE
 #undef FT
@@ -235,6 +233,15 @@ static fe *reduced_scalars(const fe *s, size_t n, int *failed) {
 #define FPFX fq2
 #define FONE FONE_FQ2
 #include "curve_impl.h"
+#ifdef ZKP_HAVE_IFMA
+#define VPFX fv2
+#include "msm_ifma.h"
+#undef VPFX
+#undef CURVE_SIMD_FLUSH
+#undef CURVE_SIMD_BUF_BYTES
+#undef CURVE_SIMD_TO
+#undef CURVE_SIMD_FROM
+#endif
 #undef CURVE
 #undef FT
 #undef FPFX
