@@ -68,9 +68,13 @@ setup(
         Extension(
             "prover.backend._native",
             sources=[
-                f"{NATIVE}/{name}.c" for name in ("module", "msm", "ntt", "pairing", "witness", "operator", "blake2b")
+                f"{NATIVE}/{name}.c"
+                for name in ("module", "msm", "ntt", "pairing", "witness", "operator", "blake2b", "scale_ifma")
             ],
-            depends=[f"{NATIVE}/{name}.h" for name in ("field", "glv", "curve_impl", "ptau_impl", "zkp", "pairing")],
+            depends=[
+                f"{NATIVE}/{name}.h"
+                for name in ("field", "field_ifma", "msm_ifma", "glv", "curve_impl", "ptau_impl", "zkp", "pairing")
+            ],
             include_dirs=[NATIVE],
             optional=True,
         )

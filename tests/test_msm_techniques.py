@@ -27,6 +27,20 @@ pytestmark = pytest.mark.skipif(not _OK, reason=f"native CPU backend not built: 
 if _OK:
     from prover.backend import _native
 
+
+@pytest.fixture(params=["ifma", "scalar"])
+def flush_path(request, monkeypatch):
+    """The batched affine flush on AVX-512 IFMA (msm_ifma.h, G1 and G2) where this build and CPU
+    have it, and the scalar one (ZKPROVER_NO_IFMA=1, read when an MSM starts)."""
+    if request.param == "ifma":
+        monkeypatch.delenv("ZKPROVER_NO_IFMA", raising=False)
+        if not (_native.IFMA_COMPILED and _native.scale_g1_glv_path() == "ifma"):
+            pytest.skip("IFMA not compiled in or not supported by this CPU")
+    else:
+        monkeypatch.setenv("ZKPROVER_NO_IFMA", "1")
+    return request.param
+
+
 BN_X = 4965661367192848881  # the BN254 seed: q = 36x^4 + 36x^3 + 24x^2 + 6x + 1
 PSI_EIGEN = 6 * BN_X * BN_X  # q mod r, the eigenvalue of psi on G2
 ALL_FLAGS = list(range(8))  # every subset of MSM_SIGNED | MSM_AFFINE | MSM_ENDO
@@ -145,7 +159,7 @@ def planted(request):
 
 @pytest.mark.parametrize("c", [0, 12], ids=["auto", "c12-affine"])
 @pytest.mark.parametrize("flags", ALL_FLAGS)
-def test_every_technique_on_adversarial_bases(planted, flags, c):
+def test_every_technique_on_adversarial_bases(planted, flags, c, flush_path):
     """Infinity, repeats and P/-P among the bases; c = 12 forces 2048+ buckets, the affine path
     with in-batch collisions and doublings in a bucket."""
     scalars = _mixed_scalars(len(planted.coef))
@@ -170,7 +184,7 @@ KINDS = {
 @pytest.mark.parametrize("kind", [*KINDS, "unreduced"])
 @pytest.mark.parametrize("flags", [0, 7, -1], ids=["plain", "all", "default"])
 @pytest.mark.parametrize("group", ["g1", "g2"])
-def test_scalar_kinds(group, kind, flags):
+def test_scalar_kinds(group, kind, flags, flush_path):
     b = Bases(group, 1503 if group == "g1" else 601, plant=False)  # odd sizes, not powers of two
     n = len(b.coef)
     if kind == "unreduced":  # scalars >= r are reduced first

@@ -322,6 +322,12 @@ typedef struct {
     const G(aff) *qp[MSM_BATCH];
     uint8_t qneg[MSM_BATCH];
     FT den[MSM_BATCH], pref[MSM_BATCH];
+    size_t np; /* pending: additions whose bucket was busy in the batch being filled */
+    uint32_t pb[MSM_BATCH];
+    const G(aff) *pp[MSM_BATCH];
+    uint8_t pneg[MSM_BATCH];
+    int simd;   /* the vector flush runs (CURVE_SIMD_FLUSH): buckets are in its field form */
+    void *sbuf; /* its scratch */
 } G(actx);
 
 /* ovf[b] += +-q; a side bucket is set, not added to, on first use. */
@@ -335,54 +341,169 @@ static inline void G(ovf_add)(G(actx) *x, uint32_t b, const G(aff) *q, int neg) 
     x->oused[b] = 1;
 }
 
+#ifdef CURVE_SIMD_FLUSH
+/* A vector version of the flush below, defined by msm.c where the build has it (AVX-512 IFMA,
+ * msm_ifma.h) and used where the CPU has it too. While x->simd is set the affine buckets hold its field form (Montgomery
+ * with R' = 2^260 instead of 2^256): CURVE_SIMD_TO converts a point's coordinate when it
+ * first fills a bucket, CURVE_SIMD_FROM every bucket at the window's end. The side buckets
+ * and the queued points stay in the usual form. */
+static void CURVE_SIMD_FLUSH(G(actx) *x);
+static void CURVE_SIMD_TO(FT *r, const FT *a);
+static void CURVE_SIMD_FROM(FT *r, const FT *a);
+static size_t CURVE_SIMD_BUF_BYTES(void);
+#endif
+
 /* Apply the queued additions abk[b] += +-P with one shared inversion (Montgomery's trick):
  * an affine addition with a known inverse costs 3 multiplications and the trick 3 more per
- * element, against 10 for an XYZZ mixed addition. */
+ * element, against 10 for an XYZZ mixed addition.
+ *
+ * The multiplication's latency is about 1.5x its throughput here, and one prefix chain, or one
+ * addition's three dependent products, would run at the latency: the prefix products run as two
+ * interleaved chains (even and odd positions) joined by the one inversion, and the additions
+ * are finished two at a time, each stage written for both before the next, so that independent
+ * products sit next to each other within the out-of-order window. Queued additions never share
+ * a bucket (the stamp check), so the two are independent. */
 static void G(flush)(G(actx) *x) {
-    FT acc;
-    FONE(acc);
+#ifdef CURVE_SIMD_FLUSH
+    if (x->simd) {
+        CURVE_SIMD_FLUSH(x);
+        return;
+    }
+#endif
+    FT acc[2];
+    FONE(acc[0]);
+    FONE(acc[1]);
+    size_t n = 0; /* additions kept, compacted to the front of the queue */
     for (size_t j = 0; j < x->k; j++) {
         const G(aff) *q = x->qp[j];
-        G(aff) *B = &x->abk[x->qb[j]];
-        F(sub)(&x->den[j], &q->x, &B->x);
-        if (__builtin_expect(F(is_zero)(&x->den[j]), 0)) {
+        const uint32_t b = x->qb[j];
+        const uint8_t neg = x->qneg[j];
+        FT d;
+        F(sub)(&d, &q->x, &x->abk[b].x);
+        if (__builtin_expect(F(is_zero)(&d), 0)) {
             /* q = +-B: doubling or cancellation; the side bucket takes q instead */
-            G(ovf_add)(x, x->qb[j], q, x->qneg[j]);
-            x->qp[j] = NULL;
+            G(ovf_add)(x, b, q, neg);
             continue;
         }
-        x->pref[j] = acc;
-        F(mul)(&acc, &acc, &x->den[j]);
+        x->qb[n] = b;
+        x->qp[n] = q;
+        x->qneg[n] = neg;
+        x->den[n] = d;
+        x->pref[n] = acc[n & 1];
+        F(mul)(&acc[n & 1], &acc[n & 1], &d);
+        n++;
     }
-    F(inv)(&acc, &acc);
-    for (size_t j = x->k; j-- > 0;) {
-        const G(aff) *q = x->qp[j];
-        if (!q) continue;
-        G(aff) *B = &x->abk[x->qb[j]];
-        FT inv, lam, t, y2;
-        F(mul)(&inv, &acc, &x->pref[j]);
-        F(mul)(&acc, &acc, &x->den[j]);
-        if (x->qneg[j])
-            F(neg)(&y2, &q->y);
-        else
-            y2 = q->y;
-        F(sub)(&t, &y2, &B->y);
-        F(mul)(&lam, &t, &inv);
-        F(sqr)(&t, &lam);
-        F(sub)(&t, &t, &B->x);
-        F(sub)(&t, &t, &q->x); /* x3 = lam^2 - x1 - x2 */
-        F(sub)(&y2, &B->x, &t);
-        F(mul)(&y2, &lam, &y2);
-        F(sub)(&B->y, &y2, &B->y); /* y3 = lam (x1 - x3) - y1 */
-        B->x = t;
+    FT t, ia[2];
+    F(mul)(&t, &acc[0], &acc[1]);
+    F(inv)(&t, &t);
+    F(mul)(&ia[0], &t, &acc[1]);
+    F(mul)(&ia[1], &t, &acc[0]);
+    for (size_t j = n; j > 0;) {
+        const int m = j >= 2 ? 2 : 1;
+        j -= (size_t)m;
+        /* positions j + m - 1 - u, u < m: the first is on chain (j + m - 1) & 1, the second on the other */
+        size_t e[2];
+        G(aff) *B[2];
+        const G(aff) *q[2];
+        FT inv[2], lam[2], y2[2], x3[2];
+        for (int u = 0; u < m; u++) {
+            e[u] = j + (size_t)(m - 1 - u);
+            B[u] = &x->abk[x->qb[e[u]]];
+            q[u] = x->qp[e[u]];
+        }
+        for (int u = 0; u < m; u++) F(mul)(&inv[u], &ia[e[u] & 1], &x->pref[e[u]]);
+        for (int u = 0; u < m; u++) F(mul)(&ia[e[u] & 1], &ia[e[u] & 1], &x->den[e[u]]);
+        for (int u = 0; u < m; u++) {
+            if (x->qneg[e[u]])
+                F(neg)(&y2[u], &q[u]->y);
+            else
+                y2[u] = q[u]->y;
+            F(sub)(&y2[u], &y2[u], &B[u]->y);
+        }
+        for (int u = 0; u < m; u++) F(mul)(&lam[u], &y2[u], &inv[u]);
+        for (int u = 0; u < m; u++) F(sqr)(&x3[u], &lam[u]);
+        for (int u = 0; u < m; u++) {
+            F(sub)(&x3[u], &x3[u], &B[u]->x);
+            F(sub)(&x3[u], &x3[u], &q[u]->x); /* x3 = lam^2 - x1 - x2 */
+            F(sub)(&y2[u], &B[u]->x, &x3[u]);
+        }
+        for (int u = 0; u < m; u++) F(mul)(&y2[u], &lam[u], &y2[u]);
+        for (int u = 0; u < m; u++) {
+            F(sub)(&B[u]->y, &y2[u], &B[u]->y); /* y3 = lam (x1 - x3) - y1 */
+            B[u]->x = x3[u];
+        }
     }
     x->k = 0;
     x->cur++;
 }
 
-/* One window over [lo, hi) with affine buckets updated in batches. A point whose bucket already
- * has an addition queued in this batch goes to that bucket's XYZZ side bucket instead of waiting;
- * with MSM_BATCH much smaller than the bucket count that is a few percent of the points. */
+/* Move pending additions into the (just flushed) batch, one per bucket; the rest stay pending. */
+static void G(requeue)(G(actx) *x) {
+    size_t keep = 0;
+    for (size_t i = 0; i < x->np; i++) {
+        const uint32_t b = x->pb[i];
+        if (x->stamp[b] == x->cur || x->k == MSM_BATCH) {
+            x->pb[keep] = b;
+            x->pp[keep] = x->pp[i];
+            x->pneg[keep] = x->pneg[i];
+            keep++;
+            continue;
+        }
+        x->stamp[b] = x->cur;
+        x->qb[x->k] = b;
+        x->qp[x->k] = x->pp[i];
+        x->qneg[x->k] = x->pneg[i];
+        x->k++;
+    }
+    x->np = keep;
+}
+
+/* abk[b] += +-q, queued for the next shared inversion. A bucket takes one addition per batch
+ * (its new x is needed for the next one), so a point whose bucket is busy waits for the next
+ * batch: an affine addition there costs about half the XYZZ mixed addition a side bucket would
+ * take. Waiting is capped at one batch's worth; beyond that (many points in one bucket, as
+ * with equal scalars) the side bucket takes them. */
+static inline void G(queue)(G(actx) *x, uint32_t b, const G(aff) *q, uint8_t neg) {
+    if (x->stamp[b] == x->cur) {
+        if (x->np < MSM_BATCH) {
+            x->pb[x->np] = b;
+            x->pp[x->np] = q;
+            x->pneg[x->np] = neg;
+            x->np++;
+        } else {
+            G(ovf_add)(x, b, q, neg);
+        }
+        return;
+    }
+    x->stamp[b] = x->cur;
+    x->qb[x->k] = b;
+    x->qp[x->k] = q;
+    x->qneg[x->k] = neg;
+    /* the flush reads and writes this bucket up to a batch later: fetch it now, so that a
+     * bucket array beyond the L2 cache (windows of 15-16 bits) costs no miss there */
+    __builtin_prefetch(&x->abk[b], 1, 3);
+    x->k++;
+    while (x->k == MSM_BATCH) {
+        G(flush)(x);
+        G(requeue)(x);
+    }
+}
+
+/* The end of a window: drain the batch and the pending additions. Once too few remain to pay
+ * for an inversion (a few buckets hit many times), the side buckets take them. */
+static void G(drain)(G(actx) *x) {
+    while (x->np) {
+        if (x->k) G(flush)(x);
+        G(requeue)(x);
+        if (x->k < MSM_BATCH / 16) {
+            for (size_t i = 0; i < x->np; i++) G(ovf_add)(x, x->pb[i], x->pp[i], x->pneg[i]);
+            x->np = 0;
+        }
+    }
+    if (x->k) G(flush)(x);
+}
+
+/* One window over [lo, hi) with affine buckets updated in batches (G(queue)). */
 static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, size_t lo, size_t hi, int w,
                                  const msm_cfg *cfg) {
     const int c = cfg->c;
@@ -408,21 +529,29 @@ static void G(msm_window_affine)(G(xyzz) *out, G(actx) *x, const G(msm_in) *in, 
                     F(neg)(&x->abk[b].y, &q->y);
                 else
                     x->abk[b].y = q->y;
+#ifdef CURVE_SIMD_FLUSH
+                if (x->simd) {
+                    CURVE_SIMD_TO(&x->abk[b].x, &x->abk[b].x);
+                    CURVE_SIMD_TO(&x->abk[b].y, &x->abk[b].y);
+                }
+#endif
                 x->full[b] = 1;
-            } else if (x->stamp[b] == x->cur) {
-                G(ovf_add)(x, b, q, neg);
             } else {
-                x->stamp[b] = x->cur;
-                x->qb[x->k] = b;
-                x->qp[x->k] = q;
-                x->qneg[x->k] = (uint8_t)neg;
-                if (++x->k == MSM_BATCH) G(flush)(x);
+                G(queue)(x, b, q, (uint8_t)neg);
             }
         }
     }
-    if (x->k) G(flush)(x);
+    G(drain)(x);
     G(set_inf)(out);
     if (!used) return;
+#ifdef CURVE_SIMD_FLUSH
+    if (x->simd)
+        for (size_t b = 0; b < nb; b++) {
+            if (!x->full[b]) continue;
+            CURVE_SIMD_FROM(&x->abk[b].x, &x->abk[b].x);
+            CURVE_SIMD_FROM(&x->abk[b].y, &x->abk[b].y);
+        }
+#endif
     G(xyzz) running;
     G(set_inf)(&running);
     for (size_t b = nb; b-- > 0;) {
@@ -441,12 +570,19 @@ static G(actx) *G(actx_new)(size_t nb) {
     x->ovf = (G(xyzz) *)malloc(nb * sizeof(G(xyzz)));
     x->oused = (uint8_t *)malloc(nb);
     x->cur = 1;
+#ifdef CURVE_SIMD_FLUSH
+    if (zkp_ifma_usable()) {
+        x->sbuf = aligned_alloc(64, CURVE_SIMD_BUF_BYTES());
+        x->simd = x->sbuf != NULL; /* without its scratch the scalar flush runs */
+    }
+#endif
     if (!x->abk || !x->full || !x->stamp || !x->ovf || !x->oused) {
         free(x->abk);
         free(x->full);
         free(x->stamp);
         free(x->ovf);
         free(x->oused);
+        free(x->sbuf);
         free(x);
         return NULL;
     }
@@ -460,6 +596,7 @@ static void G(actx_free)(G(actx) *x) {
     free(x->stamp);
     free(x->ovf);
     free(x->oused);
+    free(x->sbuf);
     free(x);
 }
 

@@ -432,6 +432,32 @@ static PyObject *py_scale_g1_glv(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ifma_field(op, a, b, out): zkp_ifma_field on (n, 4) plain integers; False without IFMA. */
+static PyObject *py_ifma_field(PyObject *self, PyObject *args) {
+    PyObject *objs[3];
+    int op;
+    if (!PyArg_ParseTuple(args, "iOOO", &op, &objs[0], &objs[1], &objs[2])) return NULL;
+    Py_buffer v[3];
+    for (int i = 0; i < 3; i++) {
+        if (get_buf(objs[i], &v[i], i == 2, "ifma_field") < 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    int rc = -1;
+    if (v[0].len % 32 == 0 && v[0].len == v[1].len && v[0].len == v[2].len)
+        rc = zkp_ifma_field(op, (const uint64_t *)v[0].buf, (const uint64_t *)v[1].buf, (size_t)v[0].len / 32,
+                            (uint64_t *)v[2].buf);
+    for (int j = 0; j < 3; j++) PyBuffer_Release(&v[j]);
+    return PyBool_FromLong(rc == 0);
+}
+
+/* The path zkp_scale_g1_glv takes now: "ifma" or "scalar". */
+static PyObject *py_scale_g1_glv_path(PyObject *self, PyObject *args) {
+    (void)args;
+    return PyUnicode_FromString(zkp_ifma_usable() ? "ifma" : "scalar");
+}
+
 static PyObject *py_fq_from_mont(PyObject *self, PyObject *args) {
     return mont_reduce_common(args, zkp_fq_from_mont, "fq_from_mont");
 }
@@ -823,6 +849,8 @@ static PyMethodDef methods[] = {
     {"lincomb", py_lincomb, METH_VARARGS,
      "lincomb(is_g2, bases, ptr, idx, scalars, out, nthreads): out[j] = sum_k scalars[k] * bases[idx[k]]"},
     {"scale", py_scale, METH_VARARGS, "scale(is_g2, points, scalar, out, nthreads): out[i] = scalar * points[i]"},
+    {"ifma_field", py_ifma_field, METH_VARARGS, "ifma_field(op, a, b, out): the IFMA field operations (tests)"},
+    {"scale_g1_glv_path", py_scale_g1_glv_path, METH_NOARGS, "scale_g1_glv_path(): 'ifma' or 'scalar'"},
     {"scale_g1_glv", py_scale_g1_glv, METH_VARARGS,
      "scale_g1_glv(points, k1, neg1, k2, neg2, out, nthreads): out[i] = (k1 + k2 lambda) points[i]"},
     {"fq_from_mont", py_fq_from_mont, METH_VARARGS, "fq_from_mont(values, nthreads): v <- v / 2^256 mod q"},
@@ -864,7 +892,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0 ||
         PyModule_AddIntConstant(m, "MSM_SIGNED", ZKP_MSM_SIGNED) < 0 ||
         PyModule_AddIntConstant(m, "MSM_AFFINE", ZKP_MSM_AFFINE) < 0 ||
-        PyModule_AddIntConstant(m, "MSM_ENDO", ZKP_MSM_ENDO) < 0 || zkp_operator_register(m) < 0) {
+        PyModule_AddIntConstant(m, "MSM_ENDO", ZKP_MSM_ENDO) < 0 ||
+        PyModule_AddIntConstant(m, "IFMA_COMPILED", zkp_ifma_compiled()) < 0 || zkp_operator_register(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,0 +1,357 @@
+/* The contribution's rescaling k P of many G1 points (msm.c: zkp_scale_g1_glv) on AVX-512 IFMA.
+ *
+ * The same algorithm as msm.c's glv_batch_run (width-5 NAF of the GLV halves, all points of a
+ * batch in lockstep in affine coordinates, one shared inversion per step), with FV_LANES points
+ * per vector (field_ifma.h): every point takes the same doublings and additions, so the lanes
+ * never diverge. A batch is G groups of FV_LANES points; each step's denominators are inverted
+ * with Montgomery's trick along two interleaved chains over the groups (so that one chain's
+ * multiplication latency overlaps the other's), the 2 FV_LANES chain totals by one scalar
+ * inversion (field.h) of their product.
+ *
+ * Points that meet a zero denominator (infinity, replaced by the generator as in msm.c) are
+ * flagged in bad[] for the caller to redo by the generic path, exactly as msm.c does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "field.h"
+#include "field_ifma.h"
+#include "zkp.h"
+
+#ifdef ZKP_HAVE_IFMA
+
+/* beta 2^260 mod p: phi(x, y) = (beta x, y) in the R' form (beta as GLV_BETA of msm.c). */
+static const uint64_t FV_BETA[5] = {0x5f7cf18a4da6cULL, 0xfcd08fecf4638ULL, 0xf454044c2d458ULL, 0xfc115c5806fd4ULL,
+                                    0x0237ab40d91cdULL};
+
+/* Points per lockstep batch: the table (16 x and 8 y per point) is read one entry per step, so
+ * the working set per step is a few vectors per group and the batch can be larger than the
+ * scalar path's 1024, amortising the per-step scalar inversion further. */
+#ifndef IFMA_BATCH
+#define IFMA_BATCH 2048
+#endif
+#define IFMA_TABLE 8 /* odd multiples 1..15 */
+#define IFMA_G (IFMA_BATCH / FV_LANES)
+
+typedef struct {
+    fv *x, *y;       /* accumulators, G each */
+    fv *tx, *ty;     /* table: j P at [j * G + g] */
+    fv *px;          /* beta x of the table */
+    fv *den, *pre;   /* denominators (then their inverses), prefix products */
+    uint8_t *bad;    /* lanes flagged, per group */
+    size_t G;
+} ifma_ws;
+
+/* Denominators den[0..G) -> inverses in place; lanes whose denominator is 0 are flagged and
+ * given 1 (their results are garbage, recomputed by the caller). */
+static void ifma_invert(ifma_ws *w) {
+    const size_t G = w->G;
+    fv one, acc[2];
+    fv_set1(&one, FV_ONE);
+    for (;;) {
+        acc[0] = one;
+        acc[1] = one;
+        for (size_t g = 0; g < G; g++) {
+            w->pre[g] = acc[g & 1];
+            fv_mul(&acc[g & 1], &acc[g & 1], &w->den[g]);
+        }
+        vmask z0 = fv_is_zero(&acc[0]), z1 = fv_is_zero(&acc[1]);
+        if (!(z0 | z1)) break;
+        /* rare: find the zero denominators, then redo the chains (at most once more) */
+        for (size_t g = 0; g < G; g++) {
+            vmask z = fv_is_zero(&w->den[g]);
+            if (z) {
+                w->bad[g] |= (uint8_t)z;
+                fv_select(&w->den[g], z, &w->den[g], &one);
+            }
+        }
+    }
+    /* the 2 FV_LANES totals, canonical, to field.h's form: any integer T is a Montgomery
+     * element there, fq_inv gives 2^512 / T and one product by 2^264 makes it 2^520 / T, the
+     * inverse in the R' form */
+    enum { NT = 2 * FV_LANES };
+    uint64_t tot[NT][4], pre[NT][4];
+    for (int c = 0; c < 2; c++) {
+        fv t;
+        fv_canon(&t, &acc[c]);
+        fv_store_raw(tot[c * FV_LANES], 4, &t);
+    }
+    fe run = FQ_ONE, cst;
+    fv_join64(cst.l, FV_C264);
+    for (int i = 0; i < NT; i++) {
+        memcpy(pre[i], run.l, 32);
+        fq_mul(&run, &run, (const fe *)tot[i]);
+    }
+    fq_inv(&run, &run);
+    for (int i = NT; i-- > 0;) {
+        fe inv;
+        fq_mul(&inv, &run, (const fe *)pre[i]);
+        fq_mul(&run, &run, (const fe *)tot[i]);
+        fq_mul(&inv, &inv, &cst);
+        memcpy(tot[i], inv.l, 32);
+    }
+    fv_load_raw(&acc[0], tot[0], 4);
+    fv_load_raw(&acc[1], tot[FV_LANES], 4);
+    for (size_t g = G; g-- > 0;) {
+        fv inv;
+        fv_mul(&inv, &acc[g & 1], &w->pre[g]);
+        fv_mul(&acc[g & 1], &acc[g & 1], &w->den[g]);
+        w->den[g] = inv;
+    }
+}
+
+/* (x, y) = 2 (x, y), all groups. */
+static void ifma_dbl(fv *x, fv *y, ifma_ws *w) {
+    for (size_t g = 0; g < w->G; g++) fv_add(&w->den[g], &y[g], &y[g]);
+    ifma_invert(w);
+    for (size_t g = 0; g < w->G; g++) {
+        fv t, l, x3, s;
+        fv_sqr(&t, &x[g]);
+        fv_add(&l, &t, &t);
+        fv_add(&l, &l, &t);            /* < 6p */
+        fv_mul(&l, &l, &w->den[g]);    /* 3 x^2 / 2y */
+        fv_sqr(&x3, &l);
+        fv_add(&s, &x[g], &x[g]);
+        fv_red2(&s, &s);
+        fv_sub(&x3, &x3, &s);
+        fv_red2(&x3, &x3);
+        fv_sub(&t, &x[g], &x3);        /* < 4p */
+        fv_mul(&t, &l, &t);
+        fv_sub(&t, &t, &y[g]);
+        fv_red2(&y[g], &t);
+        x[g] = x3;
+    }
+}
+
+/* (x, y) += (qx, +-qy), all groups. */
+static void ifma_add(fv *x, fv *y, const fv *qx, const fv *qy, int neg, ifma_ws *w) {
+    for (size_t g = 0; g < w->G; g++) fv_sub(&w->den[g], &qx[g], &x[g]);
+    ifma_invert(w);
+    for (size_t g = 0; g < w->G; g++) {
+        fv t, l, x3, s;
+        if (neg) { /* -qy - y = 4p - qy - y */
+            fv_add(&t, &qy[g], &y[g]);
+            fv_neg_k(&l, &t, FV_4P);
+        } else {
+            fv_sub(&l, &qy[g], &y[g]);
+        }
+        fv_mul(&l, &l, &w->den[g]);
+        fv_sqr(&x3, &l);
+        fv_add(&s, &x[g], &qx[g]);
+        fv_red2(&s, &s);
+        fv_sub(&x3, &x3, &s);
+        fv_red2(&x3, &x3);
+        fv_sub(&t, &x[g], &x3);
+        fv_mul(&t, &l, &t);
+        fv_sub(&t, &t, &y[g]);
+        fv_red2(&y[g], &t);
+        x[g] = x3;
+    }
+}
+
+static void ifma_ws_free(ifma_ws *w) {
+    free(w->x);
+    memset(w, 0, sizeof(*w));
+}
+
+/* One allocation for every array (x, y, den, pre: G each; tx, ty, px: IFMA_TABLE G each). */
+static int ifma_ws_init(ifma_ws *w) {
+    const size_t G = IFMA_G, nv = G * (4 + 3 * IFMA_TABLE);
+    memset(w, 0, sizeof(*w));
+    fv *buf = (fv *)aligned_alloc(64, nv * sizeof(fv));
+    w->bad = (uint8_t *)malloc(G);
+    if (!buf || !w->bad) {
+        free(buf);
+        free(w->bad);
+        return -1;
+    }
+    w->x = buf;
+    w->y = buf + G;
+    w->den = buf + 2 * G;
+    w->pre = buf + 3 * G;
+    w->tx = buf + 4 * G;
+    w->ty = w->tx + IFMA_TABLE * G;
+    w->px = w->ty + IFMA_TABLE * G;
+    return 0;
+}
+
+typedef struct {
+    const int8_t *naf[2];
+    int len, neg[2];
+} ifma_plan;
+
+/* out[0..n) = k in[0..n) (8 u64 per point), n <= IFMA_BATCH; bad[i] = 1 for the points the
+ * caller must redo. */
+static void ifma_batch_run(uint64_t *out, const uint64_t *in, size_t n, const ifma_plan *plan, uint8_t *bad,
+                           ifma_ws *w) {
+    const size_t G = (n + FV_LANES - 1) / FV_LANES;
+    w->G = G;
+    fe gy;
+    fq_dbl(&gy, &FQ_ONE);
+    for (size_t g = 0; g < G; g++) {
+        /* infinity and the padding of the last group become the generator (1, 2), as in msm.c */
+        uint64_t tmp[FV_LANES][8];
+        uint8_t b = 0;
+        for (int l = 0; l < FV_LANES; l++) {
+            size_t i = g * FV_LANES + (size_t)l;
+            int inf = 1;
+            if (i < n) {
+                memcpy(tmp[l], in + 8 * i, 64);
+                for (int j = 0; j < 8; j++) inf &= in[8 * i + j] == 0;
+            }
+            if (inf) {
+                memcpy(tmp[l], FQ_ONE.l, 32);
+                memcpy(tmp[l] + 4, gy.l, 32);
+                b |= (uint8_t)(1u << l);
+            }
+        }
+        w->bad[g] = b;
+        fv_load(&w->tx[g], tmp[0], 8);
+        fv_load(&w->ty[g], tmp[0] + 4, 8);
+    }
+    /* 2P into the accumulators (scratch for now), then (2j+1) P = (2j-1) P + 2P */
+    memcpy(w->x, w->tx, G * sizeof(fv));
+    memcpy(w->y, w->ty, G * sizeof(fv));
+    ifma_dbl(w->x, w->y, w);
+    for (int j = 1; j < IFMA_TABLE; j++) {
+        memcpy(w->tx + j * G, w->tx + (j - 1) * G, G * sizeof(fv));
+        memcpy(w->ty + j * G, w->ty + (j - 1) * G, G * sizeof(fv));
+        ifma_add(w->tx + j * G, w->ty + j * G, w->x, w->y, 0, w);
+    }
+    fv beta;
+    fv_set1(&beta, FV_BETA);
+    for (size_t k = 0; k < IFMA_TABLE * G; k++) fv_mul(&w->px[k], &w->tx[k], &beta);
+    int started = 0;
+    for (int pos = plan->len - 1; pos >= 0; pos--) {
+        if (started) ifma_dbl(w->x, w->y, w);
+        for (int h = 0; h < 2; h++) {
+            int d = plan->naf[h][pos];
+            if (d == 0) continue;
+            int neg = (d < 0) != plan->neg[h];
+            size_t off = (size_t)((d < 0 ? -d : d) - 1) / 2 * G;
+            const fv *qx = (h ? w->px : w->tx) + off, *qy = w->ty + off;
+            if (!started) {
+                memcpy(w->x, qx, G * sizeof(fv));
+                for (size_t g = 0; g < G; g++) {
+                    if (neg) {
+                        fv z;
+                        fv_neg_k(&z, &qy[g], FV_2P);
+                        fv_red2(&w->y[g], &z);
+                    } else {
+                        w->y[g] = qy[g];
+                    }
+                }
+                started = 1;
+            } else {
+                ifma_add(w->x, w->y, qx, qy, neg, w);
+            }
+        }
+    }
+    for (size_t g = 0; g < G; g++) {
+        uint64_t tmp[FV_LANES][8];
+        if (started) {
+            fv_store(tmp[0], 8, &w->x[g]);
+            fv_store(tmp[0] + 4, 8, &w->y[g]);
+        } else {
+            memset(tmp, 0, sizeof(tmp));
+        }
+        for (int l = 0; l < FV_LANES; l++) {
+            size_t i = g * FV_LANES + (size_t)l;
+            if (i >= n) break;
+            memcpy(out + 8 * i, tmp[l], 64);
+            bad[i] = (uint8_t)((w->bad[g] >> l) & 1);
+        }
+    }
+}
+
+int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
+                          int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad) {
+    ifma_plan plan = {{naf1, naf2}, len, {neg1, neg2}};
+    size_t nchunks = (n + IFMA_BATCH - 1) / IFMA_BATCH;
+    int T = nthreads < 1 ? 1 : nthreads, failed = 0;
+#pragma omp parallel num_threads(T)
+    {
+        ifma_ws w;
+        if (ifma_ws_init(&w) < 0) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+#pragma omp for schedule(dynamic)
+            for (long ci = 0; ci < (long)nchunks; ci++) {
+                size_t lo = (size_t)ci * IFMA_BATCH, hi = lo + IFMA_BATCH < n ? lo + IFMA_BATCH : n;
+                ifma_batch_run(out + 8 * lo, points + 8 * lo, hi - lo, &plan, bad + lo, &w);
+            }
+            ifma_ws_free(&w);
+        }
+    }
+    return failed ? -1 : 0;
+}
+
+int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
+    if (n % FV_LANES) return -1;
+    for (size_t i = 0; i < n; i += FV_LANES) {
+        fv x, y, r;
+        fv_load_raw(&x, a + 4 * i, 4);
+        fv_load_raw(&y, b + 4 * i, 4);
+        switch (op) {
+        case ZKP_IFMA_MUL: fv_mul(&r, &x, &y); break;
+        case ZKP_IFMA_ADD: fv_add(&r, &x, &y); break;
+        case ZKP_IFMA_SUB: fv_sub(&r, &x, &y); break;
+        case ZKP_IFMA_CANON: fv_canon(&r, &x); break;
+        case ZKP_IFMA_IS_ZERO: {
+            vmask z = fv_is_zero(&x);
+            for (int j = 0; j < 5; j++) r.l[j] = V_ZERO();
+            r.l[0] = V_BLEND(z, r.l[0], V_SET1(1));
+            break;
+        }
+        case ZKP_IFMA_ROUNDTRIP: { /* field.h form -> R' -> field.h form */
+            fv_load(&r, a + 4 * i, 4);
+            fv_store(out + 4 * i, 4, &r);
+            continue;
+        }
+        default: return -1;
+        }
+        fv_store_raw(out + 4 * i, 4, &r);
+    }
+    return 0;
+}
+
+#endif
+
+/* Whether zkp_scale_g1_glv takes the path above: compiled in, the CPU has IFMA, and
+ * ZKPROVER_NO_IFMA is unset (or "" or "0"). */
+int zkp_ifma_usable(void) {
+#ifdef ZKP_HAVE_IFMA
+    const char *off = getenv("ZKPROVER_NO_IFMA");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    return __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+#ifndef ZKP_HAVE_IFMA
+int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
+                          int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad) {
+    (void)points, (void)n, (void)naf1, (void)naf2, (void)len, (void)neg1, (void)neg2, (void)nthreads, (void)out,
+        (void)bad;
+    return -1;
+}
+
+int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
+    (void)op, (void)a, (void)b, (void)n, (void)out;
+    return -1;
+}
+#endif
+
+int zkp_ifma_compiled(void) {
+#ifdef ZKP_HAVE_IFMA
+    return 1;
+#else
+    return 0;
+#endif
+}
