@@ -13,6 +13,10 @@ gives the median wall time, the median CPU time of the process (core-seconds: th
 included) and the speed-up against the plain Pippenger (unsigned digits, XYZZ buckets). Every
 configuration's result is compared with the plain one's: a mismatch stops the run.
 
+The technique rows run the scalar flush (``ZKPROVER_NO_IFMA=1``), so that they compare with the
+figures before the vector flush; where the extension has AVX-512 IFMA and the CPU too, a last
+row runs the default techniques with the batched affine additions on it (``msm_ifma.h``).
+
 ``--sweep`` times the default techniques with each forced window size c at the given log sizes
 (the auto choice of ``msm_window_bits`` marked), to check the window model per size.
 ``--witness`` adds witness-shaped scalars (mostly 0/1/short) at the largest size.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -53,6 +58,27 @@ CONFIGS: list[tuple[str, int]] = [
     ("signed + affine + endo", S | A | E),
     ("default (auto)", -1),
 ]
+
+
+def with_flush(ifma: bool, fn):
+    """fn run with the IFMA flush allowed or not (read by the extension when an MSM starts)."""
+
+    def run():
+        old = os.environ.get("ZKPROVER_NO_IFMA")
+        os.environ["ZKPROVER_NO_IFMA"] = "0" if ifma else "1"
+        try:
+            return fn()
+        finally:
+            if old is None:
+                del os.environ["ZKPROVER_NO_IFMA"]
+            else:
+                os.environ["ZKPROVER_NO_IFMA"] = old
+
+    return run
+
+
+def ifma_available() -> bool:
+    return bool(getattr(_native, "IFMA_COMPILED", 0)) and with_flush(True, _native.scale_g1_glv_path)() == "ifma"
 
 
 def timed(fn) -> tuple[float, float]:
@@ -128,15 +154,26 @@ def main(argv: list[str] | None = None) -> int:
                 kinds.append(("witness-like", witness_like(n, rng)))
             for kind, scalars in kinds:
                 calls = [
-                    (label, lambda f=flags, b=bases[:n], sc=scalars, m=msm: m(b, sc, args.threads, f, 0))
+                    (
+                        label,
+                        with_flush(False, lambda f=flags, b=bases[:n], sc=scalars, m=msm: m(b, sc, args.threads, f, 0)),
+                    )
                     for label, flags in CONFIGS
                 ]
+                if ifma_available():
+                    calls.append(
+                        (
+                            "default + IFMA flush",
+                            with_flush(True, lambda b=bases[:n], sc=scalars, m=msm: m(b, sc, args.threads, -1, 0)),
+                        )
+                    )
                 extra: dict[str, dict] = {}
                 if kind == "random":  # precomputed multiples: signed + affine, c fixed, tw rows
                     c = 12 if lg <= 16 else 13
                     rows_wanted = [x for x in args.tables.split(",") if x]
                     for tw in [windows_for(255, c) if x == "full" else int(x) for x in rows_wanted]:
                         fn, build, mib = table_call(group, bases[:n], scalars, args.threads, S | A, c, tw)
+                        fn = with_flush(False, fn)
                         label = f"table c={c}, {tw} rows" + (" (one pass)" if tw > 2 else "")
                         calls.append((label, fn))
                         extra[label] = {"table_build_s": build, "table_mib": mib, "bases_mib": bases[:n].nbytes / 2**20}
