@@ -546,6 +546,23 @@ static void batch_invert(glv_batch *b) {
  * the out-of-order window (a few hundred instructions, ~130 per multiplication) only overlaps
  * independent ones that sit next to each other. */
 
+/* p[u] = (x3, lambda (x1 - x3) - y1) with x3 = lambda^2 - x1 - x2[u], for the m <= 2 points of
+ * one iteration: the tail shared by the doubling (x2 = x1) and the addition. */
+static inline void batch_tail(g1_aff *p[2], const fe *x2[2], const fe l[2], int m) {
+    fe t[2], x3[2];
+    for (int u = 0; u < m; u++) fq_sqr(&x3[u], &l[u]);
+    for (int u = 0; u < m; u++) {
+        fq_sub(&x3[u], &x3[u], &p[u]->x);
+        fq_sub(&x3[u], &x3[u], x2[u]);
+        fq_sub(&t[u], &p[u]->x, &x3[u]);
+    }
+    for (int u = 0; u < m; u++) fq_mul(&t[u], &l[u], &t[u]);
+    for (int u = 0; u < m; u++) {
+        fq_sub(&p[u]->y, &t[u], &p[u]->y);
+        p[u]->x = x3[u];
+    }
+}
+
 /* r[i] = 2 r[i] (affine). */
 static void batch_dbl(g1_aff *r, size_t stride, glv_batch *b) {
     for (size_t i = 0; i < b->n; i++) fq_dbl(&b->den[i], &r[i * stride].y);
@@ -553,24 +570,15 @@ static void batch_dbl(g1_aff *r, size_t stride, glv_batch *b) {
     for (size_t i = 0; i < b->n; i += 2) {
         const int m = i + 1 < b->n ? 2 : 1;
         g1_aff *p[2] = {&r[i * stride], &r[(i + m - 1) * stride]};
-        fe l[2], t[2], x3[2];
+        const fe *x2[2] = {&p[0]->x, &p[1]->x};
+        fe l[2], t[2];
         for (int u = 0; u < m; u++) fq_sqr(&t[u], &p[u]->x);
         for (int u = 0; u < m; u++) {
             fq_dbl(&l[u], &t[u]);
             fq_add(&l[u], &l[u], &t[u]);
         }
         for (int u = 0; u < m; u++) fq_mul(&l[u], &l[u], &b->den[i + u]); /* 3 x^2 / 2y */
-        for (int u = 0; u < m; u++) fq_sqr(&x3[u], &l[u]);
-        for (int u = 0; u < m; u++) {
-            fq_sub(&x3[u], &x3[u], &p[u]->x);
-            fq_sub(&x3[u], &x3[u], &p[u]->x);
-            fq_sub(&t[u], &p[u]->x, &x3[u]);
-        }
-        for (int u = 0; u < m; u++) fq_mul(&t[u], &l[u], &t[u]);
-        for (int u = 0; u < m; u++) {
-            fq_sub(&p[u]->y, &t[u], &p[u]->y);
-            p[u]->x = x3[u];
-        }
+        batch_tail(p, x2, l, m);
     }
 }
 
@@ -582,7 +590,8 @@ static void batch_add(g1_aff *r, size_t stride, const g1_aff *q, size_t qstride,
         const int m = i + 1 < b->n ? 2 : 1;
         g1_aff *p[2] = {&r[i * stride], &r[(i + m - 1) * stride]};
         const g1_aff *o[2] = {&q[i * qstride], &q[(i + m - 1) * qstride]};
-        fe l[2], t[2], x3[2];
+        const fe *x2[2] = {&o[0]->x, &o[1]->x};
+        fe l[2];
         for (int u = 0; u < m; u++) {
             if (neg)
                 fq_add(&l[u], &o[u]->y, &p[u]->y), fq_neg(&l[u], &l[u]);
@@ -590,17 +599,7 @@ static void batch_add(g1_aff *r, size_t stride, const g1_aff *q, size_t qstride,
                 fq_sub(&l[u], &o[u]->y, &p[u]->y);
         }
         for (int u = 0; u < m; u++) fq_mul(&l[u], &l[u], &b->den[i + u]);
-        for (int u = 0; u < m; u++) fq_sqr(&x3[u], &l[u]);
-        for (int u = 0; u < m; u++) {
-            fq_sub(&x3[u], &x3[u], &p[u]->x);
-            fq_sub(&x3[u], &x3[u], &o[u]->x);
-            fq_sub(&t[u], &p[u]->x, &x3[u]);
-        }
-        for (int u = 0; u < m; u++) fq_mul(&t[u], &l[u], &t[u]);
-        for (int u = 0; u < m; u++) {
-            fq_sub(&p[u]->y, &t[u], &p[u]->y);
-            p[u]->x = x3[u];
-        }
+        batch_tail(p, x2, l, m);
     }
 }
 
