@@ -127,7 +127,34 @@ FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) {
     fv_norm(r);
 }
 
-FV_INLINE void fv_sqr(fv *r, const fv *a) { fv_mul(r, a, a); }
+/* r = a^2 / 2^260 mod p (bounds as fv_mul): the product first, its 10 cross terms once and
+ * doubled (85 multiply-adds against 105), then the five reduction rounds. */
+FV_INLINE void fv_sqr(fv *r, const fv *a) {
+    const vw inv = V_SET1(FV_PINV);
+    vw t[10];
+    for (int k = 0; k < 10; k++) t[k] = V_ZERO();
+    for (int i = 0; i < 5; i++)
+        for (int j = i + 1; j < 5; j++) {
+            t[i + j] = V_MADLO(t[i + j], a->l[i], a->l[j]);
+            t[i + j + 1] = V_MADHI(t[i + j + 1], a->l[i], a->l[j]);
+        }
+    for (int k = 1; k < 9; k++) t[k] = V_ADD(t[k], t[k]);
+    for (int i = 0; i < 5; i++) {
+        t[2 * i] = V_MADLO(t[2 * i], a->l[i], a->l[i]);
+        t[2 * i + 1] = V_MADHI(t[2 * i + 1], a->l[i], a->l[i]);
+    }
+    for (int i = 0; i < 5; i++) {
+        const vw m = V_MADLO(V_ZERO(), t[i], inv);
+        for (int j = 0; j < 5; j++) {
+            const vw pj = V_SET1(FV_P[j]);
+            t[i + j] = V_MADLO(t[i + j], m, pj);
+            t[i + j + 1] = V_MADHI(t[i + j + 1], m, pj);
+        }
+        t[i + 1] = V_ADD(t[i + 1], V_SRLI(t[i], 52));
+    }
+    for (int j = 0; j < 5; j++) r->l[j] = t[5 + j];
+    fv_norm(r);
+}
 
 /* r = a + b (no reduction: the bound is the sum of the bounds). */
 FV_INLINE void fv_add(fv *r, const fv *a, const fv *b) {

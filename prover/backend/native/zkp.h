@@ -95,7 +95,7 @@ int zkp_ifma_usable(void);
 int zkp_ifma_compiled(void);
 /* The IFMA field operations on n (a multiple of the lane count) plain integers below 2^256,
  * for tests: the raw (unreduced) results, or -1 without IFMA or for a bad op / n. */
-enum { ZKP_IFMA_MUL, ZKP_IFMA_ADD, ZKP_IFMA_SUB, ZKP_IFMA_CANON, ZKP_IFMA_IS_ZERO, ZKP_IFMA_ROUNDTRIP };
+enum { ZKP_IFMA_MUL, ZKP_IFMA_ADD, ZKP_IFMA_SUB, ZKP_IFMA_CANON, ZKP_IFMA_IS_ZERO, ZKP_IFMA_ROUNDTRIP, ZKP_IFMA_SQR };
 int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out);
 
 /* values[i] <- values[i] * R^-1 mod q in place (Montgomery Fq coordinates to standard form). */
