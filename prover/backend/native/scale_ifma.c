@@ -18,9 +18,18 @@
 #include <omp.h>
 #endif
 
+#include "zkp.h"
+
+/* Builds without -march=native (ZKPROVER_PORTABLE=1: wheels, images) get this path too: the
+ * kernel is compiled for IFMA here whatever the target, and only called after zkp_ifma_usable's
+ * run-time check of the CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && defined(__x86_64__) && !defined(__AVX512IFMA__)
+#define ZKP_IFMA_PRAGMA 1
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512ifma,bmi2,adx")
+#endif
 #include "field.h"
 #include "field_ifma.h"
-#include "zkp.h"
 
 #ifdef ZKP_HAVE_IFMA
 
@@ -270,8 +279,8 @@ static void ifma_batch_run(uint64_t *out, const uint64_t *in, size_t n, const if
     }
 }
 
-int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
-                          int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad) {
+static int ifma_scale(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len, int neg1,
+                      int neg2, int nthreads, uint64_t *out, uint8_t *bad) {
     ifma_plan plan = {{naf1, naf2}, len, {neg1, neg2}};
     int T = nthreads < 1 ? 1 : nthreads, failed = 0;
     /* fewer points than T full batches: smaller batches, so that every thread gets one */
@@ -296,7 +305,7 @@ int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, 
     return failed ? -1 : 0;
 }
 
-int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
+static int ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
     if (n % FV_LANES) return -1;
     for (size_t i = 0; i < n; i += FV_LANES) {
         fv x, y, r;
@@ -327,6 +336,15 @@ int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint6
 }
 
 #endif
+#ifdef ZKP_IFMA_PRAGMA
+#pragma GCC pop_options
+#endif
+
+/* The entry points below run without the IFMA target (the check must not itself need it). */
+static int ifma_cpu(void) {
+    return __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq");
+}
 
 /* Whether zkp_scale_g1_glv takes the path above: compiled in, the CPU has IFMA, and
  * ZKPROVER_NO_IFMA is unset (or "" or "0"). */
@@ -334,25 +352,29 @@ int zkp_ifma_usable(void) {
 #ifdef ZKP_HAVE_IFMA
     const char *off = getenv("ZKPROVER_NO_IFMA");
     if (off && *off && strcmp(off, "0") != 0) return 0;
-    return __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl");
+    return ifma_cpu();
 #else
     return 0;
 #endif
 }
 
-#ifndef ZKP_HAVE_IFMA
 int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
                           int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad) {
+#ifdef ZKP_HAVE_IFMA
+    if (ifma_cpu()) return ifma_scale(points, n, naf1, naf2, len, neg1, neg2, nthreads, out, bad);
+#endif
     (void)points, (void)n, (void)naf1, (void)naf2, (void)len, (void)neg1, (void)neg2, (void)nthreads, (void)out,
         (void)bad;
     return -1;
 }
 
 int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out) {
+#ifdef ZKP_HAVE_IFMA
+    if (ifma_cpu()) return ifma_field(op, a, b, n, out);
+#endif
     (void)op, (void)a, (void)b, (void)n, (void)out;
     return -1;
 }
-#endif
 
 int zkp_ifma_compiled(void) {
 #ifdef ZKP_HAVE_IFMA
