@@ -122,8 +122,8 @@ static void ifma_dbl(fv *x, fv *y, ifma_ws *w) {
     for (size_t g = 0; g < w->G; g++) {
         fv t, l, x3, s;
         fv_sqr(&t, &x[g]);
-        fv_add(&l, &t, &t);
-        fv_add(&l, &l, &t);            /* < 6p */
+        for (int j = 0; j < 5; j++) l.l[j] = V_ADD(V_ADD(t.l[j], t.l[j]), t.l[j]);
+        fv_norm(&l); /* 3 x^2 < 6p, one carry pass */
         fv_mul(&l, &l, &w->den[g]);    /* 3 x^2 / 2y */
         fv_sqr(&x3, &l);
         fv_add(&s, &x[g], &x[g]);
