@@ -157,3 +157,16 @@ def test_ifma_path_is_the_default_where_supported(value):
         env["ZKPROVER_NO_IFMA"] = value
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ifma"
+
+
+@ifma
+@pytest.mark.parametrize("n", [0, 1, 7, 9])
+def test_ifma_path_on_fewer_points_than_a_vector_and_k_zero(n):
+    """A partial last vector (its padding lanes must not reach the output), more threads than
+    points, and k = 0 (no NAF digit: every output is infinity)."""
+    pts = g1_array([G1.affine_mul(G1.generator, 3 + i) for i in range(n)])
+    for k in (0, 1, R - 1):
+        for threads in (1, 5):
+            want = _scale(pts, k, no_ifma=True, nthreads=threads)
+            assert np.array_equal(_scale(pts, k, no_ifma=False, nthreads=threads), want)
+    assert not np.any(_scale(pts, 0, no_ifma=False))
