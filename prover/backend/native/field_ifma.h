@@ -103,8 +103,10 @@ FV_INLINE void fv_norm(fv *r) {
     }
 }
 
-/* r = a b / 2^260 mod p, below 2p when a b < 84 p^2 (limbs of a, b normalised). */
-FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) {
+/* r = a b / 2^260 mod p + c, below 2p + bound(c) when a b < 84 p^2 (limbs of a, b
+ * normalised; c, may be NULL, is added limb by limb before the one carry pass, so its limbs may
+ * be unnormalised or negative as long as the sum is not). */
+FV_INLINE void fv_mul_add(fv *r, const fv *a, const fv *b, const fv *c) {
     const vw inv = V_SET1(FV_PINV);
     vw p[5];
     for (int j = 0; j < 5; j++) p[j] = V_SET1(FV_P[j]);
@@ -123,13 +125,15 @@ FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) {
         for (int j = 0; j < 5; j++) t[j] = t[j + 1];
         t[5] = V_ZERO();
     }
-    for (int j = 0; j < 5; j++) r->l[j] = t[j];
+    for (int j = 0; j < 5; j++) r->l[j] = c ? V_ADD(t[j], c->l[j]) : t[j];
     fv_norm(r);
 }
 
-/* r = a^2 / 2^260 mod p (bounds as fv_mul): the product first, its 10 cross terms once and
+FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) { fv_mul_add(r, a, b, 0); }
+
+/* r = a^2 / 2^260 mod p + c (as fv_mul_add): the product first, its 10 cross terms once and
  * doubled (85 multiply-adds against 105), then the five reduction rounds. */
-FV_INLINE void fv_sqr(fv *r, const fv *a) {
+FV_INLINE void fv_sqr_add(fv *r, const fv *a, const fv *c) {
     const vw inv = V_SET1(FV_PINV);
     vw t[10];
     for (int k = 0; k < 10; k++) t[k] = V_ZERO();
@@ -152,9 +156,11 @@ FV_INLINE void fv_sqr(fv *r, const fv *a) {
         }
         t[i + 1] = V_ADD(t[i + 1], V_SRLI(t[i], 52));
     }
-    for (int j = 0; j < 5; j++) r->l[j] = t[5 + j];
+    for (int j = 0; j < 5; j++) r->l[j] = c ? V_ADD(t[5 + j], c->l[j]) : t[5 + j];
     fv_norm(r);
 }
+
+FV_INLINE void fv_sqr(fv *r, const fv *a) { fv_sqr_add(r, a, 0); }
 
 /* r = a + b (no reduction: the bound is the sum of the bounds). */
 FV_INLINE void fv_add(fv *r, const fv *a, const fv *b) {
@@ -169,9 +175,14 @@ FV_INLINE void fv_sub_k(fv *r, const fv *a, const fv *b, const uint64_t kp[5]) {
     fv_norm(r);
 }
 
+/* r = k p - a limb by limb, without the carry pass (an addend for fv_mul_add). */
+FV_INLINE void fv_neg_k_raw(fv *r, const fv *a, const uint64_t kp[5]) {
+    for (int j = 0; j < 5; j++) r->l[j] = V_SUB(V_SET1(kp[j]), a->l[j]);
+}
+
 /* r = k p - a (kp the limbs of k p, at least a's bound). */
 FV_INLINE void fv_neg_k(fv *r, const fv *a, const uint64_t kp[5]) {
-    for (int j = 0; j < 5; j++) r->l[j] = V_SUB(V_SET1(kp[j]), a->l[j]);
+    fv_neg_k_raw(r, a, kp);
     fv_norm(r);
 }
 

@@ -57,22 +57,53 @@ typedef struct {
     size_t G;
 } ifma_ws;
 
-/* Denominators den[0..G) -> inverses in place; lanes whose denominator is 0 are flagged and
- * given 1 (their results are garbage, recomputed by the caller). */
-static void ifma_invert(ifma_ws *w) {
+/* Where a step's denominators come from: 2y (doubling) or qx - x (addition). */
+typedef struct {
+    const fv *x, *y, *qx;
+} den_src;
+
+/* Montgomery's trick along two chains (even and odd groups): pre[g] = the product of the
+ * earlier denominators of g's chain, acc = the chains' totals. With src the denominators are
+ * made here (and kept in den) instead of read from den: one pass less over the groups. */
+static void ifma_chains(ifma_ws *w, const den_src *src, fv acc[2]) {
+    fv a0, a1;
+    fv_set1(&a0, FV_ONE);
+    a1 = a0;
+    for (size_t g = 0; g < w->G; g += 2) {
+        fv d0, d1;
+        int two = g + 1 < w->G;
+        if (src && src->qx) {
+            fv_sub(&d0, &src->qx[g], &src->x[g]);
+            if (two) fv_sub(&d1, &src->qx[g + 1], &src->x[g + 1]);
+        } else if (src) {
+            fv_add(&d0, &src->y[g], &src->y[g]);
+            if (two) fv_add(&d1, &src->y[g + 1], &src->y[g + 1]);
+        } else {
+            d0 = w->den[g];
+            if (two) d1 = w->den[g + 1];
+        }
+        w->den[g] = d0;
+        w->pre[g] = a0;
+        fv_mul(&a0, &a0, &d0);
+        if (two) {
+            w->den[g + 1] = d1;
+            w->pre[g + 1] = a1;
+            fv_mul(&a1, &a1, &d1);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* The step's denominators (from src) -> their inverses in den; lanes whose denominator is 0
+ * are flagged and given 1 (their results are garbage, recomputed by the caller). */
+static void ifma_invert(ifma_ws *w, const den_src *src) {
     const size_t G = w->G;
     fv one, acc[2];
     fv_set1(&one, FV_ONE);
-    for (;;) {
-        acc[0] = one;
-        acc[1] = one;
-        for (size_t g = 0; g < G; g++) {
-            w->pre[g] = acc[g & 1];
-            fv_mul(&acc[g & 1], &acc[g & 1], &w->den[g]);
-        }
-        vmask z0 = fv_is_zero(&acc[0]), z1 = fv_is_zero(&acc[1]);
-        if (!(z0 | z1)) break;
-        /* rare: find the zero denominators, then redo the chains (at most once more) */
+    ifma_chains(w, src, acc);
+    if (fv_is_zero(&acc[0]) | fv_is_zero(&acc[1])) {
+        /* rare: find the zero denominators, then redo the chains */
         for (size_t g = 0; g < G; g++) {
             vmask z = fv_is_zero(&w->den[g]);
             if (z) {
@@ -80,6 +111,7 @@ static void ifma_invert(ifma_ws *w) {
                 fv_select(&w->den[g], z, &w->den[g], &one);
             }
         }
+        ifma_chains(w, 0, acc);
     }
     /* the 2 FV_LANES totals, canonical, to field.h's form: any integer T is a Montgomery
      * element there, fq_inv gives 2^512 / T and one product by 2^264 makes it 2^520 / T, the
@@ -105,62 +137,75 @@ static void ifma_invert(ifma_ws *w) {
         fq_mul(&inv, &inv, &cst);
         memcpy(tot[i], inv.l, 32);
     }
-    fv_load_raw(&acc[0], tot[0], 4);
-    fv_load_raw(&acc[1], tot[FV_LANES], 4);
-    for (size_t g = G; g-- > 0;) {
+    fv a0, a1;
+    fv_load_raw(&a0, tot[0], 4);
+    fv_load_raw(&a1, tot[FV_LANES], 4);
+    size_t g = G;
+    if (g & 1) { /* the last group is on chain 0 */
+        g--;
         fv inv;
-        fv_mul(&inv, &acc[g & 1], &w->pre[g]);
-        fv_mul(&acc[g & 1], &acc[g & 1], &w->den[g]);
+        fv_mul(&inv, &a0, &w->pre[g]);
+        fv_mul(&a0, &a0, &w->den[g]);
         w->den[g] = inv;
     }
+    while (g > 0) {
+        g -= 2;
+        fv i0, i1;
+        fv_mul(&i1, &a1, &w->pre[g + 1]);
+        fv_mul(&a1, &a1, &w->den[g + 1]);
+        fv_mul(&i0, &a0, &w->pre[g]);
+        fv_mul(&a0, &a0, &w->den[g]);
+        w->den[g + 1] = i1;
+        w->den[g] = i0;
+    }
+}
+
+/* The rest of an affine addition or doubling once l (the slope) is known: x3 = l^2 - x - ox,
+ * y3 = l (x - x3) - y, all below 2p; the subtractions ride on the products' carry pass. */
+FV_INLINE void ifma_finish(fv *x, fv *y, const fv *ox, const fv *l) {
+    fv s, c, x3, t;
+    fv_add(&s, x, ox);
+    fv_red2(&s, &s);
+    fv_neg_k_raw(&c, &s, FV_2P);
+    fv_sqr_add(&x3, l, &c); /* l^2 + 2p - s < 4p */
+    fv_red2(&x3, &x3);
+    fv_sub(&t, x, &x3); /* < 4p */
+    fv_neg_k_raw(&c, y, FV_2P);
+    fv_mul_add(&t, l, &t, &c); /* l (x - x3) + 2p - y < 4p */
+    fv_red2(y, &t);
+    *x = x3;
 }
 
 /* (x, y) = 2 (x, y), all groups. */
 static void ifma_dbl(fv *x, fv *y, ifma_ws *w) {
-    for (size_t g = 0; g < w->G; g++) fv_add(&w->den[g], &y[g], &y[g]);
-    ifma_invert(w);
+    den_src src = {x, y, 0};
+    ifma_invert(w, &src);
     for (size_t g = 0; g < w->G; g++) {
-        fv t, l, x3, s;
+        fv t, l;
         fv_sqr(&t, &x[g]);
         for (int j = 0; j < 5; j++) l.l[j] = V_ADD(V_ADD(t.l[j], t.l[j]), t.l[j]);
         fv_norm(&l); /* 3 x^2 < 6p, one carry pass */
-        fv_mul(&l, &l, &w->den[g]);    /* 3 x^2 / 2y */
-        fv_sqr(&x3, &l);
-        fv_add(&s, &x[g], &x[g]);
-        fv_red2(&s, &s);
-        fv_sub(&x3, &x3, &s);
-        fv_red2(&x3, &x3);
-        fv_sub(&t, &x[g], &x3);        /* < 4p */
-        fv_mul(&t, &l, &t);
-        fv_sub(&t, &t, &y[g]);
-        fv_red2(&y[g], &t);
-        x[g] = x3;
+        fv_mul(&l, &l, &w->den[g]); /* 3 x^2 / 2y */
+        const fv ox = x[g];
+        ifma_finish(&x[g], &y[g], &ox, &l);
     }
 }
 
 /* (x, y) += (qx, +-qy), all groups. */
 static void ifma_add(fv *x, fv *y, const fv *qx, const fv *qy, int neg, ifma_ws *w) {
-    for (size_t g = 0; g < w->G; g++) fv_sub(&w->den[g], &qx[g], &x[g]);
-    ifma_invert(w);
+    den_src src = {x, y, qx};
+    ifma_invert(w, &src);
     for (size_t g = 0; g < w->G; g++) {
-        fv t, l, x3, s;
+        fv l;
         if (neg) { /* -qy - y = 4p - qy - y */
-            fv_add(&t, &qy[g], &y[g]);
-            fv_neg_k(&l, &t, FV_4P);
+            fv_neg_k_raw(&l, &qy[g], FV_4P);
+            for (int j = 0; j < 5; j++) l.l[j] = V_SUB(l.l[j], y[g].l[j]);
+            fv_norm(&l);
         } else {
             fv_sub(&l, &qy[g], &y[g]);
         }
         fv_mul(&l, &l, &w->den[g]);
-        fv_sqr(&x3, &l);
-        fv_add(&s, &x[g], &qx[g]);
-        fv_red2(&s, &s);
-        fv_sub(&x3, &x3, &s);
-        fv_red2(&x3, &x3);
-        fv_sub(&t, &x[g], &x3);
-        fv_mul(&t, &l, &t);
-        fv_sub(&t, &t, &y[g]);
-        fv_red2(&y[g], &t);
-        x[g] = x3;
+        ifma_finish(&x[g], &y[g], &qx[g], &l);
     }
 }
 
