@@ -57,15 +57,59 @@ typedef struct {
     size_t G;
 } ifma_ws;
 
-/* Where a step's denominators come from: 2y (doubling) or qx - x (addition). */
+/* One lockstep step over all groups: (x, y) = 2 (x, y) when qx is NULL, else
+ * (x, y) += (qx, neg ? -qy : qy). */
 typedef struct {
-    const fv *x, *y, *qx;
-} den_src;
+    fv *x, *y;
+    const fv *qx, *qy;
+    int neg;
+} ifma_step;
+
+/* The rest of an affine addition or doubling once l (the slope) is known: x3 = l^2 - x - ox,
+ * y3 = l (x - x3) - y, all below 2p; the subtractions ride on the products' carry pass. */
+FV_INLINE void ifma_finish(fv *x, fv *y, const fv *ox, const fv *l) {
+    fv s, c, x3, t;
+    fv_add(&s, x, ox);
+    fv_red2(&s, &s);
+    fv_neg_k_raw(&c, &s, FV_2P);
+    fv_sqr_add(&x3, l, &c); /* l^2 + 2p - s < 4p */
+    fv_red2(&x3, &x3);
+    fv_sub(&t, x, &x3); /* < 4p */
+    fv_neg_k_raw(&c, y, FV_2P);
+    fv_mul_add(&t, l, &t, &c); /* l (x - x3) + 2p - y < 4p */
+    fv_red2(y, &t);
+    *x = x3;
+}
+
+/* Group g of the step, given the inverse of its denominator. */
+FV_INLINE void ifma_update(const ifma_step *st, size_t g, const fv *inv) {
+    fv *x = &st->x[g], *y = &st->y[g];
+    fv l;
+    if (!st->qx) {
+        fv t;
+        fv_sqr(&t, x);
+        for (int j = 0; j < 5; j++) l.l[j] = V_ADD(V_ADD(t.l[j], t.l[j]), t.l[j]);
+        fv_norm(&l); /* 3 x^2 < 6p, one carry pass */
+        fv_mul(&l, &l, inv); /* 3 x^2 / 2y */
+        const fv ox = *x;
+        ifma_finish(x, y, &ox, &l);
+        return;
+    }
+    if (st->neg) { /* -qy - y = 4p - qy - y */
+        fv_neg_k_raw(&l, &st->qy[g], FV_4P);
+        for (int j = 0; j < 5; j++) l.l[j] = V_SUB(l.l[j], y->l[j]);
+        fv_norm(&l);
+    } else {
+        fv_sub(&l, &st->qy[g], y);
+    }
+    fv_mul(&l, &l, inv);
+    ifma_finish(x, y, &st->qx[g], &l);
+}
 
 /* Montgomery's trick along two chains (even and odd groups): pre[g] = the product of the
  * earlier denominators of g's chain, acc = the chains' totals. With src the denominators are
  * made here (and kept in den) instead of read from den: one pass less over the groups. */
-static void ifma_chains(ifma_ws *w, const den_src *src, fv acc[2]) {
+static void ifma_chains(ifma_ws *w, const ifma_step *src, fv acc[2]) {
     fv a0, a1;
     fv_set1(&a0, FV_ONE);
     a1 = a0;
@@ -95,9 +139,11 @@ static void ifma_chains(ifma_ws *w, const den_src *src, fv acc[2]) {
     acc[1] = a1;
 }
 
-/* The step's denominators (from src) -> their inverses in den; lanes whose denominator is 0
- * are flagged and given 1 (their results are garbage, recomputed by the caller). */
-static void ifma_invert(ifma_ws *w, const den_src *src) {
+/* One step: the denominators by Montgomery's trick, each group updated as soon as its
+ * inverse is known (the multiply-bound backward chain and the add-bound formulas interleave).
+ * Lanes whose denominator is 0 are flagged and given 1 (their results are garbage, recomputed
+ * by the caller). */
+static void ifma_run_step(ifma_ws *w, const ifma_step *src) {
     const size_t G = w->G;
     fv one, acc[2];
     fv_set1(&one, FV_ONE);
@@ -146,7 +192,7 @@ static void ifma_invert(ifma_ws *w, const den_src *src) {
         fv inv;
         fv_mul(&inv, &a0, &w->pre[g]);
         fv_mul(&a0, &a0, &w->den[g]);
-        w->den[g] = inv;
+        ifma_update(src, g, &inv);
     }
     while (g > 0) {
         g -= 2;
@@ -155,58 +201,19 @@ static void ifma_invert(ifma_ws *w, const den_src *src) {
         fv_mul(&a1, &a1, &w->den[g + 1]);
         fv_mul(&i0, &a0, &w->pre[g]);
         fv_mul(&a0, &a0, &w->den[g]);
-        w->den[g + 1] = i1;
-        w->den[g] = i0;
+        ifma_update(src, g + 1, &i1);
+        ifma_update(src, g, &i0);
     }
 }
 
-/* The rest of an affine addition or doubling once l (the slope) is known: x3 = l^2 - x - ox,
- * y3 = l (x - x3) - y, all below 2p; the subtractions ride on the products' carry pass. */
-FV_INLINE void ifma_finish(fv *x, fv *y, const fv *ox, const fv *l) {
-    fv s, c, x3, t;
-    fv_add(&s, x, ox);
-    fv_red2(&s, &s);
-    fv_neg_k_raw(&c, &s, FV_2P);
-    fv_sqr_add(&x3, l, &c); /* l^2 + 2p - s < 4p */
-    fv_red2(&x3, &x3);
-    fv_sub(&t, x, &x3); /* < 4p */
-    fv_neg_k_raw(&c, y, FV_2P);
-    fv_mul_add(&t, l, &t, &c); /* l (x - x3) + 2p - y < 4p */
-    fv_red2(y, &t);
-    *x = x3;
-}
-
-/* (x, y) = 2 (x, y), all groups. */
 static void ifma_dbl(fv *x, fv *y, ifma_ws *w) {
-    den_src src = {x, y, 0};
-    ifma_invert(w, &src);
-    for (size_t g = 0; g < w->G; g++) {
-        fv t, l;
-        fv_sqr(&t, &x[g]);
-        for (int j = 0; j < 5; j++) l.l[j] = V_ADD(V_ADD(t.l[j], t.l[j]), t.l[j]);
-        fv_norm(&l); /* 3 x^2 < 6p, one carry pass */
-        fv_mul(&l, &l, &w->den[g]); /* 3 x^2 / 2y */
-        const fv ox = x[g];
-        ifma_finish(&x[g], &y[g], &ox, &l);
-    }
+    ifma_step st = {x, y, 0, 0, 0};
+    ifma_run_step(w, &st);
 }
 
-/* (x, y) += (qx, +-qy), all groups. */
 static void ifma_add(fv *x, fv *y, const fv *qx, const fv *qy, int neg, ifma_ws *w) {
-    den_src src = {x, y, qx};
-    ifma_invert(w, &src);
-    for (size_t g = 0; g < w->G; g++) {
-        fv l;
-        if (neg) { /* -qy - y = 4p - qy - y */
-            fv_neg_k_raw(&l, &qy[g], FV_4P);
-            for (int j = 0; j < 5; j++) l.l[j] = V_SUB(l.l[j], y[g].l[j]);
-            fv_norm(&l);
-        } else {
-            fv_sub(&l, &qy[g], &y[g]);
-        }
-        fv_mul(&l, &l, &w->den[g]);
-        ifma_finish(&x[g], &y[g], &qx[g], &l);
-    }
+    ifma_step st = {x, y, qx, qy, neg};
+    ifma_run_step(w, &st);
 }
 
 static void ifma_ws_free(ifma_ws *w) {
