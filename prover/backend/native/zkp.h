@@ -87,8 +87,8 @@ int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const
 
 /* zkp_scale_g1_glv's AVX-512 IFMA path (scale_ifma.c): the same products given the NAF digits of
  * k1, k2 (len each); bad[i] = 1 for the points the caller must redo the generic way. 0, or -1
- * on allocation failure or without IFMA (not compiled in, or not on this CPU). zkp_ifma_usable: compiled in, supported by the CPU and not disabled
- * by ZKPROVER_NO_IFMA. */
+ * on allocation failure or without IFMA (not compiled in, or not on this CPU).
+ * zkp_ifma_usable: compiled in, supported by the CPU and not disabled by ZKPROVER_NO_IFMA. */
 int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
                           int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad);
 int zkp_ifma_usable(void);
