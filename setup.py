@@ -15,6 +15,10 @@ from the backend selection). Flags are probed, not assumed:
   products that dominate every field multiplication. Set ``ZKPROVER_PORTABLE=1`` when building a
   wheel or image for other machines (a CI artifact, a Docker image built on one host and run on
   another): a binary built with -march=native may die with SIGILL on an older CPU.
+
+The contribution's rescaling kernel (``scale_ifma.c``) is compiled for AVX-512 IFMA either way
+(a GCC target pragma) and only taken after a run-time check of the CPU; ``ZKPROVER_NO_IFMA=1``
+makes ``zkp_scale_g1_glv`` keep the scalar path.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from prover.groth16 import phase2
 
 P = FQ_MODULUS
 R = FR_MODULUS
-MUL, ADD, SUB, CANON, IS_ZERO, ROUNDTRIP = range(6)
+MUL, ADD, SUB, CANON, IS_ZERO, ROUNDTRIP, SQR = range(7)
 
 
 def _ifma_usable() -> bool:
@@ -68,6 +68,8 @@ def test_field_operations_match_python_integers():
     r_inv = pow(2**260, -1, P)
     for x, y, got in zip(a, b, _field(MUL, a, b), strict=True):
         assert got % P == x * y * r_inv % P and got < 2 * P  # lazy: below 2p, no final subtraction
+    for x, got in zip(a, _field(SQR, a, b), strict=True):
+        assert got % P == x * x * r_inv % P and got < 2 * P
     assert _field(ADD, a, b) == [x + y for x, y in zip(a, b, strict=True)]
     assert _field(SUB, a, b) == [x - y + 2 * P for x, y in zip(a, b, strict=True)]
     assert _field(CANON, a, b) == [x % P for x in a]
@@ -77,6 +79,8 @@ def test_field_operations_match_python_integers():
     big = [5 * P - 1, 4 * P - 1, 3 * P - 1]
     for x, y, got in zip(big * 8, big[::-1] * 8, _field(MUL, big * 8, big[::-1] * 8), strict=True):
         assert got % P == x * y * r_inv % P and got < 2 * P
+    for x, got in zip(big * 8, _field(SQR, big * 8, big * 8), strict=True):
+        assert got % P == x * x * r_inv % P and got < 2 * P
 
 
 @ifma
@@ -90,7 +94,7 @@ def test_conversion_round_trip_and_bad_arguments():
     assert not cpu._native.ifma_field(99, _arr([1] * 8), _arr([1] * 8), out)
 
 
-def _scale(pts: np.ndarray, k: int, no_ifma: bool) -> np.ndarray:
+def _scale(pts: np.ndarray, k: int, no_ifma: bool, nthreads: int = 2) -> np.ndarray:
     k1, k2 = phase2.glv_split(k)
     m1, m2 = (_arr([abs(v)])[0] for v in (k1, k2))
     out = np.empty_like(pts)
@@ -98,7 +102,7 @@ def _scale(pts: np.ndarray, k: int, no_ifma: bool) -> np.ndarray:
     os.environ["ZKPROVER_NO_IFMA"] = "1" if no_ifma else "0"
     try:
         assert cpu._native.scale_g1_glv_path() == ("scalar" if no_ifma else "ifma")
-        cpu._native.scale_g1_glv(pts, m1, k1 < 0, m2, k2 < 0, out, 2)
+        cpu._native.scale_g1_glv(pts, m1, k1 < 0, m2, k2 < 0, out, nthreads)
     finally:
         if old is None:
             del os.environ["ZKPROVER_NO_IFMA"]
@@ -109,20 +113,21 @@ def _scale(pts: np.ndarray, k: int, no_ifma: bool) -> np.ndarray:
 
 @ifma
 def test_ifma_and_scalar_paths_give_the_same_bytes():
-    """More points than one IFMA batch (2048) and not a whole number of vectors, points at
+    """More points than one IFMA batch (4096, or n / threads) and not a whole number of vectors, points at
     infinity at several lanes of several vectors and batches, and points off the curve with
     y = 0 (a zero denominator in the first doubling: flagged and redone, as in the scalar path)."""
     start, step = g1_array([G1.affine_mul(G1.generator, 3)]), g1_array([G1.affine_mul(G1.generator, 13)])
-    pts = np.empty((2 * 2048 + 21, 2, 4), dtype="<u8")
+    pts = np.empty((4096 + 1021, 2, 4), dtype="<u8")
     cpu._native.series(False, start, step, pts, 2)
-    pts[[0, 7, 9, 100, 2047, 2048, 3000, 4095, 4116]] = 0
-    pts[[5, 2050], 1] = 0
+    pts[[0, 7, 9, 100, 2047, 2048, 2560, 3000, 4095, 4096, 5116]] = 0
+    pts[[5, 2050, 4100], 1] = 0
     rng = random.Random(11)
     for k in (R - 1, 1, 2, 5, phase2.GLV_LAMBDA + 1, phase2.GLV_LAMBDA, 0, rng.randrange(R), rng.randrange(R)):
         want = _scale(pts, k, no_ifma=True)
         got = _scale(pts, k, no_ifma=False)
         assert np.array_equal(got, want), k
-    assert not np.any(got[[0, 7, 4116]])  # infinity stays infinity
+    assert not np.any(got[[0, 7, 5116]])  # infinity stays infinity
+    assert np.array_equal(_scale(pts, R // 5, no_ifma=False, nthreads=1), _scale(pts, R // 5, no_ifma=True))
 
 
 @ifma
@@ -152,3 +157,16 @@ def test_ifma_path_is_the_default_where_supported(value):
         env["ZKPROVER_NO_IFMA"] = value
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ifma"
+
+
+@ifma
+@pytest.mark.parametrize("n", [0, 1, 7, 9])
+def test_ifma_path_on_fewer_points_than_a_vector_and_k_zero(n):
+    """A partial last vector (its padding lanes must not reach the output), more threads than
+    points, and k = 0 (no NAF digit: every output is infinity)."""
+    pts = g1_array([G1.affine_mul(G1.generator, 3 + i) for i in range(n)])
+    for k in (0, 1, R - 1):
+        for threads in (1, 5):
+            want = _scale(pts, k, no_ifma=True, nthreads=threads)
+            assert np.array_equal(_scale(pts, k, no_ifma=False, nthreads=threads), want)
+    assert not np.any(_scale(pts, 0, no_ifma=False))

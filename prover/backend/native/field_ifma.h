@@ -8,8 +8,8 @@
  * accumulate in 64-bit lanes, so carries are propagated once at the end of a product (and for
  * the lowest limb of each round, which the reduction shifts out).
  *
- * ZKP_IFMA_YMM=1 selects 4 lanes of 256 bits instead of 8 of 512 (same lane products per cycle
- * on Zen 4, which splits 512-bit IFMA into two halves).
+ * ZKP_IFMA_YMM=1 selects 4 lanes of 256 bits instead of 8 of 512: slower on Zen 4 (an 8-lane
+ * product ~115 cycles, a 4-lane one ~75; the whole rescaling 6.7 against 9.0 us per point).
  */
 #ifndef ZKP_FIELD_IFMA_H
 #define ZKP_FIELD_IFMA_H
@@ -103,8 +103,10 @@ FV_INLINE void fv_norm(fv *r) {
     }
 }
 
-/* r = a b / 2^260 mod p, below 2p when a b < 84 p^2 (limbs of a, b normalised). */
-FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) {
+/* r = a b / 2^260 mod p + c, below 2p + bound(c) when a b < 84 p^2 (limbs of a, b
+ * normalised; c, may be NULL, is added limb by limb before the one carry pass, so its limbs may
+ * be unnormalised or negative as long as the sum is not). */
+FV_INLINE void fv_mul_add(fv *r, const fv *a, const fv *b, const fv *c) {
     const vw inv = V_SET1(FV_PINV);
     vw p[5];
     for (int j = 0; j < 5; j++) p[j] = V_SET1(FV_P[j]);
@@ -123,11 +125,42 @@ FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) {
         for (int j = 0; j < 5; j++) t[j] = t[j + 1];
         t[5] = V_ZERO();
     }
-    for (int j = 0; j < 5; j++) r->l[j] = t[j];
+    for (int j = 0; j < 5; j++) r->l[j] = c ? V_ADD(t[j], c->l[j]) : t[j];
     fv_norm(r);
 }
 
-FV_INLINE void fv_sqr(fv *r, const fv *a) { fv_mul(r, a, a); }
+FV_INLINE void fv_mul(fv *r, const fv *a, const fv *b) { fv_mul_add(r, a, b, 0); }
+
+/* r = a^2 / 2^260 mod p + c (as fv_mul_add): the product first, its 10 cross terms once and
+ * doubled (85 multiply-adds against 105), then the five reduction rounds. */
+FV_INLINE void fv_sqr_add(fv *r, const fv *a, const fv *c) {
+    const vw inv = V_SET1(FV_PINV);
+    vw t[10];
+    for (int k = 0; k < 10; k++) t[k] = V_ZERO();
+    for (int i = 0; i < 5; i++)
+        for (int j = i + 1; j < 5; j++) {
+            t[i + j] = V_MADLO(t[i + j], a->l[i], a->l[j]);
+            t[i + j + 1] = V_MADHI(t[i + j + 1], a->l[i], a->l[j]);
+        }
+    for (int k = 1; k < 9; k++) t[k] = V_ADD(t[k], t[k]);
+    for (int i = 0; i < 5; i++) {
+        t[2 * i] = V_MADLO(t[2 * i], a->l[i], a->l[i]);
+        t[2 * i + 1] = V_MADHI(t[2 * i + 1], a->l[i], a->l[i]);
+    }
+    for (int i = 0; i < 5; i++) {
+        const vw m = V_MADLO(V_ZERO(), t[i], inv);
+        for (int j = 0; j < 5; j++) {
+            const vw pj = V_SET1(FV_P[j]);
+            t[i + j] = V_MADLO(t[i + j], m, pj);
+            t[i + j + 1] = V_MADHI(t[i + j + 1], m, pj);
+        }
+        t[i + 1] = V_ADD(t[i + 1], V_SRLI(t[i], 52));
+    }
+    for (int j = 0; j < 5; j++) r->l[j] = c ? V_ADD(t[5 + j], c->l[j]) : t[5 + j];
+    fv_norm(r);
+}
+
+FV_INLINE void fv_sqr(fv *r, const fv *a) { fv_sqr_add(r, a, 0); }
 
 /* r = a + b (no reduction: the bound is the sum of the bounds). */
 FV_INLINE void fv_add(fv *r, const fv *a, const fv *b) {
@@ -142,9 +175,14 @@ FV_INLINE void fv_sub_k(fv *r, const fv *a, const fv *b, const uint64_t kp[5]) {
     fv_norm(r);
 }
 
+/* r = k p - a limb by limb, without the carry pass (an addend for fv_mul_add). */
+FV_INLINE void fv_neg_k_raw(fv *r, const fv *a, const uint64_t kp[5]) {
+    for (int j = 0; j < 5; j++) r->l[j] = V_SUB(V_SET1(kp[j]), a->l[j]);
+}
+
 /* r = k p - a (kp the limbs of k p, at least a's bound). */
 FV_INLINE void fv_neg_k(fv *r, const fv *a, const uint64_t kp[5]) {
-    for (int j = 0; j < 5; j++) r->l[j] = V_SUB(V_SET1(kp[j]), a->l[j]);
+    fv_neg_k_raw(r, a, kp);
     fv_norm(r);
 }
 

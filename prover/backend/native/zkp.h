@@ -87,15 +87,15 @@ int zkp_scale_g1_glv(const uint64_t *points, const uint64_t *k1, int neg1, const
 
 /* zkp_scale_g1_glv's AVX-512 IFMA path (scale_ifma.c): the same products given the NAF digits of
  * k1, k2 (len each); bad[i] = 1 for the points the caller must redo the generic way. 0, or -1
- * on allocation failure. zkp_ifma_usable: compiled in, supported by the CPU and not disabled
- * by ZKPROVER_NO_IFMA. */
+ * on allocation failure or without IFMA (not compiled in, or not on this CPU).
+ * zkp_ifma_usable: compiled in, supported by the CPU and not disabled by ZKPROVER_NO_IFMA. */
 int zkp_scale_g1_glv_ifma(const uint64_t *points, size_t n, const int8_t *naf1, const int8_t *naf2, int len,
                           int neg1, int neg2, int nthreads, uint64_t *out, uint8_t *bad);
 int zkp_ifma_usable(void);
 int zkp_ifma_compiled(void);
 /* The IFMA field operations on n (a multiple of the lane count) plain integers below 2^256,
  * for tests: the raw (unreduced) results, or -1 without IFMA or for a bad op / n. */
-enum { ZKP_IFMA_MUL, ZKP_IFMA_ADD, ZKP_IFMA_SUB, ZKP_IFMA_CANON, ZKP_IFMA_IS_ZERO, ZKP_IFMA_ROUNDTRIP };
+enum { ZKP_IFMA_MUL, ZKP_IFMA_ADD, ZKP_IFMA_SUB, ZKP_IFMA_CANON, ZKP_IFMA_IS_ZERO, ZKP_IFMA_ROUNDTRIP, ZKP_IFMA_SQR };
 int zkp_ifma_field(int op, const uint64_t *a, const uint64_t *b, size_t n, uint64_t *out);
 
 /* values[i] <- values[i] * R^-1 mod q in place (Montgomery Fq coordinates to standard form). */
