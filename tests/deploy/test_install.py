@@ -66,6 +66,52 @@ def test_installed_package_is_the_venvs_own(venv, tmp_path):
     assert all(p.startswith(str(venv)) for p in out.split()), out
 
 
+#: what _native_v4 is compiled for (prover/backend/__init__.py), as /proc/cpuinfo names it
+_V4_FLAGS = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx512ifma", "adx", "bmi2"}
+
+_MSM_DIGEST = """
+import hashlib
+import numpy as np
+import prover.backend as b
+from prover.backend import _native
+from prover.backend.cpu import point_series
+from prover.field.curve import G1
+n = 5000
+bases = point_series("g1", G1.affine_mul(G1.generator, 7), G1.affine_mul(G1.generator, 11), n, threads=2)
+sc = np.random.default_rng(3).integers(0, 2**63, size=(n, 4), dtype=np.uint64)
+sc[:, 3] &= (1 << 60) - 1
+print(b.NATIVE_VARIANT, _native.__name__, hashlib.sha256(bytes(_native.msm_g1(bases, sc, 2, -1, 12))).hexdigest())
+"""
+
+
+def _cpu_flags() -> set[str]:
+    for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def test_portable_install_takes_the_v4_build_where_the_cpu_has_it(venv, tmp_path):
+    """A portable install holds the baseline native module and an x86-64-v4 + IFMA + ADX build of
+    it; the package takes the second where the CPU has its features, the first when asked to, and
+    both compute the same MSM (c = 12: the batched affine path, on IFMA in the v4 build)."""
+
+    def run(**env: str) -> list[str]:
+        return subprocess.run(
+            [venv / "bin" / "python", "-c", _MSM_DIGEST],
+            cwd=tmp_path, env={**_env(), **env}, capture_output=True, text=True, check=True, timeout=300,
+        ).stdout.split()  # fmt: skip
+
+    assert list((venv / "lib").glob("python*/site-packages/prover/backend/_native_v4*.so")), "no v4 build"
+    default, baseline = run(), run(ZKPROVER_NATIVE_VARIANT="baseline")
+    assert baseline[:2] == ["baseline", "prover.backend._native"], baseline
+    if _cpu_flags() >= _V4_FLAGS:
+        assert default[:2] == ["v4", "prover.backend._native_v4"], default
+    else:
+        assert default[:2] == ["baseline", "prover.backend._native"], default
+    assert default[2] == baseline[2]
+
+
 def test_demo_circuit_from_the_install(venv, tmp_path):
     proc = subprocess.run(
         [venv / "bin" / "zkprover", "demo", "--circuit", "--rounds", "10", "--backend", "cpu"],

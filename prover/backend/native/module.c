@@ -878,15 +878,26 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* A portable build compiles this module twice (setup.py): the baseline "_native" and
+ * "_native_v4" for x86-64-v4 CPUs with IFMA and ADX, which prover/backend/__init__.py takes in
+ * its place where the CPU has them. */
+#ifndef ZKP_MODULE_V4
+#define ZKP_MODULE_NAME "_native"
+#define ZKP_MODULE_INIT PyInit__native
+#else
+#define ZKP_MODULE_NAME "_native_v4"
+#define ZKP_MODULE_INIT PyInit__native_v4
+#endif
+
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "_native", "Native BN254 NTT/MSM kernels and pairing for zkprover (see cpu.py).", -1,
-    methods,
+    PyModuleDef_HEAD_INIT, ZKP_MODULE_NAME, "Native BN254 NTT/MSM kernels and pairing for zkprover (see cpu.py).",
+    -1, methods,
 };
 
 /* The rollup operator's functions (operator.c). */
 int zkp_operator_register(PyObject *module);
 
-PyMODINIT_FUNC PyInit__native(void) {
+PyMODINIT_FUNC ZKP_MODULE_INIT(void) {
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     if (PyModule_AddIntConstant(m, "openmp", zkp_have_openmp()) < 0 ||
