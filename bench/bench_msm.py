@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_cpu import machine_info, rand_scalars, witness_like  # noqa: E402
 
 from prover.backend import _native  # noqa: E402
-from prover.backend.cpu import point_series  # noqa: E402
+from prover.backend.cpu import ifma_allowed, point_series  # noqa: E402
 from prover.field.curve import G1, G2  # noqa: E402
 
 S, A, E = _native.MSM_SIGNED, _native.MSM_AFFINE, _native.MSM_ENDO
@@ -64,15 +63,8 @@ def with_flush(ifma: bool, fn):
     """fn run with the IFMA flush allowed or not (read by the extension when an MSM starts)."""
 
     def run():
-        old = os.environ.get("ZKPROVER_NO_IFMA")
-        os.environ["ZKPROVER_NO_IFMA"] = "0" if ifma else "1"
-        try:
+        with ifma_allowed(ifma):
             return fn()
-        finally:
-            if old is None:
-                del os.environ["ZKPROVER_NO_IFMA"]
-            else:
-                os.environ["ZKPROVER_NO_IFMA"] = old
 
     return run
 

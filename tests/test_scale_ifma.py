@@ -27,12 +27,8 @@ MUL, ADD, SUB, CANON, IS_ZERO, ROUNDTRIP, SQR = range(7)
 def _ifma_usable() -> bool:
     if cpu._native is None or not cpu._native.IFMA_COMPILED:
         return False
-    old = os.environ.pop("ZKPROVER_NO_IFMA", None)
-    try:
+    with cpu.ifma_allowed(True):
         return cpu._native.scale_g1_glv_path() == "ifma"
-    finally:
-        if old is not None:
-            os.environ["ZKPROVER_NO_IFMA"] = old
 
 
 ifma = pytest.mark.skipif(not _ifma_usable(), reason="IFMA not compiled in or not supported by this CPU")
@@ -98,16 +94,9 @@ def _scale(pts: np.ndarray, k: int, no_ifma: bool, nthreads: int = 2) -> np.ndar
     k1, k2 = phase2.glv_split(k)
     m1, m2 = (_arr([abs(v)])[0] for v in (k1, k2))
     out = np.empty_like(pts)
-    old = os.environ.get("ZKPROVER_NO_IFMA")
-    os.environ["ZKPROVER_NO_IFMA"] = "1" if no_ifma else "0"
-    try:
+    with cpu.ifma_allowed(not no_ifma):
         assert cpu._native.scale_g1_glv_path() == ("scalar" if no_ifma else "ifma")
         cpu._native.scale_g1_glv(pts, m1, k1 < 0, m2, k2 < 0, out, nthreads)
-    finally:
-        if old is None:
-            del os.environ["ZKPROVER_NO_IFMA"]
-        else:
-            os.environ["ZKPROVER_NO_IFMA"] = old
     return out
 
 

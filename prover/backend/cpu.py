@@ -27,6 +27,8 @@ Threads: ``os.cpu_count()``, or ``ZKPROVER_THREADS`` when set, or the ``threads`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -56,6 +58,22 @@ try:
 except ImportError as exc:  # not built (no compiler at install time) or not loadable
     _native = None
     _IMPORT_ERROR = str(exc)
+
+
+@contextmanager
+def ifma_allowed(allowed: bool) -> Iterator[None]:
+    """Within the block the native kernels may (True) or may not (False) take their AVX-512 IFMA
+    paths: ``ZKPROVER_NO_IFMA``, which the extension reads when an MSM or a rescaling starts, set
+    accordingly and restored after. For benchmarks and tests that compare the two paths."""
+    old = os.environ.get("ZKPROVER_NO_IFMA")
+    os.environ["ZKPROVER_NO_IFMA"] = "0" if allowed else "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["ZKPROVER_NO_IFMA"]
+        else:
+            os.environ["ZKPROVER_NO_IFMA"] = old
 
 
 def default_threads() -> int:
